@@ -1,0 +1,93 @@
+//! One entry point for every supported input: a NIfTI file or a DICOM series (a directory searched
+//! recursively, or a single DICOM file). The format is recognised from the content (gzip or
+//! NIfTI magic, DICM marker), not only from the file name.
+
+use crate::dicom_series::{read_dicom_dir, read_dicom_files, DicomReadOptions, SeriesInfo};
+use crate::error::{Error, Result};
+use crate::nifti_io::{read_nifti, GeometrySource};
+use crate::volume::Volume;
+use std::path::{Path, PathBuf};
+
+/// Where a loaded volume came from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Nifti {
+        datatype: &'static str,
+        geometry_source: GeometrySource,
+        sform_code: i16,
+        qform_code: i16,
+    },
+    Dicom {
+        info: SeriesInfo,
+        files: Vec<PathBuf>,
+    },
+}
+
+/// A CT volume with a description of its source.
+#[derive(Debug, Clone)]
+pub struct LoadedVolume {
+    pub volume: Volume,
+    pub source: Source,
+}
+
+/// Loads a CT volume from a NIfTI file, a DICOM directory or a single DICOM file.
+pub fn load_volume(path: impl AsRef<Path>, dicom: &DicomReadOptions) -> Result<LoadedVolume> {
+    let path = path.as_ref();
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        let s = read_dicom_dir(path, dicom)?;
+        return Ok(LoadedVolume {
+            volume: s.volume,
+            source: Source::Dicom {
+                info: s.info,
+                files: s.files,
+            },
+        });
+    }
+    let mut head = [0u8; 132];
+    let n = {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut total = 0;
+        loop {
+            let k = f.read(&mut head[total..]).map_err(|e| Error::io(path, e))?;
+            if k == 0 {
+                break;
+            }
+            total += k;
+            if total == head.len() {
+                break;
+            }
+        }
+        total
+    };
+    if n == 132 && &head[128..132] == b"DICM" {
+        let s = read_dicom_files(&[path.to_path_buf()], dicom)?;
+        return Ok(LoadedVolume {
+            volume: s.volume,
+            source: Source::Dicom {
+                info: s.info,
+                files: s.files,
+            },
+        });
+    }
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    let gz = n >= 2 && head[..2] == [0x1f, 0x8b];
+    let nifti_magic = n >= 348 || name.ends_with(".nii") || name.ends_with(".nii.gz") || gz;
+    if !nifti_magic {
+        return Err(Error::InvalidArgument(format!(
+            "{}: neither a NIfTI file (.nii, .nii.gz) nor DICOM (no DICM marker) nor a directory",
+            path.display()
+        )));
+    }
+    let v = read_nifti(path)?;
+    Ok(LoadedVolume {
+        volume: v.volume,
+        source: Source::Nifti {
+            datatype: v.datatype,
+            geometry_source: v.geometry_source,
+            sform_code: v.sform_code,
+            qform_code: v.qform_code,
+        },
+    })
+}

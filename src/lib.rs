@@ -1,0 +1,18 @@
+//! pancseg: automatic pancreas segmentation of abdominal CT, after Roth et al. 2015
+//! ("DeepOrgan: multi-level deep convolutional networks for automated pancreas segmentation").
+//!
+//! This crate is the embeddable library (Rust API and a stable C ABI in [`ffi`]) and the
+//! `pancseg` command-line tool. Conventions for volumes and geometry are in [`volume`].
+
+pub mod dicom_series;
+pub mod dicom_writer;
+pub mod error;
+pub mod ffi;
+pub mod info;
+pub mod input;
+pub mod nifti_io;
+pub mod runtime;
+pub mod volume;
+
+pub use error::{Error, Result};
+pub use volume::{Geometry, Image, Mask, Volume};

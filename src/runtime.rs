@@ -1,0 +1,130 @@
+//! Loading the ONNX Runtime shared library (ort with `load-dynamic`).
+//!
+//! The library is looked up, in order: an explicit path given by the caller, the
+//! `ORT_DYLIB_PATH` environment variable, then the default locations of
+//! [`default_locations`]: `libonnxruntime.so` next to the running executable or in `../lib` from
+//! it (how a vendor ships it), then `.ort/libonnxruntime.so` in this source tree (where
+//! `scripts/fetch-onnxruntime.sh` unpacks it for development and CI).
+//!
+//! ONNX Runtime can be loaded once per process: a later request for a different file is an error,
+//! a request for the same file (or with no preference) returns the loaded one.
+//!
+//! Minimum ONNX Runtime version: 1.17 (the crate is built with ort's `api-17`); an older library
+//! is refused with a clear error, never a crash.
+
+use crate::error::{Error, Result};
+use parking_lot::Mutex;
+use std::path::{Path, PathBuf};
+
+/// File name of the runtime on this platform.
+pub const LIBRARY_NAME: &str = if cfg!(target_os = "windows") {
+    "onnxruntime.dll"
+} else if cfg!(target_os = "macos") {
+    "libonnxruntime.dylib"
+} else {
+    "libonnxruntime.so"
+};
+
+/// Oldest ONNX Runtime release this build accepts.
+pub const MINIMUM_ORT_VERSION: &str = "1.17";
+
+/// The loaded library's path and the process-wide environment (kept alive for the process).
+static LOADED: Mutex<Option<(PathBuf, ort::environment::Environment)>> = Mutex::new(None);
+
+/// Default locations searched when neither an explicit path nor `ORT_DYLIB_PATH` is given.
+pub fn default_locations() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(dir) = exe.parent() {
+            out.push(dir.join(LIBRARY_NAME));
+            out.push(dir.join("..").join("lib").join(LIBRARY_NAME));
+            // cargo places test binaries one level deeper (target/debug/deps)
+            out.push(dir.join("..").join(LIBRARY_NAME));
+        }
+    }
+    out.push(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(".ort")
+            .join(LIBRARY_NAME),
+    );
+    out
+}
+
+/// Resolves which file would be loaded, without loading it.
+pub fn resolve_library(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(Error::Runtime(format!(
+                "ONNX Runtime library {} does not exist",
+                p.display()
+            )))
+        };
+    }
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(Error::Runtime(format!(
+                "ORT_DYLIB_PATH points to {}, which does not exist",
+                p.display()
+            )))
+        };
+    }
+    let tried = default_locations();
+    tried.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+        Error::Runtime(format!(
+            "{LIBRARY_NAME} not found; set ORT_DYLIB_PATH, pass a path, or run scripts/fetch-onnxruntime.sh (tried: {})",
+            tried
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+/// Loads ONNX Runtime once for the process and returns the file it came from.
+pub fn ensure_loaded(explicit: Option<&Path>) -> Result<PathBuf> {
+    let mut loaded = LOADED.lock();
+    if let Some((current, _)) = loaded.as_ref() {
+        return match explicit {
+            Some(p) if !same_file(p, current) => Err(Error::Runtime(format!(
+                "ONNX Runtime is already loaded from {}; it cannot be switched to {} in the same process",
+                current.display(),
+                p.display()
+            ))),
+            _ => Ok(current.clone()),
+        };
+    }
+    let path = resolve_library(explicit)?;
+    let path = path
+        .canonicalize()
+        .map_err(|e| Error::io(&path, e))?;
+    let builder = ort::init_from(&path).map_err(|e| Error::Runtime(e.to_string()))?;
+    let env = builder
+        .with_name("pancseg")
+        .build()
+        .map_err(|e| Error::Runtime(format!("cannot create the environment: {e}")))?;
+    *loaded = Some((path.clone(), env));
+    Ok(path)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// The ONNX Runtime version string of the loaded library (loads it first if needed).
+pub fn runtime_version(explicit: Option<&Path>) -> Result<String> {
+    ensure_loaded(explicit)?;
+    Ok(ort::info()
+        .split(',')
+        .find_map(|part| part.trim().strip_prefix("git-branch=rel-"))
+        .unwrap_or("unknown")
+        .to_string())
+}
