@@ -12,17 +12,19 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=CI");
-    let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let crate_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_default();
     let minor = std::env::var("CARGO_PKG_VERSION_MINOR").unwrap_or_default();
     let patch = std::env::var("CARGO_PKG_VERSION_PATCH").unwrap_or_default();
-    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
+        .expect("cbindgen.toml is valid");
     config.after_includes = Some(format!(
         "\n#define PANCSEG_VERSION_MAJOR {major}\n#define PANCSEG_VERSION_MINOR {minor}\n#define PANCSEG_VERSION_PATCH {patch}\n#define PANCSEG_VERSION_STRING \"{major}.{minor}.{patch}\""
     ));
     let bindings = cbindgen::Builder::new()
-        .with_crate(&crate_dir)
+        .with_src(crate_dir.join("src/ffi.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen generates the header");
@@ -32,7 +34,8 @@ fn main() {
         let target = crate_dir.join("include").join("pancseg.h");
         let new = std::fs::read(&generated).expect("generated header is readable");
         if std::fs::read(&target).ok().as_deref() != Some(new.as_slice()) {
-            std::fs::create_dir_all(target.parent().expect("include dir")).expect("create include/");
+            std::fs::create_dir_all(target.parent().expect("include dir"))
+                .expect("create include/");
             std::fs::write(&target, new).expect("write include/pancseg.h");
         }
     }

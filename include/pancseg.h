@@ -13,26 +13,6 @@
 #define PANCSEG_VERSION_STRING "0.1.0"
 
 /**
- * Tolerance on unit length and orthogonality of ImageOrientationPatient cosines.
- */
-#define ORIENTATION_TOLERANCE 1e-3
-
-/**
- * Allowed relative deviation of a slice step from the median step.
- */
-#define SPACING_TOLERANCE 0.01
-
-/**
- * Largest in-plane drift of slice positions (mm) before the series counts as gantry-tilted.
- */
-#define TILT_TOLERANCE_MM 0.05
-
-/**
- * Tolerance on the orthonormality of a direction matrix (dot products and norms).
- */
-#define DIRECTION_TOLERANCE 1e-4
-
-/**
  * Status code returned by every fallible `pancseg_*` function.
  */
 typedef enum {
@@ -73,11 +53,6 @@ typedef enum {
    */
   PANCSEG_INTERNAL_ERROR = 8,
 } pancseg_status;
-
-/**
- * The 3x3 identity direction (axial slices, rows to the left, columns posterior).
- */
-#define IDENTITY { { 1.0, 0.0, 0.0, }, { 0.0, 1.0, 0.0, }, { 0.0, 0.0, 1.0, }, }
 
 #ifdef __cplusplus
 extern "C" {

@@ -146,7 +146,12 @@ fn fixed<const N: usize>(path: &Path, v: Option<Vec<f64>>, name: &str) -> Result
     }
 }
 
-fn read_u32(path: &Path, obj: &DefaultDicomObject, tag: dicom::core::Tag, name: &str) -> Result<Option<u32>> {
+fn read_u32(
+    path: &Path,
+    obj: &DefaultDicomObject,
+    tag: dicom::core::Tag,
+    name: &str,
+) -> Result<Option<u32>> {
     match obj.element_opt(tag) {
         Ok(Some(e)) if !e.is_empty() => e
             .to_int::<u32>()
@@ -187,7 +192,11 @@ fn read_instance(path: &Path) -> Result<Instance> {
         transfer_syntax,
         rows: read_u32(path, &obj, tags::ROWS, "Rows")?.unwrap_or(0),
         columns: read_u32(path, &obj, tags::COLUMNS, "Columns")?.unwrap_or(0),
-        pixel_spacing: fixed::<2>(path, floats(tags::PIXEL_SPACING, "PixelSpacing")?, "PixelSpacing")?,
+        pixel_spacing: fixed::<2>(
+            path,
+            floats(tags::PIXEL_SPACING, "PixelSpacing")?,
+            "PixelSpacing",
+        )?,
         orientation: fixed::<6>(
             path,
             floats(tags::IMAGE_ORIENTATION_PATIENT, "ImageOrientationPatient")?,
@@ -198,13 +207,15 @@ fn read_instance(path: &Path) -> Result<Instance> {
             floats(tags::IMAGE_POSITION_PATIENT, "ImagePositionPatient")?,
             "ImagePositionPatient",
         )?,
-        slice_thickness: floats(tags::SLICE_THICKNESS, "SliceThickness")?.and_then(|v| v.first().copied()),
+        slice_thickness: floats(tags::SLICE_THICKNESS, "SliceThickness")?
+            .and_then(|v| v.first().copied()),
         spacing_between: floats(tags::SPACING_BETWEEN_SLICES, "SpacingBetweenSlices")?
             .and_then(|v| v.first().copied()),
         slope,
         intercept,
         frames: read_u32(path, &obj, tags::NUMBER_OF_FRAMES, "NumberOfFrames")?.unwrap_or(1),
-        samples: read_u32(path, &obj, tags::SAMPLES_PER_PIXEL, "SamplesPerPixel")?.unwrap_or(1) as u16,
+        samples: read_u32(path, &obj, tags::SAMPLES_PER_PIXEL, "SamplesPerPixel")?.unwrap_or(1)
+            as u16,
         series_uid,
     })
 }
@@ -232,8 +243,8 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 pub fn list_series(dir: impl AsRef<Path>) -> Result<Vec<SeriesInfo>> {
     let (instances, _) = scan_directory(dir.as_ref())?;
     Ok(group(instances)
-        .into_iter()
-        .map(|(_, v)| series_info(&v))
+        .into_values()
+        .map(|v| series_info(&v))
         .collect())
 }
 
@@ -250,7 +261,10 @@ fn scan_directory(dir: &Path) -> Result<(Vec<Instance>, Vec<PathBuf>)> {
         }
     }
     if dicom_files.is_empty() {
-        return Err(Error::dicom(dir, "no DICOM files (with the DICM marker) found"));
+        return Err(Error::dicom(
+            dir,
+            "no DICOM files (with the DICM marker) found",
+        ));
     }
     let instances = dicom_files
         .par_iter()
@@ -263,7 +277,10 @@ fn group(instances: Vec<Instance>) -> BTreeMap<String, Vec<Instance>> {
     let mut by_series: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
     for inst in instances {
         if inst.sop_class == CT_IMAGE_STORAGE {
-            by_series.entry(inst.series_uid.clone()).or_default().push(inst);
+            by_series
+                .entry(inst.series_uid.clone())
+                .or_default()
+                .push(inst);
         }
     }
     by_series
@@ -306,7 +323,10 @@ pub fn read_dicom_files(files: &[PathBuf], options: &DicomReadOptions) -> Result
         .par_iter()
         .map(|f| {
             if !has_dicm_marker(f)? {
-                return Err(Error::dicom(f, "not a DICOM file (no DICM marker at byte 128)"));
+                return Err(Error::dicom(
+                    f,
+                    "not a DICOM file (no DICM marker at byte 128)",
+                ));
             }
             read_instance(f)
         })
@@ -315,7 +335,11 @@ pub fn read_dicom_files(files: &[PathBuf], options: &DicomReadOptions) -> Result
     select(origin, instances, options)
 }
 
-fn select(source: &Path, instances: Vec<Instance>, options: &DicomReadOptions) -> Result<DicomSeries> {
+fn select(
+    source: &Path,
+    instances: Vec<Instance>,
+    options: &DicomReadOptions,
+) -> Result<DicomSeries> {
     let total = instances.len();
     let mut groups = group(instances);
     let chosen = match &options.series_uid {
@@ -353,7 +377,10 @@ fn describe(groups: &BTreeMap<String, Vec<Instance>>) -> String {
         .values()
         .map(|v| {
             let i = series_info(v);
-            format!("{} \"{}\" ({} slices)", i.series_uid, i.description, i.slice_count)
+            format!(
+                "{} \"{}\" ({} slices)",
+                i.series_uid, i.description, i.slice_count
+            )
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -384,7 +411,10 @@ fn order_slices(mut instances: Vec<Instance>) -> Result<(Vec<Instance>, Geometry
         .pixel_spacing
         .ok_or_else(|| Error::dicom(&first.path, "no PixelSpacing"))?;
     if ps.iter().any(|&s| s <= 0.0) {
-        return Err(Error::dicom(&first.path, format!("PixelSpacing {ps:?} must be positive")));
+        return Err(Error::dicom(
+            &first.path,
+            format!("PixelSpacing {ps:?} must be positive"),
+        ));
     }
     for inst in &instances {
         if inst.rows != first.rows || inst.columns != first.columns {
@@ -419,7 +449,10 @@ fn order_slices(mut instances: Vec<Instance>) -> Result<(Vec<Instance>, Geometry
             }
         }
         match inst.pixel_spacing {
-            Some(p) if p.iter().zip(ps).all(|(a, b)| (a - b).abs() <= 1e-4 * b.abs().max(1.0)) => {}
+            Some(p)
+                if p.iter()
+                    .zip(ps)
+                    .all(|(a, b)| (a - b).abs() <= 1e-4 * b.abs().max(1.0)) => {}
             other => {
                 return Err(Error::dicom(
                     &inst.path,
@@ -490,7 +523,10 @@ fn slice_spacing(instances: &[Instance], positions: &[f64]) -> Result<f64> {
     if !duplicates.is_empty() {
         return Err(Error::dicom(
             path.parent().unwrap_or(path),
-            format!("duplicate slice positions along the normal: {}", duplicates.join(", ")),
+            format!(
+                "duplicate slice positions along the normal: {}",
+                duplicates.join(", ")
+            ),
         ));
     }
     let mut sorted = steps.clone();
@@ -517,7 +553,10 @@ fn slice_spacing(instances: &[Instance], positions: &[f64]) -> Result<f64> {
     if !missing.is_empty() {
         return Err(Error::dicom(
             path.parent().unwrap_or(path),
-            format!("missing slices (spacing {median:.4} mm): {}", missing.join(", ")),
+            format!(
+                "missing slices (spacing {median:.4} mm): {}",
+                missing.join(", ")
+            ),
         ));
     }
     if !uneven.is_empty() {
@@ -542,20 +581,31 @@ fn decode_slice(inst: &Instance) -> Result<Vec<f32>> {
     if obj.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
         return Err(Error::dicom(path, "no PixelData element"));
     }
-    let decoded = obj
-        .decode_pixel_data()
-        .map_err(|e| Error::dicom(path, format!("cannot decode pixel data ({}): {e}", inst.transfer_syntax)))?;
+    let decoded = obj.decode_pixel_data().map_err(|e| {
+        Error::dicom(
+            path,
+            format!("cannot decode pixel data ({}): {e}", inst.transfer_syntax),
+        )
+    })?;
     let (rows, cols) = (decoded.rows() as usize, decoded.columns() as usize);
     if rows != inst.rows as usize || cols != inst.columns as usize || rows == 0 || cols == 0 {
         return Err(Error::dicom(
             path,
-            format!("decoded image is {cols}x{rows}, header says {}x{}", inst.columns, inst.rows),
+            format!(
+                "decoded image is {cols}x{rows}, header says {}x{}",
+                inst.columns, inst.rows
+            ),
         ));
     }
     let allocated = decoded.bits_allocated();
     let stored = decoded.bits_stored();
     let high = decoded.high_bit();
-    if !matches!(allocated, 8 | 16 | 32) || stored == 0 || stored > allocated || high + 1 < stored || high >= allocated {
+    if !matches!(allocated, 8 | 16 | 32)
+        || stored == 0
+        || stored > allocated
+        || high + 1 < stored
+        || high >= allocated
+    {
         return Err(Error::dicom(
             path,
             format!("unsupported bit layout: BitsAllocated {allocated}, BitsStored {stored}, HighBit {high}"),
@@ -568,11 +618,19 @@ fn decode_slice(inst: &Instance) -> Result<Vec<f32>> {
     if data.len() < n * bytes {
         return Err(Error::dicom(
             path,
-            format!("pixel data has {} bytes, {cols}x{rows} pixels of {allocated} bits need {}", data.len(), n * bytes),
+            format!(
+                "pixel data has {} bytes, {cols}x{rows} pixels of {allocated} bits need {}",
+                data.len(),
+                n * bytes
+            ),
         ));
     }
     let shift = (high + 1 - stored) as u32;
-    let mask: u64 = if stored >= 64 { u64::MAX } else { (1u64 << stored) - 1 };
+    let mask: u64 = if stored >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << stored) - 1
+    };
     let sign_bit = 1u64 << (stored - 1);
     let (slope, intercept) = (inst.slope, inst.intercept);
     let out = data[..n * bytes]
@@ -598,7 +656,11 @@ fn decode_slice(inst: &Instance) -> Result<Vec<f32>> {
 fn assemble(instances: Vec<Instance>) -> Result<DicomSeries> {
     let info = series_info(&instances);
     let (instances, geometry) = order_slices(instances)?;
-    let (ny, nx, nz) = (instances[0].rows as usize, instances[0].columns as usize, instances.len());
+    let (ny, nx, nz) = (
+        instances[0].rows as usize,
+        instances[0].columns as usize,
+        instances.len(),
+    );
     let slices = instances
         .par_iter()
         .map(decode_slice)

@@ -87,19 +87,34 @@ fn put_str(obj: &mut InMemDicomObject, tag: dicom::core::Tag, vr: VR, value: &st
 }
 
 /// Writes `volume` as `dir/slice_NNNN.dcm`, one file per axial slice; returns the file paths.
-pub fn write_ct_series(volume: &Volume, dir: &Path, opts: &SeriesWriteOptions) -> Result<Vec<PathBuf>> {
+pub fn write_ct_series(
+    volume: &Volume,
+    dir: &Path,
+    opts: &SeriesWriteOptions,
+) -> Result<Vec<PathBuf>> {
     volume.geometry.validate()?;
-    if opts.rescale_slope == 0.0 || !opts.rescale_slope.is_finite() || !opts.rescale_intercept.is_finite() {
-        return Err(Error::InvalidArgument("rescale slope must be finite and non-zero".into()));
+    if opts.rescale_slope == 0.0
+        || !opts.rescale_slope.is_finite()
+        || !opts.rescale_intercept.is_finite()
+    {
+        return Err(Error::InvalidArgument(
+            "rescale slope must be finite and non-zero".into(),
+        ));
     }
     if !(2..=16).contains(&opts.bits_stored) {
-        return Err(Error::InvalidArgument(format!("BitsStored {} not in 2..16", opts.bits_stored)));
+        return Err(Error::InvalidArgument(format!(
+            "BitsStored {} not in 2..16",
+            opts.bits_stored
+        )));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let g = &volume.geometry;
     let (nz, ny, nx) = volume.data.dim();
     let (lo, hi) = if opts.signed {
-        (-(1i64 << (opts.bits_stored - 1)), (1i64 << (opts.bits_stored - 1)) - 1)
+        (
+            -(1i64 << (opts.bits_stored - 1)),
+            (1i64 << (opts.bits_stored - 1)) - 1,
+        )
     } else {
         (0, (1i64 << opts.bits_stored) - 1)
     };
@@ -121,28 +136,112 @@ pub fn write_ct_series(volume: &Volume, dir: &Path, opts: &SeriesWriteOptions) -
         put_str(&mut obj, tags::PATIENT_NAME, VR::PN, &opts.patient_name);
         put_str(&mut obj, tags::PATIENT_ID, VR::LO, &opts.patient_id);
         put_str(&mut obj, tags::STUDY_INSTANCE_UID, VR::UI, &opts.study_uid);
-        put_str(&mut obj, tags::SERIES_INSTANCE_UID, VR::UI, &opts.series_uid);
-        put_str(&mut obj, tags::FRAME_OF_REFERENCE_UID, VR::UI, &opts.frame_of_reference_uid);
-        put_str(&mut obj, tags::SERIES_DESCRIPTION, VR::LO, &opts.series_description);
-        put_str(&mut obj, tags::IMAGE_TYPE, VR::CS, "DERIVED\\SECONDARY\\AXIAL");
+        put_str(
+            &mut obj,
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            &opts.series_uid,
+        );
+        put_str(
+            &mut obj,
+            tags::FRAME_OF_REFERENCE_UID,
+            VR::UI,
+            &opts.frame_of_reference_uid,
+        );
+        put_str(
+            &mut obj,
+            tags::SERIES_DESCRIPTION,
+            VR::LO,
+            &opts.series_description,
+        );
+        put_str(
+            &mut obj,
+            tags::IMAGE_TYPE,
+            VR::CS,
+            "DERIVED\\SECONDARY\\AXIAL",
+        );
         put_str(&mut obj, tags::SERIES_NUMBER, VR::IS, "1");
-        put_str(&mut obj, tags::INSTANCE_NUMBER, VR::IS, &(k + 1).to_string());
+        put_str(
+            &mut obj,
+            tags::INSTANCE_NUMBER,
+            VR::IS,
+            &(k + 1).to_string(),
+        );
         let pos = g.index_to_lps([0.0, 0.0, k as f64]);
-        put_str(&mut obj, tags::IMAGE_POSITION_PATIENT, VR::DS, &multi_ds(&pos));
-        put_str(&mut obj, tags::IMAGE_ORIENTATION_PATIENT, VR::DS, &multi_ds(&iop));
-        put_str(&mut obj, tags::PIXEL_SPACING, VR::DS, &multi_ds(&[g.spacing[1], g.spacing[0]]));
+        put_str(
+            &mut obj,
+            tags::IMAGE_POSITION_PATIENT,
+            VR::DS,
+            &multi_ds(&pos),
+        );
+        put_str(
+            &mut obj,
+            tags::IMAGE_ORIENTATION_PATIENT,
+            VR::DS,
+            &multi_ds(&iop),
+        );
+        put_str(
+            &mut obj,
+            tags::PIXEL_SPACING,
+            VR::DS,
+            &multi_ds(&[g.spacing[1], g.spacing[0]]),
+        );
         put_str(&mut obj, tags::SLICE_THICKNESS, VR::DS, &ds(g.spacing[2]));
-        put_str(&mut obj, tags::SPACING_BETWEEN_SLICES, VR::DS, &ds(g.spacing[2]));
-        put_str(&mut obj, tags::RESCALE_SLOPE, VR::DS, &ds(opts.rescale_slope));
-        put_str(&mut obj, tags::RESCALE_INTERCEPT, VR::DS, &ds(opts.rescale_intercept));
+        put_str(
+            &mut obj,
+            tags::SPACING_BETWEEN_SLICES,
+            VR::DS,
+            &ds(g.spacing[2]),
+        );
+        put_str(
+            &mut obj,
+            tags::RESCALE_SLOPE,
+            VR::DS,
+            &ds(opts.rescale_slope),
+        );
+        put_str(
+            &mut obj,
+            tags::RESCALE_INTERCEPT,
+            VR::DS,
+            &ds(opts.rescale_intercept),
+        );
         put_str(&mut obj, tags::RESCALE_TYPE, VR::LO, "HU");
-        put_str(&mut obj, tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2");
-        obj.put(DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16)));
-        obj.put(DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(ny as u16)));
-        obj.put(DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(nx as u16)));
-        obj.put(DataElement::new(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(16u16)));
-        obj.put(DataElement::new(tags::BITS_STORED, VR::US, PrimitiveValue::from(opts.bits_stored)));
-        obj.put(DataElement::new(tags::HIGH_BIT, VR::US, PrimitiveValue::from(opts.bits_stored - 1)));
+        put_str(
+            &mut obj,
+            tags::PHOTOMETRIC_INTERPRETATION,
+            VR::CS,
+            "MONOCHROME2",
+        );
+        obj.put(DataElement::new(
+            tags::SAMPLES_PER_PIXEL,
+            VR::US,
+            PrimitiveValue::from(1u16),
+        ));
+        obj.put(DataElement::new(
+            tags::ROWS,
+            VR::US,
+            PrimitiveValue::from(ny as u16),
+        ));
+        obj.put(DataElement::new(
+            tags::COLUMNS,
+            VR::US,
+            PrimitiveValue::from(nx as u16),
+        ));
+        obj.put(DataElement::new(
+            tags::BITS_ALLOCATED,
+            VR::US,
+            PrimitiveValue::from(16u16),
+        ));
+        obj.put(DataElement::new(
+            tags::BITS_STORED,
+            VR::US,
+            PrimitiveValue::from(opts.bits_stored),
+        ));
+        obj.put(DataElement::new(
+            tags::HIGH_BIT,
+            VR::US,
+            PrimitiveValue::from(opts.bits_stored - 1),
+        ));
         obj.put(DataElement::new(
             tags::PIXEL_REPRESENTATION,
             VR::US,
@@ -162,7 +261,11 @@ pub fn write_ct_series(volume: &Volume, dir: &Path, opts: &SeriesWriteOptions) -
             // two's complement in 16 bits; unused high bits stay 0 for unsigned, sign bits for signed
             pixels.push(stored as i16 as u16);
         }
-        obj.put(DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(pixels.into())));
+        obj.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OW,
+            PrimitiveValue::U16(pixels.into()),
+        ));
         let file = obj
             .with_meta(FileMetaTableBuilder::new().transfer_syntax(opts.transfer_syntax.as_str()))
             .map_err(|e| Error::dicom(dir, format!("cannot build file meta: {e}")))?;

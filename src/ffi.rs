@@ -61,7 +61,9 @@ mod tests {
 
     #[test]
     fn version_matches_cargo() {
-        let v = unsafe { CStr::from_ptr(pancseg_version()) }.to_str().unwrap();
+        let v = unsafe { CStr::from_ptr(pancseg_version()) }
+            .to_str()
+            .unwrap();
         assert_eq!(v, env!("CARGO_PKG_VERSION"));
         let s = unsafe { CStr::from_ptr(pancseg_status_string(pancseg_status::PANCSEG_CANCELLED)) };
         assert_eq!(s.to_str().unwrap(), "cancelled");

@@ -131,7 +131,11 @@ impl VolumeInfo {
         if let Some(d) = &self.dicom {
             s += &format!(
                 "series:      {} \"{}\"\nslices:      {}\ntransfer:    {} ({})\n",
-                d.series_uid, d.description, d.slice_count, d.transfer_syntax, d.transfer_syntax_uid
+                d.series_uid,
+                d.description,
+                d.slice_count,
+                d.transfer_syntax,
+                d.transfer_syntax_uid
             );
         }
         if let Some(n) = &self.nifti {

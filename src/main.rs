@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "pancseg", version, about = "Automatic pancreas segmentation of abdominal CT")]
+#[command(
+    name = "pancseg",
+    version,
+    about = "Automatic pancreas segmentation of abdominal CT"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,7 +43,11 @@ enum Command {
 
 fn run(cli: Cli) -> pancseg::Result<()> {
     match cli.command {
-        Command::Info { input, json, series } => {
+        Command::Info {
+            input,
+            json,
+            series,
+        } => {
             let loaded = load_volume(&input, &DicomReadOptions { series_uid: series })?;
             let info = VolumeInfo::new(&input.display().to_string(), &loaded);
             if json {

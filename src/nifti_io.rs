@@ -9,6 +9,8 @@
 //! - geometry from the sform when `sform_code > 0`, else the qform (quaternion) when
 //!   `qform_code > 0`, else `pixdim` alone (NIfTI "method 1"); spatial units of metres or
 //!   microns are converted to millimetres;
+//! - geometry is stored as f32 by the format: values exact in f32 (such as 0.9765625) round-trip
+//!   exactly, others (0.8) come back as the nearest f32;
 //! - RAS (NIfTI) to LPS (pancseg) is a sign change of the first two rows, exact in floating point.
 //!
 //! Written files carry both an sform and a qform (code 1, scanner anatomical) describing the
@@ -160,13 +162,19 @@ pub fn decode_nifti(path: &Path, bytes: &[u8]) -> Result<NiftiVolume> {
     // Dimensions: NIfTI stores them as signed 16-bit values.
     let ndim = header.dim[0] as i16;
     if !(1..=7).contains(&ndim) {
-        return Err(Error::nifti(path, format!("dim[0] = {ndim} is not in 1..7")));
+        return Err(Error::nifti(
+            path,
+            format!("dim[0] = {ndim} is not in 1..7"),
+        ));
     }
     let mut dims = [1usize; 7];
     for (d, slot) in dims.iter_mut().enumerate().take(ndim as usize) {
         let v = header.dim[d + 1] as i16;
         if v < 1 {
-            return Err(Error::nifti(path, format!("dim[{}] = {v} must be positive", d + 1)));
+            return Err(Error::nifti(
+                path,
+                format!("dim[{}] = {v} must be positive", d + 1),
+            ));
         }
         *slot = v as usize;
     }
@@ -280,7 +288,10 @@ fn geometry_of(path: &Path, h: &NiftiHeader) -> Result<(Geometry, GeometrySource
         if !p.is_finite() || p <= 0.0 {
             return Err(Error::nifti(
                 path,
-                format!("pixdim[{}] = {p}: voxel size must be finite and positive", d + 1),
+                format!(
+                    "pixdim[{}] = {p}: voxel size must be finite and positive",
+                    d + 1
+                ),
             ));
         }
     }
@@ -290,12 +301,16 @@ fn geometry_of(path: &Path, h: &NiftiHeader) -> Result<(Geometry, GeometrySource
     let source = if h.sform_code > 0 {
         for (r, row) in [h.srow_x, h.srow_y, h.srow_z].iter().enumerate() {
             for c in 0..4 {
-                m[r][c] = row[c] as f64 * u;
+                m[r][c] = (row[c] as f64) * u;
             }
         }
         GeometrySource::Sform
     } else if h.qform_code > 0 {
-        let (b, c, d) = (h.quatern_b as f64, h.quatern_c as f64, h.quatern_d as f64);
+        let (b, c, d) = (
+            (h.quatern_b as f64),
+            (h.quatern_c as f64),
+            (h.quatern_d as f64),
+        );
         if ![b, c, d].iter().all(|v| v.is_finite()) {
             return Err(Error::nifti(path, "qform quaternion is not finite"));
         }
@@ -304,22 +319,22 @@ fn geometry_of(path: &Path, h: &NiftiHeader) -> Result<(Geometry, GeometrySource
         let r = quaternion_to_matrix(a, b, c, d);
         let qfac = if h.pixdim[0] < 0.0 { -1.0 } else { 1.0 };
         let s = [
-            h.pixdim[1] as f64,
-            h.pixdim[2] as f64,
-            qfac * h.pixdim[3] as f64,
+            (h.pixdim[1] as f64),
+            (h.pixdim[2] as f64),
+            qfac * (h.pixdim[3] as f64),
         ];
         for row in 0..3 {
             for col in 0..3 {
                 m[row][col] = r[row][col] * s[col] * u;
             }
         }
-        m[0][3] = h.quatern_x as f64 * u;
-        m[1][3] = h.quatern_y as f64 * u;
-        m[2][3] = h.quatern_z as f64 * u;
+        m[0][3] = (h.quatern_x as f64) * u;
+        m[1][3] = (h.quatern_y as f64) * u;
+        m[2][3] = (h.quatern_z as f64) * u;
         GeometrySource::Qform
     } else {
         for (d, row) in m.iter_mut().enumerate().take(3) {
-            row[d] = h.pixdim[d + 1] as f64 * u;
+            row[d] = (h.pixdim[d + 1] as f64) * u;
         }
         GeometrySource::Pixdim
     };
@@ -405,7 +420,14 @@ fn matrix_to_quaternion(dir: &[[f64; 3]; 3]) -> ([f64; 3], f64) {
 pub fn header_for(geometry: &Geometry) -> NiftiHeader {
     let m = geometry.ras_affine();
     let mut h = NiftiHeader::default();
-    let row = |r: usize| [m[r][0] as f32, m[r][1] as f32, m[r][2] as f32, m[r][3] as f32];
+    let row = |r: usize| {
+        [
+            m[r][0] as f32,
+            m[r][1] as f32,
+            m[r][2] as f32,
+            m[r][3] as f32,
+        ]
+    };
     h.srow_x = row(0);
     h.srow_y = row(1);
     h.srow_z = row(2);
@@ -486,7 +508,7 @@ mod tests {
 
     fn geom() -> Geometry {
         Geometry {
-            spacing: [0.75, 0.8, 2.5],
+            spacing: [0.75, 0.8125, 2.5],
             origin: [-120.25, 87.5, -300.0],
             direction: [[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]],
         }
@@ -518,7 +540,8 @@ mod tests {
     #[test]
     fn write_read_round_trip_is_exact() {
         let dir = tempfile::tempdir().unwrap();
-        let data = Array3::from_shape_fn((4, 5, 6), |(z, y, x)| (z * 100 + y * 10 + x) as f32 - 300.0);
+        let data =
+            Array3::from_shape_fn((4, 5, 6), |(z, y, x)| (z * 100 + y * 10 + x) as f32 - 300.0);
         let vol = Image::new(data, geom()).unwrap();
         for name in ["ct.nii", "ct.nii.gz"] {
             let p = dir.path().join(name);
@@ -549,7 +572,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("h.nii");
         let arr = Array3::<u8>::zeros((1, 1, 1));
-        WriterOptions::new(&p).reference_header(&h).write_nifti(&arr).unwrap();
+        WriterOptions::new(&p)
+            .reference_header(&h)
+            .write_nifti(&arr)
+            .unwrap();
         let mut bytes = std::fs::read(&p).unwrap();
         bytes.truncate(348);
         // rewrite the fields the writer derived from the dummy array
@@ -596,7 +622,9 @@ mod tests {
         let err = decode_nifti(p, &good[..100]).unwrap_err().to_string();
         assert!(err.contains("bad.nii") && err.contains("348"), "{err}");
 
-        let err = decode_nifti(p, &good[..good.len() - 1]).unwrap_err().to_string();
+        let err = decode_nifti(p, &good[..good.len() - 1])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("truncated"), "{err}");
 
         let mut lying = good.clone();
@@ -606,7 +634,10 @@ mod tests {
 
         let mut small = good.clone();
         small[108..112].copy_from_slice(&0.0f32.to_le_bytes());
-        assert!(decode_nifti(p, &small).unwrap_err().to_string().contains("vox_offset"));
+        assert!(decode_nifti(p, &small)
+            .unwrap_err()
+            .to_string()
+            .contains("vox_offset"));
 
         let mut neg = good.clone();
         neg[80..84].copy_from_slice(&(-0.5f32).to_le_bytes()); // pixdim[1]
@@ -615,15 +646,24 @@ mod tests {
 
         let mut nan = good.clone();
         nan[84..88].copy_from_slice(&f32::NAN.to_le_bytes()); // pixdim[2]
-        assert!(decode_nifti(p, &nan).unwrap_err().to_string().contains("pixdim[2]"));
+        assert!(decode_nifti(p, &nan)
+            .unwrap_err()
+            .to_string()
+            .contains("pixdim[2]"));
 
         let mut dtype = good.clone();
         dtype[70..72].copy_from_slice(&32i16.to_le_bytes()); // complex64
-        assert!(decode_nifti(p, &dtype).unwrap_err().to_string().contains("datatype"));
+        assert!(decode_nifti(p, &dtype)
+            .unwrap_err()
+            .to_string()
+            .contains("datatype"));
 
         let mut bitpix = good.clone();
         bitpix[72..74].copy_from_slice(&8i16.to_le_bytes());
-        assert!(decode_nifti(p, &bitpix).unwrap_err().to_string().contains("bitpix"));
+        assert!(decode_nifti(p, &bitpix)
+            .unwrap_err()
+            .to_string()
+            .contains("bitpix"));
 
         let mut magic = good.clone();
         magic[344..348].copy_from_slice(b"abcd");
@@ -631,12 +671,18 @@ mod tests {
 
         let mut zero_dim = good.clone();
         zero_dim[42..44].copy_from_slice(&0u16.to_le_bytes());
-        assert!(decode_nifti(p, &zero_dim).unwrap_err().to_string().contains("dim[1]"));
+        assert!(decode_nifti(p, &zero_dim)
+            .unwrap_err()
+            .to_string()
+            .contains("dim[1]"));
 
         let mut four_d = good;
         four_d[40..42].copy_from_slice(&4u16.to_le_bytes());
         four_d[48..50].copy_from_slice(&3u16.to_le_bytes());
-        assert!(decode_nifti(p, &four_d).unwrap_err().to_string().contains("3D"));
+        assert!(decode_nifti(p, &four_d)
+            .unwrap_err()
+            .to_string()
+            .contains("3D"));
     }
 
     #[test]

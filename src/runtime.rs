@@ -100,9 +100,7 @@ pub fn ensure_loaded(explicit: Option<&Path>) -> Result<PathBuf> {
         };
     }
     let path = resolve_library(explicit)?;
-    let path = path
-        .canonicalize()
-        .map_err(|e| Error::io(&path, e))?;
+    let path = path.canonicalize().map_err(|e| Error::io(&path, e))?;
     let builder = ort::init_from(&path).map_err(|e| Error::Runtime(e.to_string()))?;
     let env = builder
         .with_name("pancseg")
@@ -117,6 +115,17 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
     }
+}
+
+/// The process-wide ONNX Runtime environment (loads the library first if needed); sessions are
+/// built on it with `ort::session::Session::builder(&env)`.
+pub fn environment(explicit: Option<&Path>) -> Result<ort::environment::Environment> {
+    ensure_loaded(explicit)?;
+    let loaded = LOADED.lock();
+    loaded
+        .as_ref()
+        .map(|(_, env)| env.clone())
+        .ok_or_else(|| Error::Runtime("environment missing after load".into()))
 }
 
 /// The ONNX Runtime version string of the loaded library (loads it first if needed).

@@ -274,7 +274,10 @@ mod tests {
             origin: [1.0, 2.0, 3.0],
             direction: [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]],
         };
-        assert_eq!(g.index_to_lps([1.0, 1.0, 1.0]), [1.0 + 3.0, 2.0 + 2.0, 3.0 - 4.0]);
+        assert_eq!(
+            g.index_to_lps([1.0, 1.0, 1.0]),
+            [1.0 + 3.0, 2.0 + 2.0, 3.0 - 4.0]
+        );
         assert_eq!(g.orientation_code(), "PLI");
     }
 
@@ -282,13 +285,21 @@ mod tests {
     fn invalid_geometry_is_refused() {
         let mut g = Geometry::default();
         g.spacing[2] = f64::NAN;
-        assert!(g.validate().unwrap_err().to_string().contains("spacing along z"));
+        assert!(g
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("spacing along z"));
         let mut g = Geometry::default();
         g.spacing[0] = 0.0;
         assert!(g.validate().is_err());
         let mut g = Geometry::default();
         g.direction[0][1] = 0.5;
-        assert!(g.validate().unwrap_err().to_string().contains("orthonormal"));
+        assert!(g
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("orthonormal"));
     }
 
     #[test]

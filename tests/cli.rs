@@ -1,0 +1,82 @@
+//! The `pancseg` binary: `info --json` output is stable (insta snapshot) and `convert` writes a
+//! NIfTI that reads back identical; bad inputs exit non-zero with the cause.
+
+use ndarray::Array3;
+use pancseg::nifti_io::{read_nifti, write_ct};
+use pancseg::volume::{Geometry, Image};
+use std::process::Command;
+
+fn pancseg() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pancseg"))
+}
+
+fn sample(dir: &std::path::Path) {
+    let data = Array3::from_shape_fn((4, 5, 6), |(z, y, x)| {
+        (z as f32 * 100.0) - (y * x) as f32 - 50.0
+    });
+    let g = Geometry {
+        spacing: [0.7, 0.7, 2.5],
+        origin: [10.0, -20.5, 300.25],
+        direction: [[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 1.0]],
+    };
+    write_ct(dir.join("sample.nii.gz"), &Image::new(data, g).unwrap()).unwrap();
+}
+
+#[test]
+fn info_json_is_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let o = pancseg()
+        .current_dir(dir.path())
+        .args(["info", "sample.nii.gz", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    insta::assert_snapshot!(String::from_utf8(o.stdout).unwrap());
+}
+
+#[test]
+fn convert_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let o = pancseg()
+        .current_dir(dir.path())
+        .args(["convert", "sample.nii.gz", "out.nii"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let a = read_nifti(dir.path().join("sample.nii.gz")).unwrap();
+    let b = read_nifti(dir.path().join("out.nii")).unwrap();
+    assert_eq!(a.volume, b.volume);
+}
+
+#[test]
+fn bad_inputs_fail_with_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("junk.nii"), b"hello").unwrap();
+    let o = pancseg()
+        .current_dir(dir.path())
+        .args(["info", "junk.nii"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("junk.nii") && err.contains("348"), "{err}");
+
+    let o = pancseg()
+        .current_dir(dir.path())
+        .args(["info", "missing.nii.gz"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.nii.gz"));
+
+    sample(dir.path());
+    let o = pancseg()
+        .current_dir(dir.path())
+        .args(["convert", "sample.nii.gz", "out.png"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains(".nii"));
+}
