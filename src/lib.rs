@@ -7,6 +7,7 @@
 // Geometry code indexes small matrices by row and column; index loops read clearer there.
 #![allow(clippy::needless_range_loop)]
 
+pub mod align;
 pub mod dicom_series;
 pub mod dicom_writer;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod ffi;
 pub mod info;
 pub mod input;
 pub mod nifti_io;
+pub mod render;
 pub mod runtime;
 pub mod volume;
 

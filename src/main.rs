@@ -39,6 +39,32 @@ enum Command {
         #[arg(long)]
         series: Option<String>,
     },
+    /// Draw one CT slice (soft-tissue window) with mask outlines as a PNG, in radiological
+    /// orientation with square pixels. Mask outline red, truth green, both yellow.
+    Render {
+        /// The CT: a NIfTI file (.nii, .nii.gz) or a DICOM directory.
+        ct: PathBuf,
+        /// A mask on the CT's grid (NIfTI or DICOM; voxels > 0.5 are inside), outlined in red.
+        #[arg(long)]
+        mask: Option<PathBuf>,
+        /// A ground-truth mask on the CT's grid, outlined in green.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// `auto` (largest truth area, else largest mask area, else the middle slice) or an index
+        /// along the view's axis (axial: inferior to superior, coronal: anterior to posterior,
+        /// sagittal: right to left).
+        #[arg(long, default_value = "auto")]
+        slice: pancseg::render::SliceChoice,
+        /// axial, coronal or sagittal.
+        #[arg(long, default_value = "axial")]
+        view: pancseg::render::View,
+        /// Output PNG file.
+        #[arg(long)]
+        out: PathBuf,
+        /// SeriesInstanceUID to read when a DICOM directory holds several CT series.
+        #[arg(long)]
+        series: Option<String>,
+    },
 }
 
 fn run(cli: Cli) -> pancseg::Result<()> {
@@ -71,6 +97,59 @@ fn run(cli: Cli) -> pancseg::Result<()> {
             pancseg::nifti_io::write_ct(&output, &loaded.volume)?;
             let [nx, ny, nz] = loaded.volume.dims_xyz();
             println!("wrote {} ({nx} x {ny} x {nz})", output.display());
+        }
+        Command::Render {
+            ct,
+            mask,
+            truth,
+            slice,
+            view,
+            out,
+            series,
+        } => {
+            let name = out.to_string_lossy().to_ascii_lowercase();
+            if !name.ends_with(".png") {
+                return Err(pancseg::Error::InvalidArgument(format!(
+                    "{}: output must end in .png",
+                    out.display()
+                )));
+            }
+            let dicom = DicomReadOptions { series_uid: series };
+            let ct = load_volume(&ct, &dicom)?.volume;
+            let load_mask = |path: &Option<PathBuf>| -> pancseg::Result<Option<pancseg::Mask>> {
+                let Some(path) = path else { return Ok(None) };
+                let v = load_volume(path, &DicomReadOptions::default())?.volume;
+                if v.geometry.orientation_code() != ct.geometry.orientation_code() {
+                    eprintln!(
+                        "pancseg: warning: {} is oriented {} but the CT is {}; drawing it on the CT grid",
+                        path.display(),
+                        v.geometry.orientation_code(),
+                        ct.geometry.orientation_code()
+                    );
+                }
+                Ok(Some(pancseg::Mask {
+                    data: v.data.mapv(|x| u8::from(x > 0.5)),
+                    geometry: v.geometry,
+                }))
+            };
+            let mask = load_mask(&mask)?;
+            let truth = load_mask(&truth)?;
+            let opts = pancseg::render::RenderOptions {
+                view,
+                slice,
+                ..Default::default()
+            };
+            let info =
+                pancseg::render::render_png(&ct, mask.as_ref(), truth.as_ref(), &opts, &out)?;
+            println!(
+                "wrote {} ({} x {} px): {view} slice {}, mask outline {} px, truth outline {} px",
+                out.display(),
+                info.width,
+                info.height,
+                info.slice,
+                info.mask_pixels,
+                info.truth_pixels
+            );
         }
     }
     Ok(())

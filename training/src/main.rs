@@ -1,1 +1,138 @@
-fn main() {}
+//! The `pancseg-train` command-line tool.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use pancseg_train::{cohort_stats, import, phantom};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "pancseg-train",
+    version,
+    about = "Phantoms, dataset import, training and evaluation for pancseg"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Size {
+    Small,
+    Full,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Nifti,
+    Dicom,
+    Both,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a seeded cohort of synthetic abdominal CT phantoms with pancreas labels.
+    Phantom {
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "small")]
+        size: Size,
+        #[arg(long, value_enum, default_value = "nifti")]
+        format: Format,
+    },
+    /// Per-case pancreas volume, HU statistics and best-window DSC of a cohort.
+    CohortStats {
+        dir: PathBuf,
+        /// Also write the statistics as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Import a public dataset into the cohort layout.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// NIH Pancreas-CT (TCIA): PANCREAS_NNNN/.../*.dcm images and labelNNNN.nii.gz labels.
+    NihPancreasCt {
+        #[arg(long)]
+        images: PathBuf,
+        #[arg(long)]
+        labels: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Medical Segmentation Decathlon Task07 Pancreas (imagesTr, labelsTr; tumour merged).
+    MsdPancreas {
+        #[arg(long)]
+        root: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Phantom {
+            count,
+            seed,
+            out,
+            size,
+            format,
+        } => {
+            let size = match size {
+                Size::Small => phantom::PhantomSize::Small,
+                Size::Full => phantom::PhantomSize::Full,
+            };
+            let (nifti, dicom) = match format {
+                Format::Nifti => (true, false),
+                Format::Dicom => (false, true),
+                Format::Both => (true, true),
+            };
+            phantom::generate_cohort(&phantom::CohortOptions {
+                count,
+                seed,
+                size,
+                out,
+                nifti,
+                dicom,
+                progress: true,
+            })?;
+        }
+        Command::CohortStats { dir, json } => {
+            let stats = cohort_stats::cohort_stats(&dir)?;
+            print!("{}", stats.to_text());
+            if let Some(p) = json {
+                std::fs::write(&p, stats.to_json())?;
+            }
+        }
+        Command::Import(ImportCommand::NihPancreasCt {
+            images,
+            labels,
+            out,
+        }) => {
+            let n = import::import_nih(&images, &labels, &out)?;
+            println!("imported {n} cases into {}", out.display());
+        }
+        Command::Import(ImportCommand::MsdPancreas { root, out }) => {
+            let n = import::import_msd(&root, &out)?;
+            println!("imported {n} cases into {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pancseg-train: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! pancseg-train: synthetic phantom cohorts, dataset importers, training and evaluation for the
+//! pancseg pipeline. The binary `pancseg-train` is a thin CLI over these modules.
+
+pub mod cohort;
+pub mod cohort_stats;
+pub mod error;
+pub mod import;
+pub mod phantom;
