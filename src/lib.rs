@@ -10,6 +10,7 @@
 pub mod align;
 pub mod dicom_series;
 pub mod dicom_writer;
+pub mod distance;
 pub mod error;
 pub mod ffi;
 pub mod info;

@@ -1,6 +1,7 @@
 //! pancseg-train: synthetic phantom cohorts, dataset importers, training and evaluation for the
 //! pancseg pipeline. The binary `pancseg-train` is a thin CLI over these modules.
 
+pub mod bench;
 pub mod cohort;
 pub mod cohort_stats;
 pub mod error;

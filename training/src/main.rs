@@ -1,7 +1,7 @@
 //! The `pancseg-train` command-line tool.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use pancseg_train::{cohort_stats, import, phantom};
+use pancseg_train::{bench, cohort_stats, import, phantom};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,6 +54,22 @@ enum Command {
     /// Import a public dataset into the cohort layout.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Benchmarks (speed figures are measured here, never in unit tests).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Phantom generation time per small and per full case.
+    Phantom {
+        #[arg(long, default_value_t = 5)]
+        count: usize,
+        #[arg(long, default_value_t = 2)]
+        full: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -118,6 +134,9 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }) => {
             let n = import::import_nih(&images, &labels, &out)?;
             println!("imported {n} cases into {}", out.display());
+        }
+        Command::Bench(BenchCommand::Phantom { count, full, seed }) => {
+            print!("{}", bench::bench_phantom(count, full, seed)?);
         }
         Command::Import(ImportCommand::MsdPancreas { root, out }) => {
             let n = import::import_msd(&root, &out)?;

@@ -41,7 +41,7 @@ fn j(rng: &mut ChaCha8Rng, a: f64) -> f64 {
 impl Anatomy {
     pub fn draw(rng: &mut ChaCha8Rng, seed: u64) -> Self {
         let a: f64 = rng.random_range(135.0..185.0);
-        let b = rng.random_range(100.0..140.0) * (a / 160.0).sqrt();
+        let b = a * rng.random_range(0.7..0.84);
         let fat_mm = rng.random_range(8.0..35.0);
         let muscle_mm = rng.random_range(8.0..14.0);
         let vertebra_y = b * 0.42 + j(rng, 5.0);
@@ -196,6 +196,7 @@ impl Painter<'_> {
         self.paint_duodenum(c, rng);
         self.paint_pancreas(c);
         self.paint_vessels(c);
+        self.paint_mesenteric_vessels(c, rng);
     }
 
     /// Paints a (deformed) ellipsoid: `f(p, current label, normalised radius)` decides.
@@ -334,7 +335,7 @@ impl Painter<'_> {
                         let t = i as f64 / 6.0;
                         let th = std::f64::consts::FRAC_PI_2 - t * span; // from posterior towards anterior
                         TubePoint {
-                            c: [side * ea * th.cos(), eb * th.sin(), z_post - 55.0 * t],
+                            c: [side * ea * th.cos(), eb * th.sin(), z_post - 95.0 * t],
                             r: 5.0,
                         }
                     })
@@ -406,12 +407,12 @@ impl Painter<'_> {
         let an = self.an;
         let [a, b] = an.body;
         let ya = an.aorta[1] - an.aorta[2];
-        let loops = rng.random_range(7..11);
+        let loops = rng.random_range(14..20);
         for k in 0..loops {
             // jejunum near the pancreas body/tail (left, anterior), ileum lower down
-            let jejunum = k < 3;
+            let jejunum = k < 5;
             let (xr, yr, zr) = if jejunum {
-                ((5.0, a * 0.55), (-b * 0.75, ya - 38.0), (-30.0, 25.0))
+                ((0.0, a * 0.6), (-b * 0.75, ya - 38.0), (-35.0, 30.0))
             } else {
                 (
                     (-a * 0.55, a * 0.55),
@@ -488,7 +489,7 @@ impl Painter<'_> {
     fn paint_liver(&self, c: &mut Canvas) {
         let [a, b] = self.an.body;
         let right = [-a * 0.42, -b * 0.05, 75.0];
-        let axes_r = [a * 0.45, b * 0.72, 80.0];
+        let axes_r = [a * 0.5, b * 0.8, 85.0];
         let left = [a * 0.02, -b * 0.45, 90.0];
         let axes_l = [a * 0.35, b * 0.3, 45.0];
         for (ctr, ax) in [(right, axes_r), (left, axes_l)] {
@@ -585,7 +586,7 @@ impl Painter<'_> {
         let fi = an.fatty_infiltration;
         let fat = self.hu.mean[VISCERAL_FAT as usize];
         let mean = self.hu.mean[PANCREAS as usize] * (1.0 - 0.35 * fi) + fat * 0.35 * fi;
-        let cleft_thr = 0.55 - 0.45 * fi;
+        let cleft_thr = 0.88 - 0.3 * fi;
         c.paint_tube(
             &line,
             0.0,
@@ -596,11 +597,46 @@ impl Painter<'_> {
                 }
                 // lobules with fat between them: a ridged noise field pulls HU towards fat
                 let ridge = 1.0 - tex.at(p, 0.22).abs() * 2.0;
-                let w = ((ridge - cleft_thr) / 0.25).clamp(0.0, 1.0);
+                let w = 0.65 * ((ridge - cleft_thr) / 0.06).clamp(0.0, 1.0);
                 let v = mean + 8.0 * tex.at(shift(p, 99), 0.12);
                 Some((PANCREAS, (v * (1.0 - w) + fat * w) as f32))
             },
         );
+    }
+
+    /// Jejunal and ileal branches of the SMA/SMV: thin vessels fanning out through the
+    /// mesenteric fat towards the bowel loops (bright dots and lines in the fat, as in real CT).
+    fn paint_mesenteric_vessels(&self, c: &mut Canvas, rng: &mut ChaCha8Rng) {
+        let an = self.an;
+        let [a, b] = an.body;
+        let (xa, ya) = (an.aorta[0], an.aorta[1] - an.aorta[2]);
+        for k in 0..rng.random_range(10..16) {
+            let label = if k % 2 == 0 { SMA } else { SMV };
+            let z0 = rng.random_range(-160.0..-15.0);
+            let mut p = [xa - 12.0 + j(rng, 4.0), ya - 24.0, z0];
+            let target = [
+                j(rng, a * 0.55),
+                -b * rng.random_range(0.3..0.75),
+                z0 + j(rng, 30.0),
+            ];
+            let mut ctrl = vec![TubePoint { c: p, r: 2.2 }];
+            for s in 1..6 {
+                let t = s as f64 / 5.0;
+                for d in 0..3 {
+                    p[d] += (target[d] - p[d]) * t * 0.6 + j(rng, 6.0);
+                }
+                ctrl.push(TubePoint {
+                    c: p,
+                    r: 2.2 - 1.0 * t,
+                });
+            }
+            c.paint_tube(
+                &spline(&ctrl, 1.0),
+                0.0,
+                |_| 1.0,
+                |p, l, _| (l == VISCERAL_FAT).then(|| (label, self.val(label, p, 6.0, 0.1))),
+            );
+        }
     }
 
     fn paint_vessels(&self, c: &mut Canvas) {

@@ -85,9 +85,9 @@ impl Content {
             } else {
                 Content::OralContrast
             }
-        } else if u < 0.55 {
+        } else if u < 0.6 {
             Content::Water
-        } else if u < 0.7 {
+        } else if u < 0.72 {
             Content::Air
         } else if oral_contrast {
             Content::OralContrast
