@@ -18,6 +18,7 @@ pub mod input;
 pub mod nifti_io;
 pub mod render;
 pub mod runtime;
+pub mod superpixels;
 pub mod volume;
 
 pub use error::{Error, Result};

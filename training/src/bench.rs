@@ -36,3 +36,133 @@ pub fn bench_phantom(count: usize, full_count: usize, seed: u64) -> Result<Strin
     }
     Ok(out)
 }
+
+/// Boundary recall (fraction of ground-truth boundary pixels within `tol` pixels of a superpixel
+/// boundary) and undersegmentation error (fraction of pixels of each superpixel outside its
+/// best-matching ground-truth segment, summed over superpixels, over all body pixels) on one
+/// slice. `gt` labels structures; pixels where `sp` is 0 are ignored.
+pub fn boundary_recall_and_ue(sp: &[u32], gt: &[u8], nx: usize, ny: usize, tol: i64) -> (f64, f64) {
+    let is_boundary = |l: &dyn Fn(usize) -> u32, x: usize, y: usize| {
+        let a = l(y * nx + x);
+        (x + 1 < nx && l(y * nx + x + 1) != a) || (y + 1 < ny && l((y + 1) * nx + x) != a)
+    };
+    let spb: Vec<bool> = (0..nx * ny)
+        .map(|i| sp[i] != 0 && is_boundary(&|j| sp[j], i % nx, i / nx))
+        .collect();
+    let (mut hit, mut total) = (0usize, 0usize);
+    for y in 0..ny {
+        for x in 0..nx {
+            let i = y * nx + x;
+            if sp[i] == 0 || !is_boundary(&|j| gt[j] as u32, x, y) {
+                continue;
+            }
+            total += 1;
+            let mut found = false;
+            'search: for dy in -tol..=tol {
+                for dx in -tol..=tol {
+                    let (xx, yy) = (x as i64 + dx, y as i64 + dy);
+                    if xx >= 0 && yy >= 0 && (xx as usize) < nx && (yy as usize) < ny && spb[yy as usize * nx + xx as usize] {
+                        found = true;
+                        break 'search;
+                    }
+                }
+            }
+            hit += usize::from(found);
+        }
+    }
+    let mut overlap: std::collections::HashMap<(u32, u8), usize> = std::collections::HashMap::new();
+    let mut sizes: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    let mut n = 0usize;
+    for i in 0..nx * ny {
+        if sp[i] != 0 {
+            *overlap.entry((sp[i], gt[i])).or_default() += 1;
+            *sizes.entry(sp[i]).or_default() += 1;
+            n += 1;
+        }
+    }
+    let mut best: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for ((s, _), c) in overlap {
+        let b = best.entry(s).or_default();
+        *b = (*b).max(c);
+    }
+    let leak: usize = sizes.iter().map(|(s, size)| size - best.get(s).copied().unwrap_or(0)).sum();
+    let br = if total == 0 { 1.0 } else { hit as f64 / total as f64 };
+    (br, leak as f64 / n.max(1) as f64)
+}
+
+/// `bench superpixels`: ERS time per slice (one thread) on a full-size phantom and on the real
+/// CT slices given, boundary recall / undersegmentation error against the phantom's structure
+/// labels, and Opt. DSC against its pancreas. Writes the slices it measured as raw files into
+/// `dump` (when given) for the SLIC comparison script.
+pub fn bench_superpixels(
+    seed: u64,
+    cfg: &pancseg::superpixels::SuperpixelConfig,
+    real: Option<&std::path::Path>,
+    max_slices: usize,
+) -> Result<String> {
+    use pancseg::superpixels::{compute_superpixels, optimal_labels, slice_superpixels};
+    let mut out = String::new();
+    let case = generate_case(case_seed(seed, 0), PhantomSize::Full)?;
+    let (nz, ny, nx) = case.ct.data.dim();
+    let spacing = (case.ct.geometry.spacing[0], case.ct.geometry.spacing[1]);
+    // slices through the pancreas region first (where the method works), then evenly spaced
+    let z_with: Vec<usize> = (0..nz)
+        .filter(|&z| case.label.data.index_axis(ndarray::Axis(0), z).iter().any(|&v| v != 0))
+        .collect();
+    let step = (z_with.len() / max_slices.max(1)).max(1);
+    let chosen: Vec<usize> = z_with.iter().step_by(step).take(max_slices).copied().collect();
+    let (mut times, mut brs, mut ues) = (Vec::new(), Vec::new(), Vec::new());
+    let mut nsp = 0usize;
+    for &z in &chosen {
+        let hu: Vec<f32> = case.ct.data.index_axis(ndarray::Axis(0), z).iter().copied().collect();
+        let gt: Vec<u8> = case.organs.data.index_axis(ndarray::Axis(0), z).iter().copied().collect();
+        let t = Instant::now();
+        let (sp, n) = slice_superpixels(&hu, nx, ny, spacing, cfg);
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        nsp += n;
+        let (br, ue) = boundary_recall_and_ue(&sp, &gt, nx, ny, 2);
+        brs.push(br);
+        ues.push(ue);
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    out += &format!(
+        "ERS on full-size phantom {nx}x{ny}, {} slices through the pancreas, one thread: mean {:.1} ms, median {:.1} ms, max {:.1} ms per slice; {:.0} superpixels per slice; boundary recall (2 px) {:.3}; undersegmentation error {:.4}\n",
+        chosen.len(),
+        mean(&times),
+        sorted.get(sorted.len() / 2).copied().unwrap_or(0.0),
+        sorted.last().copied().unwrap_or(0.0),
+        nsp as f64 / chosen.len().max(1) as f64,
+        mean(&brs),
+        mean(&ues)
+    );
+    let t = Instant::now();
+    let set = compute_superpixels(&case.ct, cfg);
+    let whole = t.elapsed().as_secs_f64();
+    let (_, opt) = optimal_labels(&set, &case.label.data);
+    out += &format!(
+        "whole volume ({nz} slices, {} threads): {:.2} s, {} superpixels, Opt. DSC {:.3}\n",
+        rayon::current_num_threads(),
+        whole,
+        set.superpixels.len(),
+        opt
+    );
+    if let Some(dir) = real {
+        let s = pancseg::dicom_series::read_dicom_dir(dir, &Default::default())?;
+        let (rz, ry, rx) = s.volume.data.dim();
+        let sp = (s.volume.geometry.spacing[0], s.volume.geometry.spacing[1]);
+        let mut rt = Vec::new();
+        for z in 0..rz {
+            let hu: Vec<f32> = s.volume.data.index_axis(ndarray::Axis(0), z).iter().copied().collect();
+            let t = Instant::now();
+            let _ = slice_superpixels(&hu, rx, ry, sp, cfg);
+            rt.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        out += &format!(
+            "ERS on the real CT {rx}x{ry}, {rz} slices, one thread: mean {:.1} ms per slice\n",
+            mean(&rt)
+        );
+    }
+    Ok(out)
+}
