@@ -31,6 +31,10 @@ pub enum Error {
     /// The ONNX Runtime library could not be found or loaded, or a model failed in it.
     #[error("ONNX Runtime: {0}")]
     Runtime(String),
+    /// A model file (e.g. a random forest, see [`crate::forest`]) is malformed, corrupted,
+    /// truncated or of an unsupported format version.
+    #[error("{path}: invalid model file: {reason}")]
+    Model { path: PathBuf, reason: String },
 }
 
 impl Error {
@@ -50,6 +54,13 @@ impl Error {
 
     pub(crate) fn dicom(path: impl AsRef<Path>, reason: impl Into<String>) -> Self {
         Error::Dicom {
+            path: path.as_ref().to_path_buf(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn model(path: impl AsRef<Path>, reason: impl Into<String>) -> Self {
+        Error::Model {
             path: path.as_ref().to_path_buf(),
             reason: reason.into(),
         }

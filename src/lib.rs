@@ -8,11 +8,14 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod align;
+pub mod candidates;
 pub mod dicom_series;
 pub mod dicom_writer;
 pub mod distance;
 pub mod error;
+pub mod features;
 pub mod ffi;
+pub mod forest;
 pub mod info;
 pub mod input;
 pub mod nifti_io;

@@ -61,7 +61,12 @@ pub fn boundary_recall_and_ue(sp: &[u32], gt: &[u8], nx: usize, ny: usize, tol: 
             'search: for dy in -tol..=tol {
                 for dx in -tol..=tol {
                     let (xx, yy) = (x as i64 + dx, y as i64 + dy);
-                    if xx >= 0 && yy >= 0 && (xx as usize) < nx && (yy as usize) < ny && spb[yy as usize * nx + xx as usize] {
+                    if xx >= 0
+                        && yy >= 0
+                        && (xx as usize) < nx
+                        && (yy as usize) < ny
+                        && spb[yy as usize * nx + xx as usize]
+                    {
                         found = true;
                         break 'search;
                     }
@@ -85,8 +90,15 @@ pub fn boundary_recall_and_ue(sp: &[u32], gt: &[u8], nx: usize, ny: usize, tol: 
         let b = best.entry(s).or_default();
         *b = (*b).max(c);
     }
-    let leak: usize = sizes.iter().map(|(s, size)| size - best.get(s).copied().unwrap_or(0)).sum();
-    let br = if total == 0 { 1.0 } else { hit as f64 / total as f64 };
+    let leak: usize = sizes
+        .iter()
+        .map(|(s, size)| size - best.get(s).copied().unwrap_or(0))
+        .sum();
+    let br = if total == 0 {
+        1.0
+    } else {
+        hit as f64 / total as f64
+    };
     (br, leak as f64 / n.max(1) as f64)
 }
 
@@ -99,6 +111,7 @@ pub fn bench_superpixels(
     cfg: &pancseg::superpixels::SuperpixelConfig,
     real: Option<&std::path::Path>,
     max_slices: usize,
+    dump: Option<&std::path::Path>,
 ) -> Result<String> {
     use pancseg::superpixels::{compute_superpixels, optimal_labels, slice_superpixels};
     let mut out = String::new();
@@ -107,20 +120,57 @@ pub fn bench_superpixels(
     let spacing = (case.ct.geometry.spacing[0], case.ct.geometry.spacing[1]);
     // slices through the pancreas region first (where the method works), then evenly spaced
     let z_with: Vec<usize> = (0..nz)
-        .filter(|&z| case.label.data.index_axis(ndarray::Axis(0), z).iter().any(|&v| v != 0))
+        .filter(|&z| {
+            case.label
+                .data
+                .index_axis(ndarray::Axis(0), z)
+                .iter()
+                .any(|&v| v != 0)
+        })
         .collect();
     let step = (z_with.len() / max_slices.max(1)).max(1);
-    let chosen: Vec<usize> = z_with.iter().step_by(step).take(max_slices).copied().collect();
+    let chosen: Vec<usize> = z_with
+        .iter()
+        .step_by(step)
+        .take(max_slices)
+        .copied()
+        .collect();
     let (mut times, mut brs, mut ues) = (Vec::new(), Vec::new(), Vec::new());
     let mut nsp = 0usize;
     for &z in &chosen {
-        let hu: Vec<f32> = case.ct.data.index_axis(ndarray::Axis(0), z).iter().copied().collect();
-        let gt: Vec<u8> = case.organs.data.index_axis(ndarray::Axis(0), z).iter().copied().collect();
+        let hu: Vec<f32> = case
+            .ct
+            .data
+            .index_axis(ndarray::Axis(0), z)
+            .iter()
+            .copied()
+            .collect();
+        let gt: Vec<u8> = case
+            .organs
+            .data
+            .index_axis(ndarray::Axis(0), z)
+            .iter()
+            .copied()
+            .collect();
         let t = Instant::now();
         let (sp, n) = slice_superpixels(&hu, nx, ny, spacing, cfg);
         times.push(t.elapsed().as_secs_f64() * 1e3);
         nsp += n;
         let (br, ue) = boundary_recall_and_ue(&sp, &gt, nx, ny, 2);
+        if let Some(d) = dump {
+            dump_slice(
+                d,
+                z,
+                nx,
+                ny,
+                spacing,
+                n,
+                times[times.len() - 1],
+                &hu,
+                &gt,
+                &sp,
+            )?;
+        }
         brs.push(br);
         ues.push(ue);
     }
@@ -154,7 +204,13 @@ pub fn bench_superpixels(
         let sp = (s.volume.geometry.spacing[0], s.volume.geometry.spacing[1]);
         let mut rt = Vec::new();
         for z in 0..rz {
-            let hu: Vec<f32> = s.volume.data.index_axis(ndarray::Axis(0), z).iter().copied().collect();
+            let hu: Vec<f32> = s
+                .volume
+                .data
+                .index_axis(ndarray::Axis(0), z)
+                .iter()
+                .copied()
+                .collect();
             let t = Instant::now();
             let _ = slice_superpixels(&hu, rx, ry, sp, cfg);
             rt.push(t.elapsed().as_secs_f64() * 1e3);
@@ -165,4 +221,99 @@ pub fn bench_superpixels(
         );
     }
     Ok(out)
+}
+
+/// Opt. DSC (optimal superpixel labels) and superpixel counts over the cases of a cohort.
+pub fn bench_opt_dsc(
+    cohort: &std::path::Path,
+    cfg: &pancseg::superpixels::SuperpixelConfig,
+) -> Result<String> {
+    use pancseg::superpixels::{compute_superpixels, optimal_labels};
+    let c = crate::cohort::Cohort::open(cohort)?;
+    let mut out = String::new();
+    let (mut sum, mut n, mut sps) = (0.0, 0usize, 0usize);
+    let t = Instant::now();
+    for rec in &c.manifest.cases {
+        let (ct, mask) = c.load_case(&rec.id)?;
+        let set = compute_superpixels(&ct, cfg);
+        let (_, dsc) = optimal_labels(&set, &mask.data);
+        sum += dsc;
+        n += 1;
+        sps += set.superpixels.len();
+        out += &format!(
+            "{}: Opt. DSC {dsc:.3}, {} superpixels\n",
+            rec.id,
+            set.superpixels.len()
+        );
+    }
+    out += &format!(
+        "mean Opt. DSC {:.3} over {n} cases, {:.0} superpixels per case, {:.1} s (area {} mm², lambda {}, sigma {} HU)\n",
+        sum / n.max(1) as f64,
+        sps as f64 / n.max(1) as f64,
+        t.elapsed().as_secs_f64(),
+        cfg.area_mm2,
+        cfg.lambda,
+        cfg.sigma_hu
+    );
+    Ok(out)
+}
+
+/// Writes one measured slice for `training/bench/slic_compare.py`.
+#[allow(clippy::too_many_arguments)]
+fn dump_slice(
+    dir: &std::path::Path,
+    z: usize,
+    nx: usize,
+    ny: usize,
+    spacing: (f64, f64),
+    k: usize,
+    ms: f64,
+    hu: &[f32],
+    gt: &[u8],
+    sp: &[u32],
+) -> Result<()> {
+    use crate::error::TrainError;
+    std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+    let base = dir.join(format!("slice_{z:03}"));
+    let write = |suffix: &str, bytes: Vec<u8>| {
+        let p = base.with_file_name(format!("slice_{z:03}{suffix}"));
+        std::fs::write(&p, bytes).map_err(|e| TrainError::io(&p, e))
+    };
+    write("_hu.f32", hu.iter().flat_map(|v| v.to_le_bytes()).collect())?;
+    write("_gt.u8", gt.to_vec())?;
+    write(
+        "_ers.u32",
+        sp.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    )?;
+    let meta = serde_json::json!({ "nx": nx, "ny": ny, "spacing": [spacing.0, spacing.1], "k": k, "ers_ms": ms });
+    write(".json", meta.to_string().into_bytes())
+}
+
+/// `bench cascade`: superpixels and cascade scoring (features, level 1, level-2 features,
+/// level 2) of one full-size phantom, with forests from a `candidates` fold directory.
+pub fn bench_cascade(forests: &std::path::Path, seed: u64) -> Result<String> {
+    use pancseg::candidates::Cascade;
+    use pancseg::forest::Forest;
+    use pancseg::superpixels::{compute_superpixels, SuperpixelConfig};
+    let cascade = Cascade {
+        superpixels: SuperpixelConfig::default(),
+        level1: Forest::load(forests.join("level1.psrf"))?,
+        level2: Forest::load(forests.join("level2.psrf"))?,
+    };
+    let case = generate_case(case_seed(seed, 0), PhantomSize::Full)?;
+    let [nx, ny, nz] = case.ct.dims_xyz();
+    let t = Instant::now();
+    let set = compute_superpixels(&case.ct, &cascade.superpixels);
+    let t_sp = t.elapsed().as_secs_f64();
+    let n = set.superpixels.len();
+    let t = Instant::now();
+    let c = cascade.score(&case.ct, set)?;
+    let t_rf = t.elapsed().as_secs_f64();
+    let recall = pancseg::superpixels::selection_recall(&c.set, &c.selected, &case.label.data);
+    Ok(format!(
+        "full-size phantom {nx}x{ny}x{nz}, {} threads: superpixels {t_sp:.2} s ({n} superpixels); cascade (features + 2 forests of {} trees) {t_rf:.2} s; {} candidates, recall {recall:.3}\n",
+        rayon::current_num_threads(),
+        cascade.level1.trees.len(),
+        c.count()
+    ))
 }

@@ -2,8 +2,10 @@
 //! pancseg pipeline. The binary `pancseg-train` is a thin CLI over these modules.
 
 pub mod bench;
+pub mod candidates_cv;
 pub mod cohort;
 pub mod cohort_stats;
 pub mod error;
+pub mod forest_train;
 pub mod import;
 pub mod phantom;

@@ -1,7 +1,7 @@
 //! The `pancseg-train` command-line tool.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use pancseg_train::{bench, cohort_stats, import, phantom};
+use pancseg_train::{bench, candidates_cv, cohort_stats, import, phantom};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,6 +54,20 @@ enum Command {
     /// Import a public dataset into the cohort layout.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Train the random-forest cascade per fold and evaluate its candidates {S_RF}.
+    Candidates {
+        #[arg(long)]
+        cohort: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        folds: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+        /// Trees per forest.
+        #[arg(long)]
+        trees: Option<usize>,
+    },
     /// Benchmarks (speed figures are measured here, never in unit tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -70,6 +84,14 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Candidate cascade inference time on a full-size phantom.
+    Cascade {
+        /// A fold directory written by `candidates` (level1.psrf, level2.psrf).
+        #[arg(long)]
+        forests: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Entropy rate superpixels: time per slice, boundary recall, undersegmentation error.
     Superpixels {
         #[arg(long, default_value_t = 1)]
@@ -83,6 +105,12 @@ enum BenchCommand {
         /// Superpixel area in mm² (default: the library default).
         #[arg(long)]
         area: Option<f64>,
+        /// Instead of timing, report the Opt. DSC over the cases of this cohort.
+        #[arg(long)]
+        cohort: Option<PathBuf>,
+        /// Write the measured slices here for training/bench/slic_compare.py.
+        #[arg(long)]
+        dump: Option<PathBuf>,
         #[arg(long)]
         lambda: Option<f64>,
         #[arg(long)]
@@ -156,11 +184,16 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Bench(BenchCommand::Phantom { count, full, seed }) => {
             print!("{}", bench::bench_phantom(count, full, seed)?);
         }
+        Command::Bench(BenchCommand::Cascade { forests, seed }) => {
+            print!("{}", bench::bench_cascade(&forests, seed)?);
+        }
         Command::Bench(BenchCommand::Superpixels {
             seed,
             real,
             slices,
             area,
+            cohort,
+            dump,
             lambda,
             sigma,
         }) => {
@@ -174,8 +207,29 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if let Some(s) = sigma {
                 cfg.sigma_hu = s;
             }
-            // timing per slice is single-threaded; the whole-volume run uses the pool
-            print!("{}", bench::bench_superpixels(seed, &cfg, real.as_deref(), slices)?);
+            if let Some(c) = cohort {
+                print!("{}", bench::bench_opt_dsc(&c, &cfg)?);
+            } else {
+                // timing per slice is single-threaded; the whole-volume run uses the pool
+                print!(
+                    "{}",
+                    bench::bench_superpixels(seed, &cfg, real.as_deref(), slices, dump.as_deref())?
+                );
+            }
+        }
+        Command::Candidates {
+            cohort,
+            folds,
+            seed,
+            out,
+            trees,
+        } => {
+            let mut o = candidates_cv::CandidateOptions::default();
+            if let Some(t) = trees {
+                o.forest.n_trees = t;
+            }
+            let s = candidates_cv::run_candidates(&cohort, folds, seed, &out, &o)?;
+            print!("{}", s.to_markdown());
         }
         Command::Import(ImportCommand::MsdPancreas { root, out }) => {
             let n = import::import_msd(&root, &out)?;

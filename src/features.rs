@@ -1,0 +1,350 @@
+//! Superpixel features for the random-forest cascade (Farag et al. 2014, as used by DeepOrgan):
+//! one row of [`N_FEATURES`] values per superpixel, in the order of [`FEATURE_NAMES`].
+//!
+//! - HU statistics: mean, std, 10/25/50/75/90th percentiles, an 8-bin histogram over the
+//!   soft-tissue window [-160, 240] HU (fractions);
+//! - shape: area (mm²), bounding box width and height (mm), fill ratio, elongation (ratio of
+//!   the principal axes of the pixel second moments);
+//! - gradient: mean and std of the in-slice gradient magnitude (HU/mm, on windowed HU);
+//! - position normalised to the body: offset from the body centroid over the body half-width and
+//!   half-height, position in the body bounding box, slice position within the body's z extent,
+//!   and offset from the spine (centroid of bone > 200 HU in the posterior middle of the body,
+//!   found per slice; the body centroid when no bone is found) over the body half-axes;
+//! - context: the area-weighted mean of the intensity, shape and gradient features over the
+//!   in-slice neighbours.
+//!
+//! Positions assume the canonical LPS orientation (x to the patient's left, y posterior, z
+//! superior), which the pipeline establishes before computing superpixels.
+
+use crate::superpixels::SuperpixelSet;
+use crate::volume::Volume;
+use rayon::prelude::*;
+
+/// Window of the histogram and of the gradient.
+const WINDOW: (f32, f32) = (-160.0, 240.0);
+const HIST_BINS: usize = 8;
+/// Features that are averaged over neighbours (intensity, shape, gradient).
+const LOCAL: usize = 22;
+
+/// Names of the features, in row order.
+pub const FEATURE_NAMES: [&str; N_FEATURES] = [
+    "hu_mean",
+    "hu_std",
+    "hu_p10",
+    "hu_p25",
+    "hu_p50",
+    "hu_p75",
+    "hu_p90",
+    "hist_0",
+    "hist_1",
+    "hist_2",
+    "hist_3",
+    "hist_4",
+    "hist_5",
+    "hist_6",
+    "hist_7",
+    "area_mm2",
+    "bbox_w_mm",
+    "bbox_h_mm",
+    "fill",
+    "elongation",
+    "grad_mean",
+    "grad_std",
+    "x_body",
+    "y_body",
+    "x_bbox",
+    "y_bbox",
+    "z_body",
+    "x_spine",
+    "y_spine",
+    "nb_hu_mean",
+    "nb_hu_std",
+    "nb_hu_p10",
+    "nb_hu_p25",
+    "nb_hu_p50",
+    "nb_hu_p75",
+    "nb_hu_p90",
+    "nb_hist_0",
+    "nb_hist_1",
+    "nb_hist_2",
+    "nb_hist_3",
+    "nb_hist_4",
+    "nb_hist_5",
+    "nb_hist_6",
+    "nb_hist_7",
+    "nb_area_mm2",
+    "nb_bbox_w_mm",
+    "nb_bbox_h_mm",
+    "nb_fill",
+    "nb_elongation",
+    "nb_grad_mean",
+    "nb_grad_std",
+];
+
+/// Number of features per superpixel.
+pub const N_FEATURES: usize = 51;
+
+/// Body reference of one slice.
+#[derive(Debug, Clone, Copy)]
+struct SliceRef {
+    cx: f64,
+    cy: f64,
+    half_w: f64,
+    half_h: f64,
+    x0: f64,
+    y0: f64,
+    x1: f64,
+    y1: f64,
+    spine: (f64, f64),
+}
+
+fn slice_refs(ct: &Volume, set: &SuperpixelSet) -> (Vec<Option<SliceRef>>, (usize, usize)) {
+    let (nz, ny, nx) = ct.data.dim();
+    let refs: Vec<Option<SliceRef>> = (0..nz)
+        .into_par_iter()
+        .map(|z| {
+            let lab = set.labels.index_axis(ndarray::Axis(0), z);
+            let (mut n, mut sx, mut sy) = (0.0f64, 0.0f64, 0.0f64);
+            let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
+            for ((y, x), &l) in lab.indexed_iter() {
+                if l != 0 {
+                    n += 1.0;
+                    sx += x as f64;
+                    sy += y as f64;
+                    x0 = x0.min(x);
+                    y0 = y0.min(y);
+                    x1 = x1.max(x);
+                    y1 = y1.max(y);
+                }
+            }
+            if n == 0.0 {
+                return None;
+            }
+            let (cx, cy) = (sx / n, sy / n);
+            let half_w = ((x1 - x0) as f64 / 2.0).max(1.0);
+            let half_h = ((y1 - y0) as f64 / 2.0).max(1.0);
+            // spine: bone in the posterior middle of the body
+            let (mut bn, mut bx, mut by) = (0.0, 0.0, 0.0);
+            let hu = ct.data.index_axis(ndarray::Axis(0), z);
+            for y in (cy as usize)..=y1.min(ny - 1) {
+                let xa = (cx - 0.25 * half_w).max(0.0) as usize;
+                let xb = ((cx + 0.25 * half_w) as usize).min(nx - 1);
+                for x in xa..=xb {
+                    if lab[[y, x]] != 0 && hu[[y, x]] > 200.0 {
+                        bn += 1.0;
+                        bx += x as f64;
+                        by += y as f64;
+                    }
+                }
+            }
+            let spine = if bn > 0.0 {
+                (bx / bn, by / bn)
+            } else {
+                (cx, cy)
+            };
+            Some(SliceRef {
+                cx,
+                cy,
+                half_w,
+                half_h,
+                x0: x0 as f64,
+                y0: y0 as f64,
+                x1: x1 as f64,
+                y1: y1 as f64,
+                spine,
+            })
+        })
+        .collect();
+    let first = refs.iter().position(|r| r.is_some()).unwrap_or(0);
+    let last = refs.iter().rposition(|r| r.is_some()).unwrap_or(0);
+    (refs, (first, last))
+}
+
+fn percentile(sorted: &[f32], q: f64) -> f32 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let i = pos.floor() as usize;
+    let j = (i + 1).min(sorted.len() - 1);
+    let t = (pos - i as f64) as f32;
+    sorted[i] * (1.0 - t) + sorted[j] * t
+}
+
+/// Feature rows (row-major, `N_FEATURES` per superpixel, in superpixel id order).
+pub fn superpixel_features(ct: &Volume, set: &SuperpixelSet) -> Vec<f32> {
+    let (nz, ny, nx) = ct.data.dim();
+    let sx = ct.geometry.spacing[0];
+    let sy = ct.geometry.spacing[1];
+    let (refs, (zfirst, zlast)) = slice_refs(ct, set);
+    let zspan = (zlast.saturating_sub(zfirst)).max(1) as f64;
+    let grad = |z: usize, y: usize, x: usize| -> f32 {
+        let v = |yy: usize, xx: usize| ct.data[[z, yy, xx]].clamp(WINDOW.0, WINDOW.1);
+        let gx = (v(y, (x + 1).min(nx - 1)) - v(y, x.saturating_sub(1))) as f64 / (2.0 * sx);
+        let gy = (v((y + 1).min(ny - 1), x) - v(y.saturating_sub(1), x)) as f64 / (2.0 * sy);
+        (gx * gx + gy * gy).sqrt() as f32
+    };
+    let _ = nz;
+    let mut rows: Vec<f32> = set
+        .superpixels
+        .par_iter()
+        .flat_map_iter(|s| {
+            let mut f = [0f32; N_FEATURES];
+            let mut vals = Vec::with_capacity(s.pixels);
+            let mut grads = Vec::with_capacity(s.pixels);
+            let (mut mx, mut my) = (0.0f64, 0.0f64);
+            for sp in &s.spans {
+                for x in sp.x0 as usize..=sp.x1 as usize {
+                    vals.push(ct.data[[s.slice, sp.y as usize, x]]);
+                    grads.push(grad(s.slice, sp.y as usize, x));
+                    mx += x as f64;
+                    my += sp.y as f64;
+                }
+            }
+            let n = vals.len().max(1) as f64;
+            mx /= n;
+            my /= n;
+            let (mut cxx, mut cyy, mut cxy) = (0.0, 0.0, 0.0);
+            for sp in &s.spans {
+                let dy = (sp.y as f64 - my) * sy;
+                for x in sp.x0 as usize..=sp.x1 as usize {
+                    let dx = (x as f64 - mx) * sx;
+                    cxx += dx * dx;
+                    cyy += dy * dy;
+                    cxy += dx * dy;
+                }
+            }
+            let mean = vals.iter().map(|&v| v as f64).sum::<f64>() / n;
+            let var = vals.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+            let mut sorted = vals.clone();
+            sorted.sort_by(f32::total_cmp);
+            f[0] = mean as f32;
+            f[1] = var.sqrt() as f32;
+            for (k, q) in [0.1, 0.25, 0.5, 0.75, 0.9].iter().enumerate() {
+                f[2 + k] = percentile(&sorted, *q);
+            }
+            for &v in &vals {
+                let t = ((v - WINDOW.0) / (WINDOW.1 - WINDOW.0) * HIST_BINS as f32).floor();
+                let b = (t as i64).clamp(0, HIST_BINS as i64 - 1) as usize;
+                f[7 + b] += 1.0 / n as f32;
+            }
+            let bw = (s.bbox[2] - s.bbox[0] + 1) as f64;
+            let bh = (s.bbox[3] - s.bbox[1] + 1) as f64;
+            f[15] = s.area_mm2 as f32;
+            f[16] = (bw * sx) as f32;
+            f[17] = (bh * sy) as f32;
+            f[18] = (s.pixels as f64 / (bw * bh)) as f32;
+            let tr = (cxx + cyy) / n;
+            let det = (cxx * cyy - cxy * cxy) / (n * n);
+            let disc = (tr * tr / 4.0 - det).max(0.0).sqrt();
+            let (l1, l2) = (tr / 2.0 + disc, (tr / 2.0 - disc).max(1e-6));
+            f[19] = (l1 / l2).sqrt().min(100.0) as f32;
+            let gm = grads.iter().map(|&g| g as f64).sum::<f64>() / n;
+            let gv = grads.iter().map(|&g| (g as f64 - gm).powi(2)).sum::<f64>() / n;
+            f[20] = gm as f32;
+            f[21] = gv.sqrt() as f32;
+            if let Some(r) = refs[s.slice] {
+                f[22] = ((mx - r.cx) / r.half_w) as f32;
+                f[23] = ((my - r.cy) / r.half_h) as f32;
+                f[24] = ((mx - r.x0) / (r.x1 - r.x0).max(1.0)) as f32;
+                f[25] = ((my - r.y0) / (r.y1 - r.y0).max(1.0)) as f32;
+                f[27] = ((mx - r.spine.0) / r.half_w) as f32;
+                f[28] = ((my - r.spine.1) / r.half_h) as f32;
+            }
+            f[26] = ((s.slice as f64 - zfirst as f64) / zspan) as f32;
+            f.into_iter()
+        })
+        .collect();
+    // neighbour context: area-weighted mean of the local features
+    let local: Vec<[f32; LOCAL]> = rows
+        .chunks(N_FEATURES)
+        .map(|r| {
+            let mut a = [0f32; LOCAL];
+            a.copy_from_slice(&r[..LOCAL]);
+            a
+        })
+        .collect();
+    for (i, s) in set.superpixels.iter().enumerate() {
+        let mut acc = [0f64; LOCAL];
+        let mut wsum = 0.0f64;
+        for &nb in &s.neighbours {
+            let j = nb as usize - 1;
+            let w = set.superpixels[j].pixels as f64;
+            wsum += w;
+            for k in 0..LOCAL {
+                acc[k] += w * local[j][k] as f64;
+            }
+        }
+        let row = &mut rows[i * N_FEATURES..(i + 1) * N_FEATURES];
+        for k in 0..LOCAL {
+            row[29 + k] = if wsum > 0.0 {
+                (acc[k] / wsum) as f32
+            } else {
+                local[i][k]
+            };
+        }
+    }
+    rows
+}
+
+/// Number of level-2 features: the level-1 features plus 6 probability-context features.
+pub const N_LEVEL2_FEATURES: usize = N_FEATURES + 6;
+
+/// Level-2 rows: each level-1 row followed by its own level-1 probability, the mean and max of
+/// its in-slice neighbours' probabilities, and the overlap-weighted mean probability of the
+/// superpixels under it in the slice below and above, and the max of those two.
+pub fn level2_features(set: &SuperpixelSet, level1_rows: &[f32], p1: &[f32]) -> Vec<f32> {
+    let (nz, _, _) = set.labels.dim();
+    let n = set.superpixels.len();
+    // overlap-weighted probabilities from adjacent slices
+    let adjacent: Vec<[f32; 2]> = set
+        .superpixels
+        .par_iter()
+        .map(|s| {
+            let mut out = [0f32; 2];
+            for (k, dz) in [-1i64, 1].iter().enumerate() {
+                let z = s.slice as i64 + dz;
+                if z < 0 || z >= nz as i64 {
+                    out[k] = p1[s.id as usize - 1];
+                    continue;
+                }
+                let (mut acc, mut cnt) = (0.0f64, 0.0f64);
+                for sp in &s.spans {
+                    for x in sp.x0 as usize..=sp.x1 as usize {
+                        let l = set.labels[[z as usize, sp.y as usize, x]];
+                        cnt += 1.0;
+                        if l != 0 {
+                            acc += p1[l as usize - 1] as f64;
+                        }
+                    }
+                }
+                out[k] = if cnt > 0.0 { (acc / cnt) as f32 } else { 0.0 };
+            }
+            out
+        })
+        .collect();
+    let mut rows = Vec::with_capacity(n * N_LEVEL2_FEATURES);
+    for (i, s) in set.superpixels.iter().enumerate() {
+        rows.extend_from_slice(&level1_rows[i * N_FEATURES..(i + 1) * N_FEATURES]);
+        let (mut sum, mut mx) = (0.0f64, 0.0f32);
+        for &nb in &s.neighbours {
+            let q = p1[nb as usize - 1];
+            sum += q as f64;
+            mx = mx.max(q);
+        }
+        let mean = if s.neighbours.is_empty() {
+            p1[i]
+        } else {
+            (sum / s.neighbours.len() as f64) as f32
+        };
+        rows.extend_from_slice(&[
+            p1[i],
+            mean,
+            mx,
+            adjacent[i][0],
+            adjacent[i][1],
+            adjacent[i][0].max(adjacent[i][1]),
+        ]);
+    }
+    rows
+}

@@ -1,0 +1,62 @@
+//! The candidate stage on a tiny phantom cohort: 2 folds, small forests. The cascade must keep
+//! nearly all pancreas voxels while pruning most superpixels, and the per-fold forests must be
+//! written as valid forest files.
+
+use pancseg::forest::Forest;
+use pancseg_train::candidates_cv::{run_candidates, split_folds, CandidateOptions};
+use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
+
+#[test]
+fn cascade_keeps_the_pancreas_and_prunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = dir.path().join("cohort");
+    generate_cohort(&CohortOptions {
+        count: 4,
+        seed: 11,
+        size: PhantomSize::Small,
+        out: cohort.clone(),
+        nifti: true,
+        dicom: false,
+        progress: false,
+    })
+    .unwrap();
+    let mut o = CandidateOptions::default();
+    o.forest.n_trees = 20;
+    let out = dir.path().join("cand");
+    let s = run_candidates(&cohort, 2, 3, &out, &o).unwrap();
+    assert_eq!(s.cases.len(), 4);
+    assert!(s.opt_dsc.mean > 0.85, "Opt. DSC {}", s.opt_dsc.mean);
+    assert!(s.srf_recall.mean > 0.93, "recall {}", s.srf_recall.mean);
+    assert!(s.srf_dsc.mean < 0.6, "S_RF DSC {}", s.srf_dsc.mean);
+    for c in &s.cases {
+        assert!(
+            c.candidates * 5 < c.superpixels,
+            "{}: {} of {}",
+            c.id,
+            c.candidates,
+            c.superpixels
+        );
+    }
+    for f in 1..=2 {
+        for level in ["level1", "level2"] {
+            let forest = Forest::load(out.join(format!("fold_{f}/{level}.psrf"))).unwrap();
+            assert_eq!(forest.trees.len(), 20);
+        }
+    }
+    let md = std::fs::read_to_string(out.join("candidates.md")).unwrap();
+    assert!(md.contains("S_RF recall") && md.contains("case_004"));
+    assert!(out.join("candidates.json").is_file());
+}
+
+#[test]
+fn folds_are_a_balanced_hard_split() {
+    let f = split_folds(82, 4, 1);
+    let mut sizes = [0; 4];
+    for &k in &f {
+        sizes[k] += 1;
+    }
+    sizes.sort();
+    assert_eq!(sizes, [20, 20, 21, 21]);
+    assert_eq!(f, split_folds(82, 4, 1));
+    assert_ne!(f, split_folds(82, 4, 2));
+}
