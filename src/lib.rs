@@ -18,10 +18,12 @@ pub mod ffi;
 pub mod forest;
 pub mod info;
 pub mod input;
+pub mod net_inputs;
 pub mod nifti_io;
 pub mod render;
 pub mod runtime;
 pub mod superpixels;
+pub mod tps;
 pub mod volume;
 
 pub use error::{Error, Result};
