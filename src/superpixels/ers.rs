@@ -35,10 +35,12 @@ struct HTable {
 const HT_N: usize = 1 << 16;
 
 impl HTable {
-    fn new() -> Self {
-        HTable {
+    /// The process-wide table (built once).
+    fn get() -> &'static HTable {
+        static TABLE: std::sync::OnceLock<HTable> = std::sync::OnceLock::new();
+        TABLE.get_or_init(|| HTable {
             t: (0..=HT_N).map(|i| h(i as f64 / HT_N as f64)).collect(),
-        }
+        })
     }
 
     #[inline]
@@ -66,20 +68,21 @@ const GAIN_MIN: f64 = -6.0;
 const GAIN_MAX: f64 = 2.0;
 
 impl BucketQueue {
-    fn new() -> Self {
-        BucketQueue {
-            buckets: vec![Vec::new(); BUCKETS],
-            top: 0,
-        }
-    }
-
     fn bucket(g: f64) -> usize {
         let t = (g - GAIN_MIN) / (GAIN_MAX - GAIN_MIN);
         ((t * BUCKETS as f64) as isize).clamp(0, BUCKETS as isize - 1) as usize
     }
 
-    fn push(&mut self, g: f64, edge: Edge) {
-        self.push_bucket(Self::bucket(g), edge);
+    /// A queue whose buckets are pre-sized for the given initial bucket of every edge.
+    fn with_counts(initial: &[usize]) -> Self {
+        let mut counts = vec![0usize; BUCKETS];
+        for &b in initial {
+            counts[b] += 1;
+        }
+        BucketQueue {
+            buckets: counts.into_iter().map(Vec::with_capacity).collect(),
+            top: 0,
+        }
     }
 
     fn push_bucket(&mut self, b: usize, edge: Edge) {
@@ -223,7 +226,7 @@ pub fn ers_slice(
             hp: h1,
         })
         .collect();
-    let ht = HTable::new();
+    let ht = HTable::get();
     // h(k / N) for cluster sizes k up to 16384 (larger ones are rare and computed)
     let hk: Vec<f64> = (0..=nbody.min(16384))
         .map(|k| h(k as f64 * inv_n))
@@ -245,11 +248,14 @@ pub fn ers_slice(
     // Monotone bucket queue: gains only decrease as clusters grow (the objective is
     // submodular), so the highest non-empty bucket only moves down. A popped edge whose refreshed
     // gain still falls in its bucket is the greedy choice up to one bucket width.
-    let mut queue = BucketQueue::new();
     let fresh = nodes[0];
-    for e in edges {
-        let g = gain(&e, &fresh, &fresh, &fresh, &fresh);
-        queue.push(g, e);
+    let initial: Vec<usize> = edges
+        .iter()
+        .map(|e| BucketQueue::bucket(gain(e, &fresh, &fresh, &fresh, &fresh)))
+        .collect();
+    let mut queue = BucketQueue::with_counts(&initial);
+    for (e, b) in edges.into_iter().zip(initial) {
+        queue.push_bucket(b, e);
     }
     let mut clusters = nbody;
     let k = p.k.max(1);
