@@ -1,7 +1,7 @@
 //! Writing a CT volume as an uncompressed DICOM CT Image Storage series (one file per slice).
 //!
 //! Used for the phantom cohorts' DICOM output and by the tests of the series reader. The writer
-//! stores integer values `round((HU - intercept) / slope)` as signed or unsigned 16-bit pixels
+//! stores integer values `round((HU - intercept) / slope)` as signed or unsigned 16-bit (or 8-bit) pixels
 //! with the chosen BitsStored, and writes the full geometry (ImagePositionPatient per slice,
 //! ImageOrientationPatient, PixelSpacing, SliceThickness, SpacingBetweenSlices) so any reader
 //! reconstructs the same voxel grid.
@@ -34,7 +34,7 @@ pub struct SeriesWriteOptions {
     pub series_description: String,
     /// Signed (PixelRepresentation 1) or unsigned pixels.
     pub signed: bool,
-    /// BitsStored (12 or 16 typically); BitsAllocated is 16.
+    /// BitsStored (12 or 16 typically); BitsAllocated is 8 when BitsStored <= 8, else 16.
     pub bits_stored: u16,
     pub rescale_slope: f64,
     pub rescale_intercept: f64,
@@ -227,10 +227,11 @@ pub fn write_ct_series(
             VR::US,
             PrimitiveValue::from(nx as u16),
         ));
+        let allocated: u16 = if opts.bits_stored <= 8 { 8 } else { 16 };
         obj.put(DataElement::new(
             tags::BITS_ALLOCATED,
             VR::US,
-            PrimitiveValue::from(16u16),
+            PrimitiveValue::from(allocated),
         ));
         obj.put(DataElement::new(
             tags::BITS_STORED,
@@ -261,11 +262,13 @@ pub fn write_ct_series(
             // two's complement in 16 bits; unused high bits stay 0 for unsigned, sign bits for signed
             pixels.push(stored as i16 as u16);
         }
-        obj.put(DataElement::new(
-            tags::PIXEL_DATA,
-            VR::OW,
-            PrimitiveValue::U16(pixels.into()),
-        ));
+        let pixel_data = if allocated == 8 {
+            let bytes: Vec<u8> = pixels.iter().map(|&v| v as u8).collect();
+            DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(bytes.into()))
+        } else {
+            DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(pixels.into()))
+        };
+        obj.put(pixel_data);
         let file = obj
             .with_meta(FileMetaTableBuilder::new().transfer_syntax(opts.transfer_syntax.as_str()))
             .map_err(|e| Error::dicom(dir, format!("cannot build file meta: {e}")))?;

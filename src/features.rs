@@ -98,24 +98,36 @@ struct SliceRef {
     spine: (f64, f64),
 }
 
-fn slice_refs(ct: &Volume, set: &SuperpixelSet) -> (Vec<Option<SliceRef>>, (usize, usize)) {
-    let (nz, ny, nx) = ct.data.dim();
+fn slice_refs(
+    hu: &[f32],
+    labels: &[u32],
+    dims: (usize, usize, usize),
+) -> (Vec<Option<SliceRef>>, (usize, usize)) {
+    let (nz, ny, nx) = dims;
     let refs: Vec<Option<SliceRef>> = (0..nz)
         .into_par_iter()
         .map(|z| {
-            let lab = set.labels.index_axis(ndarray::Axis(0), z);
+            let lab = &labels[z * ny * nx..(z + 1) * ny * nx];
+            let hu = &hu[z * ny * nx..(z + 1) * ny * nx];
             let (mut n, mut sx, mut sy) = (0.0f64, 0.0f64, 0.0f64);
             let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
-            for ((y, x), &l) in lab.indexed_iter() {
-                if l != 0 {
-                    n += 1.0;
-                    sx += x as f64;
-                    sy += y as f64;
-                    x0 = x0.min(x);
-                    y0 = y0.min(y);
-                    x1 = x1.max(x);
-                    y1 = y1.max(y);
+            for y in 0..ny {
+                let row = &lab[y * nx..(y + 1) * nx];
+                let Some(first) = row.iter().position(|&l| l != 0) else {
+                    continue;
+                };
+                let last = row.iter().rposition(|&l| l != 0).unwrap_or(first);
+                for (x, &l) in row.iter().enumerate().take(last + 1).skip(first) {
+                    if l != 0 {
+                        n += 1.0;
+                        sx += x as f64;
+                        sy += y as f64;
+                    }
                 }
+                x0 = x0.min(first);
+                x1 = x1.max(last);
+                y0 = y0.min(y);
+                y1 = y1.max(y);
             }
             if n == 0.0 {
                 return None;
@@ -125,12 +137,12 @@ fn slice_refs(ct: &Volume, set: &SuperpixelSet) -> (Vec<Option<SliceRef>>, (usiz
             let half_h = ((y1 - y0) as f64 / 2.0).max(1.0);
             // spine: bone in the posterior middle of the body
             let (mut bn, mut bx, mut by) = (0.0, 0.0, 0.0);
-            let hu = ct.data.index_axis(ndarray::Axis(0), z);
+            let xa = (cx - 0.25 * half_w).max(0.0) as usize;
+            let xb = ((cx + 0.25 * half_w) as usize).min(nx - 1);
             for y in (cy as usize)..=y1.min(ny - 1) {
-                let xa = (cx - 0.25 * half_w).max(0.0) as usize;
-                let xb = ((cx + 0.25 * half_w) as usize).min(nx - 1);
                 for x in xa..=xb {
-                    if lab[[y, x]] != 0 && hu[[y, x]] > 200.0 {
+                    let i = y * nx + x;
+                    if lab[i] != 0 && hu[i] > 200.0 {
                         bn += 1.0;
                         bx += x as f64;
                         by += y as f64;
@@ -176,85 +188,100 @@ pub fn superpixel_features(ct: &Volume, set: &SuperpixelSet) -> Vec<f32> {
     let (nz, ny, nx) = ct.data.dim();
     let sx = ct.geometry.spacing[0];
     let sy = ct.geometry.spacing[1];
-    let (refs, (zfirst, zlast)) = slice_refs(ct, set);
+    let hu_owned;
+    let hu: &[f32] = match ct.data.as_slice() {
+        Some(s) => s,
+        None => {
+            hu_owned = ct.data.iter().copied().collect::<Vec<f32>>();
+            &hu_owned
+        }
+    };
+    let lab_owned;
+    let labels: &[u32] = match set.labels.as_slice() {
+        Some(s) => s,
+        None => {
+            lab_owned = set.labels.iter().copied().collect::<Vec<u32>>();
+            &lab_owned
+        }
+    };
+    let (refs, (zfirst, zlast)) = slice_refs(hu, labels, (nz, ny, nx));
     let zspan = (zlast.saturating_sub(zfirst)).max(1) as f64;
     let grad = |z: usize, y: usize, x: usize| -> f32 {
-        let v = |yy: usize, xx: usize| ct.data[[z, yy, xx]].clamp(WINDOW.0, WINDOW.1);
+        let v = |yy: usize, xx: usize| hu[(z * ny + yy) * nx + xx].clamp(WINDOW.0, WINDOW.1);
         let gx = (v(y, (x + 1).min(nx - 1)) - v(y, x.saturating_sub(1))) as f64 / (2.0 * sx);
         let gy = (v((y + 1).min(ny - 1), x) - v(y.saturating_sub(1), x)) as f64 / (2.0 * sy);
         (gx * gx + gy * gy).sqrt() as f32
     };
-    let _ = nz;
-    let mut rows: Vec<f32> = set
-        .superpixels
-        .par_iter()
-        .flat_map_iter(|s| {
-            let mut f = [0f32; N_FEATURES];
-            let mut vals = Vec::with_capacity(s.pixels);
-            let mut grads = Vec::with_capacity(s.pixels);
-            let (mut mx, mut my) = (0.0f64, 0.0f64);
-            for sp in &s.spans {
-                for x in sp.x0 as usize..=sp.x1 as usize {
-                    vals.push(ct.data[[s.slice, sp.y as usize, x]]);
-                    grads.push(grad(s.slice, sp.y as usize, x));
-                    mx += x as f64;
-                    my += sp.y as f64;
+    let mut rows = vec![0f32; set.superpixels.len() * N_FEATURES];
+    rows.par_chunks_mut(N_FEATURES)
+        .zip(set.superpixels.par_iter())
+        .for_each_init(
+            || (Vec::new(), Vec::new()),
+            |(vals, grads), (f, s)| {
+                vals.clear();
+                grads.clear();
+                let (mut mx, mut my) = (0.0f64, 0.0f64);
+                for sp in &s.spans {
+                    for x in sp.x0 as usize..=sp.x1 as usize {
+                        vals.push(hu[(s.slice * ny + sp.y as usize) * nx + x]);
+                        grads.push(grad(s.slice, sp.y as usize, x));
+                        mx += x as f64;
+                        my += sp.y as f64;
+                    }
                 }
-            }
-            let n = vals.len().max(1) as f64;
-            mx /= n;
-            my /= n;
-            let (mut cxx, mut cyy, mut cxy) = (0.0, 0.0, 0.0);
-            for sp in &s.spans {
-                let dy = (sp.y as f64 - my) * sy;
-                for x in sp.x0 as usize..=sp.x1 as usize {
-                    let dx = (x as f64 - mx) * sx;
-                    cxx += dx * dx;
-                    cyy += dy * dy;
-                    cxy += dx * dy;
+                let n = vals.len().max(1) as f64;
+                mx /= n;
+                my /= n;
+                let (mut cxx, mut cyy, mut cxy) = (0.0, 0.0, 0.0);
+                for sp in &s.spans {
+                    let dy = (sp.y as f64 - my) * sy;
+                    for x in sp.x0 as usize..=sp.x1 as usize {
+                        let dx = (x as f64 - mx) * sx;
+                        cxx += dx * dx;
+                        cyy += dy * dy;
+                        cxy += dx * dy;
+                    }
                 }
-            }
-            let mean = vals.iter().map(|&v| v as f64).sum::<f64>() / n;
-            let var = vals.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
-            let mut sorted = vals.clone();
-            sorted.sort_by(f32::total_cmp);
-            f[0] = mean as f32;
-            f[1] = var.sqrt() as f32;
-            for (k, q) in [0.1, 0.25, 0.5, 0.75, 0.9].iter().enumerate() {
-                f[2 + k] = percentile(&sorted, *q);
-            }
-            for &v in &vals {
-                let t = ((v - WINDOW.0) / (WINDOW.1 - WINDOW.0) * HIST_BINS as f32).floor();
-                let b = (t as i64).clamp(0, HIST_BINS as i64 - 1) as usize;
-                f[7 + b] += 1.0 / n as f32;
-            }
-            let bw = (s.bbox[2] - s.bbox[0] + 1) as f64;
-            let bh = (s.bbox[3] - s.bbox[1] + 1) as f64;
-            f[15] = s.area_mm2 as f32;
-            f[16] = (bw * sx) as f32;
-            f[17] = (bh * sy) as f32;
-            f[18] = (s.pixels as f64 / (bw * bh)) as f32;
-            let tr = (cxx + cyy) / n;
-            let det = (cxx * cyy - cxy * cxy) / (n * n);
-            let disc = (tr * tr / 4.0 - det).max(0.0).sqrt();
-            let (l1, l2) = (tr / 2.0 + disc, (tr / 2.0 - disc).max(1e-6));
-            f[19] = (l1 / l2).sqrt().min(100.0) as f32;
-            let gm = grads.iter().map(|&g| g as f64).sum::<f64>() / n;
-            let gv = grads.iter().map(|&g| (g as f64 - gm).powi(2)).sum::<f64>() / n;
-            f[20] = gm as f32;
-            f[21] = gv.sqrt() as f32;
-            if let Some(r) = refs[s.slice] {
-                f[22] = ((mx - r.cx) / r.half_w) as f32;
-                f[23] = ((my - r.cy) / r.half_h) as f32;
-                f[24] = ((mx - r.x0) / (r.x1 - r.x0).max(1.0)) as f32;
-                f[25] = ((my - r.y0) / (r.y1 - r.y0).max(1.0)) as f32;
-                f[27] = ((mx - r.spine.0) / r.half_w) as f32;
-                f[28] = ((my - r.spine.1) / r.half_h) as f32;
-            }
-            f[26] = ((s.slice as f64 - zfirst as f64) / zspan) as f32;
-            f.into_iter()
-        })
-        .collect();
+                let mean = vals.iter().map(|&v| v as f64).sum::<f64>() / n;
+                let var = vals.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+                let sorted = &mut *vals;
+                sorted.sort_unstable_by(f32::total_cmp);
+                f[0] = mean as f32;
+                f[1] = var.sqrt() as f32;
+                for (k, q) in [0.1, 0.25, 0.5, 0.75, 0.9].iter().enumerate() {
+                    f[2 + k] = percentile(sorted, *q);
+                }
+                for &v in sorted.iter() {
+                    let t = ((v - WINDOW.0) / (WINDOW.1 - WINDOW.0) * HIST_BINS as f32).floor();
+                    let b = (t as i64).clamp(0, HIST_BINS as i64 - 1) as usize;
+                    f[7 + b] += 1.0 / n as f32;
+                }
+                let bw = (s.bbox[2] - s.bbox[0] + 1) as f64;
+                let bh = (s.bbox[3] - s.bbox[1] + 1) as f64;
+                f[15] = s.area_mm2 as f32;
+                f[16] = (bw * sx) as f32;
+                f[17] = (bh * sy) as f32;
+                f[18] = (s.pixels as f64 / (bw * bh)) as f32;
+                let tr = (cxx + cyy) / n;
+                let det = (cxx * cyy - cxy * cxy) / (n * n);
+                let disc = (tr * tr / 4.0 - det).max(0.0).sqrt();
+                let (l1, l2) = (tr / 2.0 + disc, (tr / 2.0 - disc).max(1e-6));
+                f[19] = (l1 / l2).sqrt().min(100.0) as f32;
+                let gm = grads.iter().map(|&g| g as f64).sum::<f64>() / n;
+                let gv = grads.iter().map(|&g| (g as f64 - gm).powi(2)).sum::<f64>() / n;
+                f[20] = gm as f32;
+                f[21] = gv.sqrt() as f32;
+                if let Some(r) = refs[s.slice] {
+                    f[22] = ((mx - r.cx) / r.half_w) as f32;
+                    f[23] = ((my - r.cy) / r.half_h) as f32;
+                    f[24] = ((mx - r.x0) / (r.x1 - r.x0).max(1.0)) as f32;
+                    f[25] = ((my - r.y0) / (r.y1 - r.y0).max(1.0)) as f32;
+                    f[27] = ((mx - r.spine.0) / r.half_w) as f32;
+                    f[28] = ((my - r.spine.1) / r.half_h) as f32;
+                }
+                f[26] = ((s.slice as f64 - zfirst as f64) / zspan) as f32;
+            },
+        );
     // neighbour context: area-weighted mean of the local features
     let local: Vec<[f32; LOCAL]> = rows
         .chunks(N_FEATURES)

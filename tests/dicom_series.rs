@@ -138,6 +138,51 @@ fn jpeg_ls_lossless() {
     assert_eq!(s.volume.data, vol.data);
 }
 
+#[test]
+fn jpeg_baseline_eight_bit() {
+    // 8-bit unsigned pixels, JPEG baseline (lossy): values come back within a few steps
+    use dicom_pixeldata::Transcode;
+    let tmp = tempfile::tempdir().unwrap();
+    let (slope, intercept) = (4.0, -500.0);
+    let data = Array3::from_shape_fn((3, 16, 16), |(z, y, x)| {
+        let stored = ((x * 8 + y * 4 + z * 16) % 200 + 20) as f64;
+        (stored * slope + intercept) as f32
+    });
+    let vol = Image::new(
+        data,
+        Geometry {
+            spacing: [0.8, 0.8, 2.0],
+            origin: [0.0; 3],
+            direction: AXIAL,
+        },
+    )
+    .unwrap();
+    let files = write(&vol, tmp.path(), |o| {
+        o.signed = false;
+        o.bits_stored = 8;
+        o.rescale_slope = slope;
+        o.rescale_intercept = intercept;
+    });
+    for f in &files {
+        let mut obj = open_file(f).unwrap();
+        obj.transcode(&dicom_transfer_syntax_registry::entries::JPEG_BASELINE.erased())
+            .unwrap();
+        obj.write_to_file(f).unwrap();
+    }
+    let s = read_dicom_dir(tmp.path(), &DicomReadOptions::default()).unwrap();
+    assert_eq!(s.info.transfer_syntax_uid, "1.2.840.10008.1.2.4.50");
+    let mean_err = s
+        .volume
+        .data
+        .iter()
+        .zip(vol.data.iter())
+        .map(|(a, b)| ((a - b) / slope as f32).abs() as f64)
+        .sum::<f64>()
+        / vol.data.len() as f64;
+    assert!(mean_err < 3.0, "mean error {mean_err} stored steps");
+    assert_eq!(s.volume.geometry, vol.geometry);
+}
+
 /// PackBits with replicate runs, as RLE Lossless segments use.
 fn packbits(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -306,12 +306,22 @@ pub fn bench_cascade(forests: &std::path::Path, seed: u64) -> Result<String> {
     let set = compute_superpixels(&case.ct, &cascade.superpixels);
     let t_sp = t.elapsed().as_secs_f64();
     let n = set.superpixels.len();
+    // the stages of Cascade::score, timed one by one
+    let t = Instant::now();
+    let rows = pancseg::features::superpixel_features(&case.ct, &set);
+    let t_f1 = t.elapsed().as_secs_f64();
+    let p1 = cascade.level1.predict_many(&rows, n);
+    let t_l1 = t.elapsed().as_secs_f64() - t_f1;
+    let rows2 = pancseg::features::level2_features(&set, &rows, &p1);
+    let t_f2 = t.elapsed().as_secs_f64() - t_f1 - t_l1;
+    let _ = cascade.level2.predict_many(&rows2, n);
+    let t_l2 = t.elapsed().as_secs_f64() - t_f1 - t_l1 - t_f2;
     let t = Instant::now();
     let c = cascade.score(&case.ct, set)?;
     let t_rf = t.elapsed().as_secs_f64();
     let recall = pancseg::superpixels::selection_recall(&c.set, &c.selected, &case.label.data);
     Ok(format!(
-        "full-size phantom {nx}x{ny}x{nz}, {} threads: superpixels {t_sp:.2} s ({n} superpixels); cascade (features + 2 forests of {} trees) {t_rf:.2} s; {} candidates, recall {recall:.3}\n",
+        "full-size phantom {nx}x{ny}x{nz}, {} threads: superpixels {t_sp:.2} s ({n} superpixels); cascade (features + 2 forests of {} trees) {t_rf:.2} s (features {t_f1:.2} s, level 1 {t_l1:.2} s, level-2 features {t_f2:.2} s, level 2 {t_l2:.2} s); {} candidates, recall {recall:.3}\n",
         rayon::current_num_threads(),
         cascade.level1.trees.len(),
         c.count()
