@@ -84,19 +84,88 @@ impl Candidates {
 
     /// Inclusive voxel bounding box `[x0, y0, z0, x1, y1, z1]` of the selected superpixels.
     pub fn bbox(&self) -> Option<[usize; 6]> {
-        let mut b = [usize::MAX, usize::MAX, usize::MAX, 0, 0, 0];
-        let mut any = false;
-        for (s, &sel) in self.set.superpixels.iter().zip(&self.selected) {
-            if sel {
-                any = true;
-                b[0] = b[0].min(s.bbox[0]);
-                b[1] = b[1].min(s.bbox[1]);
-                b[2] = b[2].min(s.slice);
-                b[3] = b[3].max(s.bbox[2]);
-                b[4] = b[4].max(s.bbox[3]);
-                b[5] = b[5].max(s.slice);
+        bbox_of(&self.set, &self.selected)
+    }
+
+    /// The largest 3D-connected group of selected superpixels (by voxels): superpixels connect
+    /// when they are in-slice neighbours or overlap in adjacent slices. Scattered false
+    /// positives far from the pancreas fall outside it.
+    pub fn main_group(&self) -> Vec<bool> {
+        let n = self.selected.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn find(p: &mut [usize], mut x: usize) -> usize {
+            while p[x] != x {
+                p[x] = p[p[x]];
+                x = p[x];
+            }
+            x
+        }
+        let union = |p: &mut Vec<usize>, a: usize, b: usize| {
+            let (ra, rb) = (find(p, a), find(p, b));
+            if ra != rb {
+                p[ra.max(rb)] = ra.min(rb);
+            }
+        };
+        for (i, s) in self.set.superpixels.iter().enumerate() {
+            if !self.selected[i] {
+                continue;
+            }
+            for &nb in &s.neighbours {
+                let j = nb as usize - 1;
+                if self.selected[j] {
+                    union(&mut parent, i, j);
+                }
+            }
+            // overlap with the slice above
+            if s.slice + 1 < self.set.labels.dim().0 {
+                for sp in &s.spans {
+                    for x in sp.x0 as usize..=sp.x1 as usize {
+                        let l = self.set.labels[[s.slice + 1, sp.y as usize, x]];
+                        if l != 0 && self.selected[l as usize - 1] {
+                            union(&mut parent, i, l as usize - 1);
+                        }
+                    }
+                }
             }
         }
-        any.then_some(b)
+        let mut size = vec![0usize; n];
+        for (i, s) in self.set.superpixels.iter().enumerate() {
+            if self.selected[i] {
+                let r = find(&mut parent, i);
+                size[r] += s.pixels;
+            }
+        }
+        let Some(best) = (0..n).max_by_key(|&r| (size[r], std::cmp::Reverse(r))) else {
+            return vec![false; n];
+        };
+        if size[best] == 0 {
+            return vec![false; n];
+        }
+        (0..n)
+            .map(|i| self.selected[i] && find(&mut parent, i) == best)
+            .collect()
     }
+
+    /// Bounding box of [`Candidates::main_group`].
+    pub fn main_bbox(&self) -> Option<[usize; 6]> {
+        bbox_of(&self.set, &self.main_group())
+    }
+}
+
+/// Inclusive voxel bounding box `[x0, y0, z0, x1, y1, z1]` of the selected superpixels.
+pub fn bbox_of(set: &SuperpixelSet, selected: &[bool]) -> Option<[usize; 6]> {
+    let mut b = [usize::MAX, usize::MAX, usize::MAX, 0, 0, 0];
+    let mut any = false;
+    for (s, &sel) in set.superpixels.iter().zip(selected) {
+        if sel {
+            any = true;
+            b[0] = b[0].min(s.bbox[0]);
+            b[1] = b[1].min(s.bbox[1]);
+            b[2] = b[2].min(s.slice);
+            b[3] = b[3].max(s.bbox[2]);
+            b[4] = b[4].max(s.bbox[3]);
+            b[5] = b[5].max(s.slice);
+        }
+    }
+    any.then_some(b)
 }

@@ -240,6 +240,9 @@ pub struct CaseCandidates {
     pub superpixels: usize,
     /// Inclusive voxel bounding box [x0, y0, z0, x1, y1, z1] of the candidates.
     pub bbox: Option<[usize; 6]>,
+    /// Bounding box and pancreas recall of the largest 3D-connected group of candidates.
+    pub main_bbox: Option<[usize; 6]>,
+    pub main_recall: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -289,6 +292,12 @@ pub fn evaluate(case: &PreparedCase, cascade: &Cascade, fold: usize) -> Result<C
         candidates: cands.count(),
         superpixels: case.set.superpixels.len(),
         bbox: cands.bbox(),
+        main_bbox: cands.main_bbox(),
+        main_recall: pancseg::superpixels::selection_recall(
+            &case.set,
+            &cands.main_group(),
+            &case.mask.data,
+        ),
     })
 }
 
@@ -403,10 +412,10 @@ impl CandidateSummary {
                 st.mean, st.std, st.min, st.max
             );
         }
-        s += "\n| case | fold | Opt. DSC | S_RF DSC | S_RF recall | candidates | superpixels | bbox [x0,y0,z0,x1,y1,z1] |\n|---|---|---|---|---|---|---|---|\n";
+        s += "\n| case | fold | Opt. DSC | S_RF DSC | S_RF recall | candidates | superpixels | bbox [x0,y0,z0,x1,y1,z1] | main group recall | main group bbox |\n|---|---|---|---|---|---|---|---|---|---|\n";
         for r in &self.cases {
             s += &format!(
-                "| {} | {} | {:.3} | {:.3} | {:.3} | {} | {} | {:?} |\n",
+                "| {} | {} | {:.3} | {:.3} | {:.3} | {} | {} | {:?} | {:.3} | {:?} |\n",
                 r.id,
                 r.fold,
                 r.opt_dsc,
@@ -414,7 +423,9 @@ impl CandidateSummary {
                 r.srf_recall,
                 r.candidates,
                 r.superpixels,
-                r.bbox.unwrap_or_default()
+                r.bbox.unwrap_or_default(),
+                r.main_recall,
+                r.main_bbox.unwrap_or_default()
             );
         }
         s += &format!("\nWall time: {:.1} s.\n", self.seconds);

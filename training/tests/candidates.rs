@@ -60,3 +60,25 @@ fn folds_are_a_balanced_hard_split() {
     assert_eq!(f, split_folds(82, 4, 1));
     assert_ne!(f, split_folds(82, 4, 2));
 }
+
+#[test]
+fn superpixels_and_features_do_not_depend_on_thread_count() {
+    use pancseg::features::superpixel_features;
+    use pancseg::superpixels::{compute_superpixels, SuperpixelConfig};
+    let case = pancseg_train::phantom::generate_case(99, PhantomSize::Small).unwrap();
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let set = compute_superpixels(&case.ct, &SuperpixelConfig::default());
+                let rows = superpixel_features(&case.ct, &set);
+                (set.labels, rows)
+            })
+    };
+    let (l1, f1) = run(1);
+    let (l2, f2) = run(3);
+    assert_eq!(l1, l2);
+    assert!(f1.iter().zip(&f2).all(|(a, b)| a.to_bits() == b.to_bits()));
+}
