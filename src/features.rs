@@ -206,12 +206,9 @@ pub fn superpixel_features(ct: &Volume, set: &SuperpixelSet) -> Vec<f32> {
     };
     let (refs, (zfirst, zlast)) = slice_refs(hu, labels, (nz, ny, nx));
     let zspan = (zlast.saturating_sub(zfirst)).max(1) as f64;
-    let grad = |z: usize, y: usize, x: usize| -> f32 {
-        let v = |yy: usize, xx: usize| hu[(z * ny + yy) * nx + xx].clamp(WINDOW.0, WINDOW.1);
-        let gx = (v(y, (x + 1).min(nx - 1)) - v(y, x.saturating_sub(1))) as f64 / (2.0 * sx);
-        let gy = (v((y + 1).min(ny - 1), x) - v(y.saturating_sub(1), x)) as f64 / (2.0 * sy);
-        (gx * gx + gy * gy).sqrt() as f32
-    };
+    // central differences of windowed HU (one-sided at the slice border), in HU/mm
+    let (gxs, gys) = ((1.0 / (2.0 * sx)) as f32, (1.0 / (2.0 * sy)) as f32);
+    let w = |v: f32| v.clamp(WINDOW.0, WINDOW.1);
     let mut rows = vec![0f32; set.superpixels.len() * N_FEATURES];
     rows.par_chunks_mut(N_FEATURES)
         .zip(set.superpixels.par_iter())
@@ -222,12 +219,24 @@ pub fn superpixel_features(ct: &Volume, set: &SuperpixelSet) -> Vec<f32> {
                 grads.clear();
                 let (mut mx, mut my) = (0.0f64, 0.0f64);
                 for sp in &s.spans {
+                    let y = sp.y as usize;
+                    let row_at =
+                        |yy: usize| &hu[(s.slice * ny + yy) * nx..(s.slice * ny + yy + 1) * nx];
+                    let (row, up, down) = (
+                        row_at(y),
+                        row_at(y.saturating_sub(1)),
+                        row_at((y + 1).min(ny - 1)),
+                    );
                     for x in sp.x0 as usize..=sp.x1 as usize {
-                        vals.push(hu[(s.slice * ny + sp.y as usize) * nx + x]);
-                        grads.push(grad(s.slice, sp.y as usize, x));
-                        mx += x as f64;
-                        my += sp.y as f64;
+                        vals.push(row[x]);
+                        let gx = (w(row[(x + 1).min(nx - 1)]) - w(row[x.saturating_sub(1)])) * gxs;
+                        let gy = (w(down[x]) - w(up[x])) * gys;
+                        grads.push((gx * gx + gy * gy).sqrt());
                     }
+                    let (a, b) = (sp.x0 as f64, sp.x1 as f64);
+                    let len = b - a + 1.0;
+                    mx += (a + b) / 2.0 * len;
+                    my += y as f64 * len;
                 }
                 let n = vals.len().max(1) as f64;
                 mx /= n;
@@ -251,10 +260,19 @@ pub fn superpixel_features(ct: &Volume, set: &SuperpixelSet) -> Vec<f32> {
                 for (k, q) in [0.1, 0.25, 0.5, 0.75, 0.9].iter().enumerate() {
                     f[2 + k] = percentile(sorted, *q);
                 }
-                for &v in sorted.iter() {
-                    let t = ((v - WINDOW.0) / (WINDOW.1 - WINDOW.0) * HIST_BINS as f32).floor();
-                    let b = (t as i64).clamp(0, HIST_BINS as i64 - 1) as usize;
-                    f[7 + b] += 1.0 / n as f32;
+                // histogram from the sorted values: bin k holds edge_k <= v < edge_k+1 (the
+                // first and last bins are open-ended); edges are multiples of 50 HU, exact in f32
+                let width = (WINDOW.1 - WINDOW.0) / HIST_BINS as f32;
+                let mut below = 0usize;
+                for k in 0..HIST_BINS {
+                    let upto = if k + 1 == HIST_BINS {
+                        sorted.len()
+                    } else {
+                        let edge = WINDOW.0 + width * (k + 1) as f32;
+                        sorted.partition_point(|&v| v < edge)
+                    };
+                    f[7 + k] = (upto - below) as f32 / n as f32;
+                    below = upto;
                 }
                 let bw = (s.bbox[2] - s.bbox[0] + 1) as f64;
                 let bh = (s.bbox[3] - s.bbox[1] + 1) as f64;
@@ -321,8 +339,16 @@ pub const N_LEVEL2_FEATURES: usize = N_FEATURES + 6;
 /// its in-slice neighbours' probabilities, and the overlap-weighted mean probability of the
 /// superpixels under it in the slice below and above, and the max of those two.
 pub fn level2_features(set: &SuperpixelSet, level1_rows: &[f32], p1: &[f32]) -> Vec<f32> {
-    let (nz, _, _) = set.labels.dim();
+    let (nz, ny, nx) = set.labels.dim();
     let n = set.superpixels.len();
+    let owned;
+    let labels: &[u32] = match set.labels.as_slice() {
+        Some(s) => s,
+        None => {
+            owned = set.labels.iter().copied().collect::<Vec<u32>>();
+            &owned
+        }
+    };
     // overlap-weighted probabilities from adjacent slices
     let adjacent: Vec<[f32; 2]> = set
         .superpixels
@@ -337,8 +363,8 @@ pub fn level2_features(set: &SuperpixelSet, level1_rows: &[f32], p1: &[f32]) -> 
                 }
                 let (mut acc, mut cnt) = (0.0f64, 0.0f64);
                 for sp in &s.spans {
-                    for x in sp.x0 as usize..=sp.x1 as usize {
-                        let l = set.labels[[z as usize, sp.y as usize, x]];
+                    let start = (z as usize * ny + sp.y as usize) * nx;
+                    for &l in &labels[start + sp.x0 as usize..=start + sp.x1 as usize] {
                         cnt += 1.0;
                         if l != 0 {
                             acc += p1[l as usize - 1] as f64;
