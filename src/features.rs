@@ -172,6 +172,14 @@ fn slice_refs(
     (refs, (first, last))
 }
 
+/// The array's elements in standard (C) order, borrowed when already contiguous.
+fn contiguous<T: Copy>(a: &ndarray::Array3<T>) -> std::borrow::Cow<'_, [T]> {
+    match a.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(a.iter().copied().collect()),
+    }
+}
+
 fn percentile(sorted: &[f32], q: f64) -> f32 {
     if sorted.is_empty() {
         return 0.0;
@@ -188,22 +196,9 @@ pub fn superpixel_features(ct: &Volume, set: &SuperpixelSet) -> Vec<f32> {
     let (nz, ny, nx) = ct.data.dim();
     let sx = ct.geometry.spacing[0];
     let sy = ct.geometry.spacing[1];
-    let hu_owned;
-    let hu: &[f32] = match ct.data.as_slice() {
-        Some(s) => s,
-        None => {
-            hu_owned = ct.data.iter().copied().collect::<Vec<f32>>();
-            &hu_owned
-        }
-    };
-    let lab_owned;
-    let labels: &[u32] = match set.labels.as_slice() {
-        Some(s) => s,
-        None => {
-            lab_owned = set.labels.iter().copied().collect::<Vec<u32>>();
-            &lab_owned
-        }
-    };
+    let hu = contiguous(&ct.data);
+    let labels = contiguous(&set.labels);
+    let (hu, labels): (&[f32], &[u32]) = (&hu, &labels);
     let (refs, (zfirst, zlast)) = slice_refs(hu, labels, (nz, ny, nx));
     let zspan = (zlast.saturating_sub(zfirst)).max(1) as f64;
     // central differences of windowed HU (one-sided at the slice border), in HU/mm
@@ -341,14 +336,8 @@ pub const N_LEVEL2_FEATURES: usize = N_FEATURES + 6;
 pub fn level2_features(set: &SuperpixelSet, level1_rows: &[f32], p1: &[f32]) -> Vec<f32> {
     let (nz, ny, nx) = set.labels.dim();
     let n = set.superpixels.len();
-    let owned;
-    let labels: &[u32] = match set.labels.as_slice() {
-        Some(s) => s,
-        None => {
-            owned = set.labels.iter().copied().collect::<Vec<u32>>();
-            &owned
-        }
-    };
+    let labels = contiguous(&set.labels);
+    let labels: &[u32] = &labels;
     // overlap-weighted probabilities from adjacent slices
     let adjacent: Vec<[f32; 2]> = set
         .superpixels
