@@ -213,6 +213,18 @@ impl<T> Image<T> {
         Ok(Image { data, geometry })
     }
 
+    /// Axial slice `z` as a row-major `ny x nx` vector.
+    pub fn slice_vec(&self, z: usize) -> Vec<T>
+    where
+        T: Copy,
+    {
+        self.data
+            .index_axis(ndarray::Axis(0), z)
+            .iter()
+            .copied()
+            .collect()
+    }
+
     /// Dimensions as `[nx, ny, nz]` (columns, rows, slices).
     pub fn dims_xyz(&self) -> [usize; 3] {
         let (nz, ny, nx) = self.data.dim();

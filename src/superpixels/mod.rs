@@ -110,12 +110,7 @@ pub fn compute_superpixels(ct: &Volume, cfg: &SuperpixelConfig) -> SuperpixelSet
     let per_slice: Vec<(Vec<u32>, usize)> = (0..nz)
         .into_par_iter()
         .map(|z| {
-            let slice: Vec<f32> = ct
-                .data
-                .index_axis(ndarray::Axis(0), z)
-                .iter()
-                .copied()
-                .collect();
+            let slice = ct.slice_vec(z);
             slice_superpixels(&slice, nx, ny, spacing, cfg)
         })
         .collect();

@@ -138,20 +138,8 @@ pub fn bench_superpixels(
     let (mut times, mut brs, mut ues) = (Vec::new(), Vec::new(), Vec::new());
     let mut nsp = 0usize;
     for &z in &chosen {
-        let hu: Vec<f32> = case
-            .ct
-            .data
-            .index_axis(ndarray::Axis(0), z)
-            .iter()
-            .copied()
-            .collect();
-        let gt: Vec<u8> = case
-            .organs
-            .data
-            .index_axis(ndarray::Axis(0), z)
-            .iter()
-            .copied()
-            .collect();
+        let hu: Vec<f32> = case.ct.slice_vec(z);
+        let gt: Vec<u8> = case.organs.slice_vec(z);
         let t = Instant::now();
         let (sp, n) = slice_superpixels(&hu, nx, ny, spacing, cfg);
         times.push(t.elapsed().as_secs_f64() * 1e3);
@@ -204,13 +192,7 @@ pub fn bench_superpixels(
         let sp = (s.volume.geometry.spacing[0], s.volume.geometry.spacing[1]);
         let mut rt = Vec::new();
         for z in 0..rz {
-            let hu: Vec<f32> = s
-                .volume
-                .data
-                .index_axis(ndarray::Axis(0), z)
-                .iter()
-                .copied()
-                .collect();
+            let hu: Vec<f32> = s.volume.slice_vec(z);
             let t = Instant::now();
             let _ = slice_superpixels(&hu, rx, ry, sp, cfg);
             rt.push(t.elapsed().as_secs_f64() * 1e3);

@@ -69,11 +69,10 @@ impl Canvas {
         F: Fn([f64; 3], u8) -> Paint + Sync,
     {
         let g = self.grid;
-        let (nz, ny, nx) = g.dims;
+        let (_, ny, nx) = g.dims;
         let (x0, x1) = g.range(0, lo[0], hi[0]);
         let (y0, y1) = g.range(1, lo[1], hi[1]);
         let (z0, z1) = g.range(2, lo[2], hi[2]);
-        let _ = nz;
         self.labels
             .par_chunks_mut(ny * nx)
             .zip(self.hu.par_chunks_mut(ny * nx))
@@ -127,8 +126,7 @@ impl Canvas {
                 if near.is_empty() {
                     return;
                 }
-                let mut best = vec![(f64::INFINITY, usize::MAX); 0];
-                best.resize(ny * nx, (f64::INFINITY, usize::MAX));
+                let mut best = vec![(f64::INFINITY, usize::MAX); ny * nx];
                 let mut touched = Vec::new();
                 for &i in &near {
                     let p = points[i];

@@ -200,8 +200,7 @@ pub fn generate_case(seed: u64, size: PhantomSize) -> Result<PhantomCase> {
 /// Adjusts `pancreas_scale` so the painted pancreas (alone, before other structures cut into it)
 /// has about the drawn target volume.
 fn tune_pancreas_volume(an: &mut Anatomy, grid: &Grid) {
-    let (tex, shape) = noise_fields(an.seed);
-    let _ = tex;
+    let (_, shape) = noise_fields(an.seed);
     for _ in 0..4 {
         let line = an.pancreas_line(1.0);
         let lo = [0, 1, 2].map(|a| {
