@@ -180,15 +180,141 @@ fn contiguous<T: Copy>(a: &ndarray::Array3<T>) -> std::borrow::Cow<'_, [T]> {
     }
 }
 
-fn percentile(sorted: &[f32], q: f64) -> f32 {
-    if sorted.is_empty() {
-        return 0.0;
+/// Percentiles of `vals`.
+const PERCENTILES: [f64; 5] = [0.1, 0.25, 0.5, 0.75, 0.9];
+
+/// The [`PERCENTILES`] of `vals` (linear interpolation between order statistics, in the
+/// `f32::total_cmp` order) into `out`, by successive selections instead of a full sort: each
+/// selection runs on the part right of the previous one. `vals` is reordered.
+fn order_statistics(vals: &mut [f32], out: &mut [f32]) {
+    if vals.is_empty() {
+        out.fill(0.0);
+        return;
     }
-    let pos = q * (sorted.len() - 1) as f64;
-    let i = pos.floor() as usize;
-    let j = (i + 1).min(sorted.len() - 1);
-    let t = (pos - i as f64) as f32;
-    sorted[i] * (1.0 - t) + sorted[j] * t
+    let n = vals.len();
+    let mut done = 0usize; // vals[..done] holds the smallest `done` values
+    for (o, q) in out.iter_mut().zip(PERCENTILES) {
+        let pos = q * (n - 1) as f64;
+        let i = pos.floor() as usize;
+        let j = (i + 1).min(n - 1);
+        let t = (pos - i as f64) as f32;
+        let vi = if i >= done {
+            let (_, v, _) = vals[done..].select_nth_unstable_by(i - done, f32::total_cmp);
+            let v = *v;
+            done = i + 1;
+            v
+        } else {
+            vals[i]
+        };
+        // the next order statistic is the smallest value right of position i
+        let vj = if j == i {
+            vi
+        } else if j < done {
+            vals[j]
+        } else {
+            let (_, v, _) = vals[done..].select_nth_unstable_by(j - done, f32::total_cmp);
+            let v = *v;
+            done = j + 1;
+            v
+        };
+        *o = vi * (1.0 - t) + vj * t;
+    }
+}
+
+/// In-slice gradient magnitude (HU/mm) of windowed HU by central differences, one-sided at the
+/// slice border, for a row-major `ny x nx` slice.
+fn gradient_magnitude(hu: &[f32], nx: usize, ny: usize, spacing: (f64, f64)) -> Vec<f32> {
+    let (gxs, gys) = (
+        (1.0 / (2.0 * spacing.0)) as f32,
+        (1.0 / (2.0 * spacing.1)) as f32,
+    );
+    let w: Vec<f32> = hu.iter().map(|v| v.clamp(WINDOW.0, WINDOW.1)).collect();
+    let mut g = vec![0f32; nx * ny];
+    for y in 0..ny {
+        let row = &w[y * nx..(y + 1) * nx];
+        let up = &w[y.saturating_sub(1) * nx..][..nx];
+        let down = &w[(y + 1).min(ny - 1) * nx..][..nx];
+        let out = &mut g[y * nx..(y + 1) * nx];
+        for x in 0..nx {
+            let gx = (row[(x + 1).min(nx - 1)] - row[x.saturating_sub(1)]) * gxs;
+            let gy = (down[x] - up[x]) * gys;
+            out[x] = (gx * gx + gy * gy).sqrt();
+        }
+    }
+    g
+}
+
+/// The superpixel's own features (0..22); returns its centroid (x, y) in pixels, which the caller
+/// turns into body-relative positions. `image` is the slice's HU, gradient image and width;
+/// `scratch` holds reusable value buffers.
+fn local_features(
+    f: &mut [f32; N_FEATURES],
+    s: &crate::superpixels::Superpixel,
+    image: (&[f32], &[f32], usize),
+    spacing: (f64, f64),
+    scratch: (&mut Vec<f32>, &mut Vec<f32>),
+) -> (f64, f64) {
+    let (hu, grad, nx) = image;
+    let (sx, sy) = spacing;
+    let (vals, grads) = scratch;
+    vals.clear();
+    grads.clear();
+    let (mut mx, mut my) = (0.0f64, 0.0f64);
+    for sp in &s.spans {
+        let row = sp.y as usize * nx;
+        let (a, b) = (row + sp.x0 as usize, row + sp.x1 as usize + 1);
+        vals.extend_from_slice(&hu[a..b]);
+        grads.extend_from_slice(&grad[a..b]);
+        let (a, b) = (sp.x0 as f64, sp.x1 as f64);
+        let len = b - a + 1.0;
+        mx += (a + b) / 2.0 * len;
+        my += sp.y as f64 * len;
+    }
+    let n = vals.len().max(1) as f64;
+    mx /= n;
+    my /= n;
+    let (mut cxx, mut cyy, mut cxy) = (0.0, 0.0, 0.0);
+    for sp in &s.spans {
+        let dy = (sp.y as f64 - my) * sy;
+        for x in sp.x0 as usize..=sp.x1 as usize {
+            let dx = (x as f64 - mx) * sx;
+            cxx += dx * dx;
+            cyy += dy * dy;
+            cxy += dx * dy;
+        }
+    }
+    let mean = vals.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = vals.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    f[0] = mean as f32;
+    f[1] = var.sqrt() as f32;
+    order_statistics(vals, &mut f[2..7]);
+    // histogram: bin k holds edge_k <= v < edge_k+1 (the first and last bins are open-ended;
+    // NaN counts in the last); edges are multiples of 50 HU, exact in f32
+    let width = (WINDOW.1 - WINDOW.0) / HIST_BINS as f32;
+    let edges: [f32; HIST_BINS - 1] = std::array::from_fn(|k| WINDOW.0 + width * (k + 1) as f32);
+    let mut hist = [0usize; HIST_BINS];
+    for &v in vals.iter() {
+        hist[edges.iter().filter(|&&e| v >= e || v.is_nan()).count()] += 1;
+    }
+    for k in 0..HIST_BINS {
+        f[7 + k] = hist[k] as f32 / n as f32;
+    }
+    let bw = (s.bbox[2] - s.bbox[0] + 1) as f64;
+    let bh = (s.bbox[3] - s.bbox[1] + 1) as f64;
+    f[15] = s.area_mm2 as f32;
+    f[16] = (bw * sx) as f32;
+    f[17] = (bh * sy) as f32;
+    f[18] = (s.pixels as f64 / (bw * bh)) as f32;
+    let tr = (cxx + cyy) / n;
+    let det = (cxx * cyy - cxy * cxy) / (n * n);
+    let disc = (tr * tr / 4.0 - det).max(0.0).sqrt();
+    let (l1, l2) = (tr / 2.0 + disc, (tr / 2.0 - disc).max(1e-6));
+    f[19] = (l1 / l2).sqrt().min(100.0) as f32;
+    let gm = grads.iter().map(|&g| g as f64).sum::<f64>() / n;
+    let gv = grads.iter().map(|&g| (g as f64 - gm).powi(2)).sum::<f64>() / n;
+    f[20] = gm as f32;
+    f[21] = gv.sqrt() as f32;
+    (mx, my)
 }
 
 /// Feature rows (row-major, `N_FEATURES` per superpixel, in superpixel id order).
@@ -201,100 +327,52 @@ pub fn superpixel_features(ct: &Volume, set: &SuperpixelSet) -> Vec<f32> {
     let (hu, labels): (&[f32], &[u32]) = (&hu, &labels);
     let (refs, (zfirst, zlast)) = slice_refs(hu, labels, (nz, ny, nx));
     let zspan = (zlast.saturating_sub(zfirst)).max(1) as f64;
-    // central differences of windowed HU (one-sided at the slice border), in HU/mm
-    let (gxs, gys) = ((1.0 / (2.0 * sx)) as f32, (1.0 / (2.0 * sy)) as f32);
-    let w = |v: f32| v.clamp(WINDOW.0, WINDOW.1);
-    let mut rows = vec![0f32; set.superpixels.len() * N_FEATURES];
-    rows.par_chunks_mut(N_FEATURES)
-        .zip(set.superpixels.par_iter())
-        .for_each_init(
-            || (Vec::new(), Vec::new()),
-            |(vals, grads), (f, s)| {
-                vals.clear();
-                grads.clear();
-                let (mut mx, mut my) = (0.0f64, 0.0f64);
-                for sp in &s.spans {
-                    let y = sp.y as usize;
-                    let row_at =
-                        |yy: usize| &hu[(s.slice * ny + yy) * nx..(s.slice * ny + yy + 1) * nx];
-                    let (row, up, down) = (
-                        row_at(y),
-                        row_at(y.saturating_sub(1)),
-                        row_at((y + 1).min(ny - 1)),
+    // superpixels grouped by slice: each slice's HU and gradient images stay in cache while its
+    // superpixels are measured (a superpixel touches a dozen short row segments)
+    let mut by_slice: Vec<Vec<usize>> = vec![Vec::new(); nz];
+    for (i, s) in set.superpixels.iter().enumerate() {
+        by_slice[s.slice.min(nz.saturating_sub(1))].push(i);
+    }
+    let spacing = (sx, sy);
+    let per_slice: Vec<Vec<(usize, [f32; N_FEATURES])>> = by_slice
+        .par_iter()
+        .enumerate()
+        .map(|(z, ids)| {
+            if ids.is_empty() {
+                return Vec::new();
+            }
+            let slice_hu = &hu[z * ny * nx..(z + 1) * ny * nx];
+            let grad = gradient_magnitude(slice_hu, nx, ny, spacing);
+            let (mut vals, mut grads) = (Vec::new(), Vec::new());
+            ids.iter()
+                .map(|&i| {
+                    let mut f = [0f32; N_FEATURES];
+                    let s = &set.superpixels[i];
+                    let (mx, my) = local_features(
+                        &mut f,
+                        s,
+                        (slice_hu, &grad, nx),
+                        spacing,
+                        (&mut vals, &mut grads),
                     );
-                    for x in sp.x0 as usize..=sp.x1 as usize {
-                        vals.push(row[x]);
-                        let gx = (w(row[(x + 1).min(nx - 1)]) - w(row[x.saturating_sub(1)])) * gxs;
-                        let gy = (w(down[x]) - w(up[x])) * gys;
-                        grads.push((gx * gx + gy * gy).sqrt());
+                    if let Some(r) = refs[s.slice] {
+                        f[22] = ((mx - r.cx) / r.half_w) as f32;
+                        f[23] = ((my - r.cy) / r.half_h) as f32;
+                        f[24] = ((mx - r.x0) / (r.x1 - r.x0).max(1.0)) as f32;
+                        f[25] = ((my - r.y0) / (r.y1 - r.y0).max(1.0)) as f32;
+                        f[27] = ((mx - r.spine.0) / r.half_w) as f32;
+                        f[28] = ((my - r.spine.1) / r.half_h) as f32;
                     }
-                    let (a, b) = (sp.x0 as f64, sp.x1 as f64);
-                    let len = b - a + 1.0;
-                    mx += (a + b) / 2.0 * len;
-                    my += y as f64 * len;
-                }
-                let n = vals.len().max(1) as f64;
-                mx /= n;
-                my /= n;
-                let (mut cxx, mut cyy, mut cxy) = (0.0, 0.0, 0.0);
-                for sp in &s.spans {
-                    let dy = (sp.y as f64 - my) * sy;
-                    for x in sp.x0 as usize..=sp.x1 as usize {
-                        let dx = (x as f64 - mx) * sx;
-                        cxx += dx * dx;
-                        cyy += dy * dy;
-                        cxy += dx * dy;
-                    }
-                }
-                let mean = vals.iter().map(|&v| v as f64).sum::<f64>() / n;
-                let var = vals.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
-                let sorted = &mut *vals;
-                sorted.sort_unstable_by(f32::total_cmp);
-                f[0] = mean as f32;
-                f[1] = var.sqrt() as f32;
-                for (k, q) in [0.1, 0.25, 0.5, 0.75, 0.9].iter().enumerate() {
-                    f[2 + k] = percentile(sorted, *q);
-                }
-                // histogram from the sorted values: bin k holds edge_k <= v < edge_k+1 (the
-                // first and last bins are open-ended); edges are multiples of 50 HU, exact in f32
-                let width = (WINDOW.1 - WINDOW.0) / HIST_BINS as f32;
-                let mut below = 0usize;
-                for k in 0..HIST_BINS {
-                    let upto = if k + 1 == HIST_BINS {
-                        sorted.len()
-                    } else {
-                        let edge = WINDOW.0 + width * (k + 1) as f32;
-                        sorted.partition_point(|&v| v < edge)
-                    };
-                    f[7 + k] = (upto - below) as f32 / n as f32;
-                    below = upto;
-                }
-                let bw = (s.bbox[2] - s.bbox[0] + 1) as f64;
-                let bh = (s.bbox[3] - s.bbox[1] + 1) as f64;
-                f[15] = s.area_mm2 as f32;
-                f[16] = (bw * sx) as f32;
-                f[17] = (bh * sy) as f32;
-                f[18] = (s.pixels as f64 / (bw * bh)) as f32;
-                let tr = (cxx + cyy) / n;
-                let det = (cxx * cyy - cxy * cxy) / (n * n);
-                let disc = (tr * tr / 4.0 - det).max(0.0).sqrt();
-                let (l1, l2) = (tr / 2.0 + disc, (tr / 2.0 - disc).max(1e-6));
-                f[19] = (l1 / l2).sqrt().min(100.0) as f32;
-                let gm = grads.iter().map(|&g| g as f64).sum::<f64>() / n;
-                let gv = grads.iter().map(|&g| (g as f64 - gm).powi(2)).sum::<f64>() / n;
-                f[20] = gm as f32;
-                f[21] = gv.sqrt() as f32;
-                if let Some(r) = refs[s.slice] {
-                    f[22] = ((mx - r.cx) / r.half_w) as f32;
-                    f[23] = ((my - r.cy) / r.half_h) as f32;
-                    f[24] = ((mx - r.x0) / (r.x1 - r.x0).max(1.0)) as f32;
-                    f[25] = ((my - r.y0) / (r.y1 - r.y0).max(1.0)) as f32;
-                    f[27] = ((mx - r.spine.0) / r.half_w) as f32;
-                    f[28] = ((my - r.spine.1) / r.half_h) as f32;
-                }
-                f[26] = ((s.slice as f64 - zfirst as f64) / zspan) as f32;
-            },
-        );
+                    f[26] = ((s.slice as f64 - zfirst as f64) / zspan) as f32;
+                    (i, f)
+                })
+                .collect()
+        })
+        .collect();
+    let mut rows = vec![0f32; set.superpixels.len() * N_FEATURES];
+    for (i, f) in per_slice.into_iter().flatten() {
+        rows[i * N_FEATURES..(i + 1) * N_FEATURES].copy_from_slice(&f);
+    }
     // neighbour context: area-weighted mean of the local features
     let local: Vec<[f32; LOCAL]> = rows
         .chunks(N_FEATURES)
@@ -389,4 +467,43 @@ pub fn level2_features(set: &SuperpixelSet, level1_rows: &[f32], p1: &[f32]) -> 
         ]);
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn sorted_percentile(sorted: &[f32], q: f64) -> f32 {
+        let pos = q * (sorted.len() - 1) as f64;
+        let i = pos.floor() as usize;
+        let j = (i + 1).min(sorted.len() - 1);
+        let t = (pos - i as f64) as f32;
+        sorted[i] * (1.0 - t) + sorted[j] * t
+    }
+
+    #[test]
+    fn order_statistics_match_a_full_sort() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        for n in (1..40).chain([97, 130, 257, 1000]) {
+            for _ in 0..5 {
+                // few distinct values, so ties are common
+                let vals: Vec<f32> = (0..n)
+                    .map(|_| (rng.random_range(-200..300) / 7 * 7) as f32)
+                    .collect();
+                let mut sorted = vals.clone();
+                sorted.sort_unstable_by(f32::total_cmp);
+                let mut work = vals.clone();
+                let mut out = [0f32; 5];
+                order_statistics(&mut work, &mut out);
+                for (o, q) in out.iter().zip(PERCENTILES) {
+                    assert_eq!(
+                        o.to_bits(),
+                        sorted_percentile(&sorted, q).to_bits(),
+                        "n {n} q {q}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -102,102 +102,136 @@ pub fn slice_superpixels(
     )
 }
 
+/// Records of one slice's superpixels from its local labels 1..=n: ids and neighbours are local
+/// (1..=n) here and offset by the caller.
+fn slice_records(
+    z: usize,
+    lab: &[u32],
+    n: usize,
+    nx: usize,
+    ny: usize,
+    pixel_area: f64,
+) -> Vec<Superpixel> {
+    let mut recs: Vec<Superpixel> = (1..=n as u32)
+        .map(|l| Superpixel {
+            id: l,
+            slice: z,
+            pixels: 0,
+            area_mm2: 0.0,
+            bbox: [usize::MAX, usize::MAX, 0, 0],
+            spans: Vec::new(),
+            neighbours: Vec::new(),
+        })
+        .collect();
+    for y in 0..ny {
+        let mut x = 0;
+        while x < nx {
+            let l = lab[y * nx + x];
+            if l == 0 {
+                x += 1;
+                continue;
+            }
+            let x0 = x;
+            while x + 1 < nx && lab[y * nx + x + 1] == l {
+                x += 1;
+            }
+            let r = &mut recs[l as usize - 1];
+            r.spans.push(Span {
+                y: y as u16,
+                x0: x0 as u16,
+                x1: x as u16,
+            });
+            r.pixels += x - x0 + 1;
+            r.bbox[0] = r.bbox[0].min(x0);
+            r.bbox[1] = r.bbox[1].min(y);
+            r.bbox[2] = r.bbox[2].max(x);
+            r.bbox[3] = r.bbox[3].max(y);
+            x += 1;
+        }
+    }
+    // neighbours (8-connected) in the slice
+    let mut pairs = Vec::new();
+    for y in 0..ny {
+        for x in 0..nx {
+            let a = lab[y * nx + x];
+            if a == 0 {
+                continue;
+            }
+            let mut check = |b: u32| {
+                if b != 0 && b != a {
+                    pairs.push((a.min(b), a.max(b)));
+                }
+            };
+            if x + 1 < nx {
+                check(lab[y * nx + x + 1]);
+            }
+            if y + 1 < ny {
+                check(lab[(y + 1) * nx + x]);
+                if x + 1 < nx {
+                    check(lab[(y + 1) * nx + x + 1]);
+                }
+                if x > 0 {
+                    check(lab[(y + 1) * nx + x - 1]);
+                }
+            }
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    for (a, b) in pairs {
+        recs[a as usize - 1].neighbours.push(b);
+        recs[b as usize - 1].neighbours.push(a);
+    }
+    for r in recs.iter_mut() {
+        r.area_mm2 = r.pixels as f64 * pixel_area;
+        r.neighbours.sort_unstable();
+    }
+    recs
+}
+
 /// Computes the superpixels of every axial slice (slices in parallel; the result does not depend
 /// on the thread count).
 pub fn compute_superpixels(ct: &Volume, cfg: &SuperpixelConfig) -> SuperpixelSet {
     let (nz, ny, nx) = ct.data.dim();
     let spacing = (ct.geometry.spacing[0], ct.geometry.spacing[1]);
-    let per_slice: Vec<(Vec<u32>, usize)> = (0..nz)
+    let pixel_area = spacing.0 * spacing.1;
+    let per_slice: Vec<(Vec<u32>, Vec<Superpixel>)> = (0..nz)
         .into_par_iter()
         .map(|z| {
             let slice = ct.slice_vec(z);
-            slice_superpixels(&slice, nx, ny, spacing, cfg)
+            let (lab, n) = slice_superpixels(&slice, nx, ny, spacing, cfg);
+            let recs = slice_records(z, &lab, n, nx, ny, pixel_area);
+            (lab, recs)
         })
         .collect();
-    let mut labels = Array3::<u32>::zeros((nz, ny, nx));
-    let mut superpixels = Vec::new();
-    let pixel_area = spacing.0 * spacing.1;
-    for (z, (lab, n)) in per_slice.into_iter().enumerate() {
-        let offset = superpixels.len() as u32;
-        let mut recs: Vec<Superpixel> = (1..=n as u32)
-            .map(|l| Superpixel {
-                id: offset + l,
-                slice: z,
-                pixels: 0,
-                area_mm2: 0.0,
-                bbox: [usize::MAX, usize::MAX, 0, 0],
-                spans: Vec::new(),
-                neighbours: Vec::new(),
-            })
-            .collect();
-        let mut out = labels.index_axis_mut(ndarray::Axis(0), z);
-        for y in 0..ny {
-            let mut x = 0;
-            while x < nx {
-                let l = lab[y * nx + x];
-                if l == 0 {
-                    x += 1;
-                    continue;
-                }
-                let x0 = x;
-                while x + 1 < nx && lab[y * nx + x + 1] == l {
-                    x += 1;
-                }
-                let r = &mut recs[l as usize - 1];
-                r.spans.push(Span {
-                    y: y as u16,
-                    x0: x0 as u16,
-                    x1: x as u16,
-                });
-                r.pixels += x - x0 + 1;
-                r.bbox[0] = r.bbox[0].min(x0);
-                r.bbox[1] = r.bbox[1].min(y);
-                r.bbox[2] = r.bbox[2].max(x);
-                r.bbox[3] = r.bbox[3].max(y);
-                for xx in x0..=x {
-                    out[[y, xx]] = offset + l;
-                }
-                x += 1;
-            }
-        }
-        // neighbours (8-connected) in the slice
-        let mut pairs = Vec::new();
-        for y in 0..ny {
-            for x in 0..nx {
-                let a = lab[y * nx + x];
-                if a == 0 {
-                    continue;
-                }
-                let mut check = |b: u32| {
-                    if b != 0 && b != a {
-                        pairs.push((a.min(b), a.max(b)));
-                    }
-                };
-                if x + 1 < nx {
-                    check(lab[y * nx + x + 1]);
-                }
-                if y + 1 < ny {
-                    check(lab[(y + 1) * nx + x]);
-                    if x + 1 < nx {
-                        check(lab[(y + 1) * nx + x + 1]);
-                    }
-                    if x > 0 {
-                        check(lab[(y + 1) * nx + x - 1]);
-                    }
+    // global ids: slice by slice in z order
+    let mut offsets = Vec::with_capacity(nz);
+    let mut total = 0u32;
+    for (_, recs) in &per_slice {
+        offsets.push(total);
+        total += recs.len() as u32;
+    }
+    let mut flat = vec![0u32; nz * ny * nx];
+    flat.par_chunks_mut((ny * nx).max(1))
+        .zip(per_slice.par_iter().zip(offsets.par_iter()))
+        .for_each(|(out, ((lab, _), &offset))| {
+            for (o, &l) in out.iter_mut().zip(lab) {
+                if l != 0 {
+                    *o = offset + l;
                 }
             }
-        }
-        pairs.sort_unstable();
-        pairs.dedup();
-        for (a, b) in pairs {
-            recs[a as usize - 1].neighbours.push(offset + b);
-            recs[b as usize - 1].neighbours.push(offset + a);
-        }
-        for r in recs.iter_mut() {
-            r.area_mm2 = r.pixels as f64 * pixel_area;
-            r.neighbours.sort_unstable();
-        }
-        superpixels.extend(recs);
+        });
+    // the shape matches the length by construction
+    let labels = Array3::from_shape_vec((nz, ny, nx), flat).expect("label volume shape");
+    let mut superpixels = Vec::with_capacity(total as usize);
+    for ((_, recs), offset) in per_slice.into_iter().zip(offsets) {
+        superpixels.extend(recs.into_iter().map(|mut r| {
+            r.id += offset;
+            for nb in r.neighbours.iter_mut() {
+                *nb += offset;
+            }
+            r
+        }));
     }
     SuperpixelSet {
         labels,
