@@ -20,6 +20,7 @@ pub mod info;
 pub mod input;
 pub mod net_inputs;
 pub mod nifti_io;
+pub mod prob_map;
 pub mod render;
 pub mod runtime;
 pub mod superpixels;

@@ -1,6 +1,7 @@
 //! The `pancseg-train` command-line tool.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use pancseg_train::error::TrainError;
 use pancseg_train::{bench, candidates_cv, cohort_stats, import, phantom};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +68,57 @@ enum Command {
         /// Trees per forest.
         #[arg(long)]
         trees: Option<usize>,
+    },
+    /// Train one ConvNet (p, r1, r2 or boundary) on cohort cases and export it to ONNX.
+    Train {
+        #[arg(long)]
+        cohort: PathBuf,
+        /// Comma-separated case ids (default: every case of the cohort).
+        #[arg(long, value_delimiter = ',')]
+        cases: Vec<String>,
+        /// Which network: p, r1, r2 or boundary.
+        #[arg(long)]
+        net: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Cascade to take the candidates from (level1.psrf, level2.psrf); default:
+        /// cross-fitted cascades trained here.
+        #[arg(long)]
+        forests: Option<PathBuf>,
+        /// A trained P-ConvNet (`train --net p` output folder), needed for r2's P0 channel.
+        #[arg(long)]
+        p_net: Option<PathBuf>,
+        #[arg(long, default_value_t = 12)]
+        epochs: usize,
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// Examples per epoch (half positive, half negative).
+        #[arg(long, default_value_t = 8192)]
+        examples_per_epoch: usize,
+        #[arg(long, default_value_t = 1e-3)]
+        lr: f64,
+        #[arg(long, default_value_t = 1e-4)]
+        weight_decay: f32,
+        /// Epochs without a better validation loss before stopping.
+        #[arg(long, default_value_t = 3)]
+        patience: usize,
+        /// Share of the cases held out for validation.
+        #[arg(long, default_value_t = 0.2)]
+        val_fraction: f64,
+        /// Validation examples per class.
+        #[arg(long, default_value_t = 1000)]
+        val_per_class: usize,
+        /// P-ConvNet training voxels per class and case.
+        #[arg(long, default_value_t = 2000)]
+        max_voxels: usize,
+        /// Grid step (voxels) of the P0 map.
+        #[arg(long, default_value_t = 2)]
+        p0_stride: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Continue from the checkpoint in OUT.
+        #[arg(long)]
+        resume: bool,
     },
     /// Benchmarks (speed figures are measured here, never in unit tests).
     #[command(subcommand)]
@@ -230,6 +282,53 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             let s = candidates_cv::run_candidates(&cohort, folds, seed, &out, &o)?;
             print!("{}", s.to_markdown());
+        }
+        Command::Train {
+            cohort,
+            cases,
+            net,
+            out,
+            forests,
+            p_net,
+            epochs,
+            batch,
+            examples_per_epoch,
+            lr,
+            weight_decay,
+            patience,
+            val_fraction,
+            val_per_class,
+            max_voxels,
+            p0_stride,
+            seed,
+            resume,
+        } => {
+            let net = pancseg_train::convnet::NetKind::parse(&net).ok_or_else(|| {
+                TrainError::Invalid(format!("unknown network {net:?}: use p, r1, r2 or boundary"))
+            })?;
+            let args = pancseg_train::train_cmd::TrainArgs {
+                cohort,
+                cases,
+                net,
+                out,
+                forests,
+                p_net,
+                options: pancseg_train::convnet::train::TrainOptions {
+                    epochs,
+                    batch,
+                    examples_per_epoch,
+                    val_per_class,
+                    lr,
+                    weight_decay,
+                    patience,
+                    seed,
+                },
+                val_fraction,
+                resume,
+                max_voxels,
+                p0_stride,
+            };
+            print!("{}", pancseg_train::train_cmd::run_train(&args)?);
         }
         Command::Import(ImportCommand::MsdPancreas { root, out }) => {
             let n = import::import_msd(&root, &out)?;

@@ -1,0 +1,328 @@
+//! `pancseg-train train`: trains one ConvNet on listed cohort cases and exports it to ONNX.
+//!
+//! Candidates of the training cases come from the random-forest cascade. Without `--forests`
+//! they are cross-fitted: the cases are split in two halves and each half's candidates come from
+//! a cascade trained on the other half, so the ConvNets see candidate sets like those of unseen
+//! cases (an in-sample cascade would pass almost only true pancreas). A share of the listed
+//! cases (`--val-fraction`) is held out whole for validation. R2 needs the P0 maps of the cases:
+//! `--p-net DIR` names a trained P-ConvNet, evaluated on a grid inside the candidates and filled
+//! by nearest neighbour ([`pancseg::prob_map`]), exactly as at inference.
+
+use crate::candidates_cv::{prepare_case, split_folds, train_cascade, CandidateOptions, PreparedCase};
+use crate::cohort::Cohort;
+use crate::convnet::examples::{case_examples, Example, ExampleCase, Geometry};
+use crate::convnet::model::{ConvNet, ConvNetConfig};
+use crate::convnet::onnx_export::{export_onnx, INPUT_NAME, OPSET, OUTPUT_NAME};
+use crate::convnet::train::{fit, predict, validation_subset, EpochStats, TrainOptions};
+use crate::convnet::NetKind;
+use crate::error::{Result, TrainError};
+use burn::module::Module;
+use burn::tensor::Device;
+use pancseg::candidates::Cascade;
+use pancseg::forest::Forest;
+use pancseg::net_inputs::p_patch;
+use pancseg::prob_map::{grid_points, nearest_fill};
+use pancseg::superpixels::SuperpixelConfig;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `train`.
+#[derive(Debug, Clone)]
+pub struct TrainArgs {
+    pub cohort: PathBuf,
+    /// Case ids; empty: every case of the cohort.
+    pub cases: Vec<String>,
+    pub net: NetKind,
+    pub out: PathBuf,
+    pub forests: Option<PathBuf>,
+    pub p_net: Option<PathBuf>,
+    pub options: TrainOptions,
+    pub val_fraction: f64,
+    pub resume: bool,
+    /// P-ConvNet voxels per class and case.
+    pub max_voxels: usize,
+    /// Grid step of the P0 map (voxels).
+    pub p0_stride: usize,
+}
+
+/// What `train` writes to `OUT/train.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainReport {
+    pub net: NetKind,
+    pub config: ConvNetConfig,
+    pub patch: pancseg::net_inputs::PatchGeometry,
+    pub region: pancseg::net_inputs::RegionGeometry,
+    pub hu_normalisation: String,
+    pub onnx: OnnxInfo,
+    pub train_cases: Vec<String>,
+    pub val_cases: Vec<String>,
+    pub train_examples: usize,
+    pub val_examples: usize,
+    pub best_epoch: usize,
+    pub val_loss: f64,
+    pub val_accuracy: f64,
+    pub val_auc: f64,
+    pub wall_seconds: f64,
+    pub examples_per_second: f64,
+    pub history: Vec<EpochStats>,
+}
+
+/// The exported model file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OnnxInfo {
+    pub file: String,
+    pub bytes: usize,
+    pub sha256: String,
+    pub opset: i64,
+    pub input: String,
+    pub output: String,
+}
+
+/// Candidates of every case: from the given cascade, or cross-fitted over two halves.
+fn candidates(
+    prepared: &[PreparedCase],
+    forests: Option<&Path>,
+    seed: u64,
+) -> Result<Vec<Vec<bool>>> {
+    let score = |cascade: &Cascade, c: &PreparedCase| -> Result<Vec<bool>> {
+        Ok(cascade.score(&c.ct, c.set.clone())?.selected)
+    };
+    if let Some(dir) = forests {
+        let cascade = Cascade {
+            superpixels: SuperpixelConfig::default(),
+            level1: Forest::load(dir.join("level1.psrf"))?,
+            level2: Forest::load(dir.join("level2.psrf"))?,
+        };
+        return prepared.iter().map(|c| score(&cascade, c)).collect();
+    }
+    if prepared.len() < 2 {
+        return Err(TrainError::Invalid(
+            "cross-fitted candidates need at least 2 cases (or give --forests)".into(),
+        ));
+    }
+    let half = split_folds(prepared.len(), 2, seed);
+    let mut out = vec![Vec::new(); prepared.len()];
+    for f in 0..2 {
+        let others: Vec<&PreparedCase> = prepared
+            .iter()
+            .zip(&half)
+            .filter(|(_, &h)| h != f)
+            .map(|(c, _)| c)
+            .collect();
+        let cascade = train_cascade(&others, &CandidateOptions::default(), seed + f as u64)?;
+        for (i, c) in prepared.iter().enumerate() {
+            if half[i] == f {
+                out[i] = score(&cascade, c)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Loads a trained network from a `train` output folder (`best.bpk` and `train.json`).
+pub fn load_trained(dir: &Path, device: &Device) -> Result<(ConvNet, TrainReport)> {
+    let path = dir.join("train.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+    let report: TrainReport = serde_json::from_str(&text)
+        .map_err(|e| TrainError::Invalid(format!("{}: {e}", path.display())))?;
+    let weights = dir.join("best.bpk");
+    let net = report
+        .config
+        .init(device)
+        .try_load_file(&weights)
+        .map_err(|e| TrainError::Invalid(format!("{}: {e:?}", weights.display())))?;
+    Ok((net, report))
+}
+
+/// P0 of a case: the P-ConvNet on the candidate grid, nearest-neighbour filled.
+pub fn p0_map(
+    net: &ConvNet,
+    report: &TrainReport,
+    c: &ExampleCase,
+    stride: usize,
+    device: &Device,
+) -> Result<ndarray::Array3<f32>> {
+    let region = pancseg::candidates::Candidates {
+        set: c.set.clone(),
+        p1: Vec::new(),
+        p2: Vec::new(),
+        selected: c.candidates.clone(),
+    }
+    .mask();
+    let pts = grid_points(&region, stride);
+    let cfg = &report.config;
+    let len = cfg.in_channels * cfg.input_size * cfg.input_size;
+    let mut probs = Vec::with_capacity(pts.len());
+    for chunk in pts.chunks(1024) {
+        let mut inputs = vec![0f32; chunk.len() * len];
+        inputs
+            .par_chunks_mut(len)
+            .zip(chunk.par_iter())
+            .for_each(|(buf, p)| p_patch(&c.ct, *p, &report.patch, None, buf));
+        probs.extend(predict(net, cfg, &inputs, device, 256)?);
+    }
+    Ok(nearest_fill(
+        &region,
+        stride,
+        c.ct.geometry.spacing,
+        &pts,
+        &probs,
+    ))
+}
+
+/// Runs `train`; returns a summary text.
+pub fn run_train(a: &TrainArgs) -> Result<String> {
+    let cohort = Cohort::open(&a.cohort)?;
+    let ids: Vec<String> = if a.cases.is_empty() {
+        cohort.manifest.cases.iter().map(|c| c.id.clone()).collect()
+    } else {
+        a.cases.clone()
+    };
+    if ids.len() < 2 {
+        return Err(TrainError::Invalid(
+            "train needs at least 2 cases (training and validation)".into(),
+        ));
+    }
+    let seed = a.options.seed;
+    eprintln!("preparing {} cases (superpixels, features)...", ids.len());
+    let prepared: Vec<PreparedCase> = ids
+        .iter()
+        .map(|id| prepare_case(&cohort, id, &SuperpixelConfig::default()))
+        .collect::<Result<_>>()?;
+    eprintln!("candidates...");
+    let cands = candidates(&prepared, a.forests.as_deref(), seed)?;
+    let mut cases: Vec<ExampleCase> = prepared
+        .into_iter()
+        .zip(cands)
+        .map(|(p, c)| ExampleCase {
+            id: p.id,
+            ct: p.ct,
+            mask: p.mask,
+            set: p.set,
+            positive: p.positive,
+            candidates: c,
+            p0: None,
+        })
+        .collect();
+    let g = Geometry::default();
+    let plain = Device::flex();
+    if a.net == NetKind::R2 {
+        let dir = a.p_net.as_ref().ok_or_else(|| {
+            TrainError::Invalid("--net r2 needs --p-net DIR (a trained P-ConvNet)".into())
+        })?;
+        let (pnet, prep) = load_trained(dir, &plain)?;
+        if prep.net != NetKind::P {
+            return Err(TrainError::Invalid(format!(
+                "{} holds a {} network, not a P-ConvNet",
+                dir.display(),
+                prep.net.name()
+            )));
+        }
+        eprintln!("P0 maps (stride {})...", a.p0_stride);
+        for c in cases.iter_mut() {
+            c.p0 = Some(p0_map(&pnet, &prep, c, a.p0_stride, &plain)?);
+        }
+    }
+    // validation: whole cases
+    let n_val = ((ids.len() as f64 * a.val_fraction).round() as usize).clamp(1, ids.len() - 1);
+    let order = split_folds(ids.len(), ids.len(), seed ^ 0xA11CE);
+    let is_val: Vec<bool> = order.iter().map(|&k| k < n_val).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut train, mut val_all): (Vec<Example>, Vec<Example>) = (Vec::new(), Vec::new());
+    for (i, c) in cases.iter().enumerate() {
+        let ex = case_examples(a.net, c, i, &g, a.max_voxels, &mut rng);
+        if is_val[i] {
+            val_all.extend(ex);
+        } else {
+            train.extend(ex);
+        }
+    }
+    let val = validation_subset(&val_all, a.options.val_per_class, seed);
+    let count = |v: &[Example]| v.iter().filter(|e| e.label).count();
+    eprintln!(
+        "{}: {} training examples ({} positive), {} validation examples ({} positive)",
+        a.net.name(),
+        train.len(),
+        count(&train),
+        val.len(),
+        count(&val)
+    );
+    let cfg = a.net.config();
+    let fitted = fit(
+        a.net, &cfg, &cases, &train, &val, &g, &a.options, &a.out, a.resume,
+    )?;
+    let bytes = export_onnx(&fitted.net, &cfg, &format!("pancseg-{}", a.net.name()))
+        .map_err(TrainError::Invalid)?;
+    let onnx_path = a.out.join("model.onnx");
+    std::fs::write(&onnx_path, &bytes).map_err(|e| TrainError::io(&onnx_path, e))?;
+    let best = fitted
+        .state
+        .history
+        .iter()
+        .find(|h| h.epoch == fitted.state.best_epoch)
+        .cloned()
+        .ok_or_else(|| TrainError::Invalid("no epoch was trained".into()))?;
+    let eps = fitted
+        .state
+        .history
+        .iter()
+        .map(|h| h.examples_per_second)
+        .sum::<f64>()
+        / fitted.state.history.len().max(1) as f64;
+    let report = TrainReport {
+        net: a.net,
+        config: cfg,
+        patch: g.patch,
+        region: g.region.clone(),
+        hu_normalisation: "(clamp(HU, -160, 240) + 160) / 400 - 0.5".into(),
+        onnx: OnnxInfo {
+            file: "model.onnx".into(),
+            bytes: bytes.len(),
+            sha256: format!("{:x}", Sha256::digest(&bytes)),
+            opset: OPSET,
+            input: INPUT_NAME.into(),
+            output: OUTPUT_NAME.into(),
+        },
+        train_cases: ids
+            .iter()
+            .zip(&is_val)
+            .filter(|(_, &v)| !v)
+            .map(|(i, _)| i.clone())
+            .collect(),
+        val_cases: ids
+            .iter()
+            .zip(&is_val)
+            .filter(|(_, &v)| v)
+            .map(|(i, _)| i.clone())
+            .collect(),
+        train_examples: train.len(),
+        val_examples: val.len(),
+        best_epoch: best.epoch,
+        val_loss: best.val_loss,
+        val_accuracy: best.val_accuracy,
+        val_auc: best.val_auc,
+        wall_seconds: fitted.wall_seconds,
+        examples_per_second: eps,
+        history: fitted.state.history.clone(),
+    };
+    let path = a.out.join("train.json");
+    let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    std::fs::write(&path, text).map_err(|e| TrainError::io(&path, e))?;
+    Ok(format!(
+        "{}: best epoch {} of {}: validation accuracy {:.3}, AUC {:.3}, loss {:.4}; {:.0} examples/s; training {:.0} s; {} ({} bytes)\n",
+        a.net.name(),
+        report.best_epoch,
+        report.history.len(),
+        report.val_accuracy,
+        report.val_auc,
+        report.val_loss,
+        report.examples_per_second,
+        report.wall_seconds,
+        onnx_path.display(),
+        report.onnx.bytes
+    ))
+}
