@@ -304,7 +304,9 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             resume,
         } => {
             let net = pancseg_train::convnet::NetKind::parse(&net).ok_or_else(|| {
-                TrainError::Invalid(format!("unknown network {net:?}: use p, r1, r2 or boundary"))
+                TrainError::Invalid(format!(
+                    "unknown network {net:?}: use p, r1, r2 or boundary"
+                ))
             })?;
             let args = pancseg_train::train_cmd::TrainArgs {
                 cohort,

@@ -8,7 +8,9 @@
 //! `--p-net DIR` names a trained P-ConvNet, evaluated on a grid inside the candidates and filled
 //! by nearest neighbour ([`pancseg::prob_map`]), exactly as at inference.
 
-use crate::candidates_cv::{prepare_case, split_folds, train_cascade, CandidateOptions, PreparedCase};
+use crate::candidates_cv::{
+    prepare_case, split_folds, train_cascade, CandidateOptions, PreparedCase,
+};
 use crate::cohort::Cohort;
 use crate::convnet::examples::{case_examples, Example, ExampleCase, Geometry};
 use crate::convnet::model::{ConvNet, ConvNetConfig};

@@ -55,3 +55,44 @@ fn burn_and_onnx_runtime_agree_on_every_network() {
         assert!(spread > 1e-6, "{}: constant output", kind.name());
     }
 }
+
+/// `onnx.checker.check_model(full_check=True)` accepts every exported network (run when Python
+/// with the onnx package is present; CI installs it from scripts/requirements-test.txt).
+#[test]
+fn the_onnx_checker_accepts_the_exported_graphs() {
+    let has_onnx = std::process::Command::new("python3")
+        .args(["-c", "import onnx"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !has_onnx {
+        eprintln!("SKIPPED: Python's onnx package is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for kind in NetKind::ALL {
+        let cfg = kind.config();
+        let device = Device::flex();
+        device.seed(7);
+        let net = cfg.init(&device);
+        let path = dir.path().join(format!("{}.onnx", kind.name()));
+        std::fs::write(&path, export_onnx(&net, &cfg, kind.name()).unwrap()).unwrap();
+        paths.push(path);
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/onnx_check.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(&paths)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success());
+    assert_eq!(text.matches(": ok (opset 17").count(), 4);
+    assert_eq!(
+        text.matches("input['N', ").count(),
+        4,
+        "symbolic batch dimension"
+    );
+}

@@ -197,7 +197,9 @@ pub fn write_input(
 /// deformation index) pairs in random order.
 pub fn balanced_epoch(examples: &[Example], n: usize, rng: &mut impl Rng) -> Vec<(usize, usize)> {
     let pos: Vec<usize> = (0..examples.len()).filter(|&i| examples[i].label).collect();
-    let neg: Vec<usize> = (0..examples.len()).filter(|&i| !examples[i].label).collect();
+    let neg: Vec<usize> = (0..examples.len())
+        .filter(|&i| !examples[i].label)
+        .collect();
     let mut out = Vec::with_capacity(n);
     for pool in [&pos, &neg] {
         if pool.is_empty() {

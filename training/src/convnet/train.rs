@@ -188,9 +188,7 @@ pub fn fit(
     let state_path = out.join("checkpoint.json");
     let best_path = out.join("best.bpk");
     let mut net = cfg.init(&device);
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(o.weight_decay)
-        .init();
+    let mut optim = AdamWConfig::new().with_weight_decay(o.weight_decay).init();
     let mut state = TrainState {
         net: kind,
         config: cfg.clone(),
@@ -200,7 +198,8 @@ pub fn fit(
         best_val_loss: f64::INFINITY,
     };
     if resume && state_path.is_file() {
-        let text = std::fs::read_to_string(&state_path).map_err(|e| TrainError::io(&state_path, e))?;
+        let text =
+            std::fs::read_to_string(&state_path).map_err(|e| TrainError::io(&state_path, e))?;
         state = serde_json::from_str(&text)
             .map_err(|e| TrainError::Invalid(format!("{}: {e}", state_path.display())))?;
         if state.config != *cfg || state.net != kind {
@@ -229,13 +228,13 @@ pub fn fit(
     let val_labels: Vec<bool> = val.iter().map(|e| e.label).collect();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let start = Instant::now();
-    let mut since_best = state
-        .history
-        .len()
-        .saturating_sub(state.best_epoch.max(1));
+    let mut since_best = state.history.len().saturating_sub(state.best_epoch.max(1));
     for epoch in state.history.len() + 1..=o.epochs {
         if since_best >= o.patience {
-            eprintln!("early stop: no better validation loss for {} epochs", o.patience);
+            eprintln!(
+                "early stop: no better validation loss for {} epochs",
+                o.patience
+            );
             break;
         }
         let t = Instant::now();
