@@ -136,7 +136,7 @@ fn to_tensor(inputs: Vec<f32>, b: usize, cfg: &ConvNetConfig, device: &Device) -
 /// A balanced validation subset: at most `per_class` examples of each class, fixed by `seed`.
 pub fn validation_subset(examples: &[Example], per_class: usize, seed: u64) -> Vec<Example> {
     use rand::seq::SliceRandom;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_0F_7A11);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005E_ED0F_7A11);
     let mut out = Vec::new();
     for label in [true, false] {
         let mut v: Vec<Example> = examples
