@@ -136,6 +136,15 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// ConvNet training examples/s (vs the machine's matmul rate), input building rate, and
+    /// inference images/s of the exported graphs (ort, and Python onnxruntime when present).
+    Train {
+        /// Timed training batches (64 examples) per network.
+        #[arg(long, default_value_t = 8)]
+        batches: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Candidate cascade inference time on a full-size phantom.
     Cascade {
         /// A fold directory written by `candidates` (level1.psrf, level2.psrf).
@@ -235,6 +244,12 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Bench(BenchCommand::Phantom { count, full, seed }) => {
             print!("{}", bench::bench_phantom(count, full, seed)?);
+        }
+        Command::Bench(BenchCommand::Train { batches, seed }) => {
+            print!(
+                "{}",
+                pancseg_train::bench_train::bench_train(batches, seed)?
+            );
         }
         Command::Bench(BenchCommand::Cascade { forests, seed }) => {
             print!("{}", bench::bench_cascade(&forests, seed)?);

@@ -82,6 +82,10 @@ pub struct OnnxInfo {
     pub opset: i64,
     pub input: String,
     pub output: String,
+    /// Largest |burn - ONNX Runtime| probability over validation inputs (None: runtime absent).
+    pub parity_max_abs_diff: Option<f64>,
+    /// Inputs compared for parity.
+    pub parity_inputs: usize,
 }
 
 /// Candidates of every case: from the given cascade, or cross-fitted over two halves.
@@ -259,6 +263,23 @@ pub fn run_train(a: &TrainArgs) -> Result<String> {
     )?;
     let bytes = export_onnx(&fitted.net, &cfg, &format!("pancseg-{}", a.net.name()))
         .map_err(TrainError::Invalid)?;
+    // parity of the exported graph on (up to) 64 validation inputs
+    let m = val.len().min(64);
+    let items: Vec<(usize, usize)> = (0..m).map(|i| (i, 0)).collect();
+    let inputs = crate::convnet::train::batch_inputs(a.net, &cases, &val, &items, &g, &cfg, seed);
+    let parity = match crate::convnet::parity::max_abs_difference(
+        &fitted.net,
+        &cfg,
+        &bytes,
+        &inputs,
+        &plain,
+    ) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            eprintln!("parity check skipped: {e}");
+            None
+        }
+    };
     let onnx_path = a.out.join("model.onnx");
     std::fs::write(&onnx_path, &bytes).map_err(|e| TrainError::io(&onnx_path, e))?;
     let best = fitted
@@ -288,6 +309,8 @@ pub fn run_train(a: &TrainArgs) -> Result<String> {
             opset: OPSET,
             input: INPUT_NAME.into(),
             output: OUTPUT_NAME.into(),
+            parity_max_abs_diff: parity,
+            parity_inputs: m,
         },
         train_cases: ids
             .iter()
@@ -315,7 +338,7 @@ pub fn run_train(a: &TrainArgs) -> Result<String> {
     let text = serde_json::to_string_pretty(&report).unwrap_or_default();
     std::fs::write(&path, text).map_err(|e| TrainError::io(&path, e))?;
     Ok(format!(
-        "{}: best epoch {} of {}: validation accuracy {:.3}, AUC {:.3}, loss {:.4}; {:.0} examples/s; training {:.0} s; {} ({} bytes)\n",
+        "{}: best epoch {} of {}: validation accuracy {:.3}, AUC {:.3}, loss {:.4}; {:.0} examples/s; training {:.0} s; {} ({} bytes); ONNX parity {}\n",
         a.net.name(),
         report.best_epoch,
         report.history.len(),
@@ -325,6 +348,7 @@ pub fn run_train(a: &TrainArgs) -> Result<String> {
         report.examples_per_second,
         report.wall_seconds,
         onnx_path.display(),
-        report.onnx.bytes
+        report.onnx.bytes,
+        parity.map_or("not checked".to_string(), |d| format!("{d:.1e}"))
     ))
 }

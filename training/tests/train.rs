@@ -58,6 +58,11 @@ fn train_export_resume_and_reproduce() {
     assert_eq!(r.val_cases.len(), 1);
     assert_eq!(r.train_cases.len(), 2);
     assert!(r.val_auc.is_finite() && r.val_loss.is_finite());
+    let d = r
+        .onnx
+        .parity_max_abs_diff
+        .expect("ONNX Runtime parity was checked");
+    assert!(d <= 1e-4, "burn vs ONNX Runtime: {d}");
     let onnx = std::fs::read(p.join("model.onnx")).unwrap();
     assert_eq!(onnx.len(), r.onnx.bytes);
 

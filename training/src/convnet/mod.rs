@@ -5,6 +5,7 @@ pub mod examples;
 pub mod metrics;
 pub mod model;
 pub mod onnx_export;
+pub mod parity;
 pub mod train;
 
 use model::ConvNetConfig;
