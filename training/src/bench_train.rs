@@ -79,7 +79,7 @@ fn python_images_per_second(path: &std::path::Path, batch: usize) -> Option<f64>
 
 /// Runs the benchmark; `batches` timed training steps per network.
 pub fn bench_train(batches: usize, seed: u64) -> Result<String> {
-    let plain = Device::flex();
+    let plain = crate::convnet::compute_device();
     plain.seed(seed);
     let device = plain.clone().autodiff();
     let threads = rayon::current_num_threads();

@@ -215,7 +215,7 @@ pub fn run_train(a: &TrainArgs) -> Result<String> {
         })
         .collect();
     let g = Geometry::default();
-    let plain = Device::flex();
+    let plain = crate::convnet::compute_device();
     if a.net == NetKind::R2 {
         let dir = a.p_net.as_ref().ok_or_else(|| {
             TrainError::Invalid("--net r2 needs --p-net DIR (a trained P-ConvNet)".into())

@@ -8,7 +8,21 @@ pub mod onnx_export;
 pub mod parity;
 pub mod train;
 
+use burn::tensor::Device;
 use model::ConvNetConfig;
+
+/// The device networks train and run on: burn's CUDA backend (GPU 0) when the crate is built
+/// with the `cuda` feature, else the `flex` CPU backend.
+pub fn compute_device() -> Device {
+    #[cfg(feature = "cuda")]
+    {
+        Device::cuda(0)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        Device::flex()
+    }
+}
 use serde::{Deserialize, Serialize};
 
 /// Which network.

@@ -180,7 +180,7 @@ pub fn fit(
         )));
     }
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
-    let plain = Device::flex();
+    let plain = crate::convnet::compute_device();
     plain.seed(o.seed);
     let device = plain.clone().autodiff();
     let ckpt = out.join("checkpoint.bpk");
