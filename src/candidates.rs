@@ -72,9 +72,7 @@ impl Cascade {
 impl Candidates {
     /// Mask of the selected superpixels.
     pub fn mask(&self) -> Array3<u8> {
-        self.set
-            .labels
-            .mapv(|l| u8::from(l != 0 && self.selected[l as usize - 1]))
+        selection_mask(&self.set, &self.selected)
     }
 
     /// Number of selected superpixels.
@@ -150,6 +148,12 @@ impl Candidates {
     pub fn main_bbox(&self) -> Option<[usize; 6]> {
         bbox_of(&self.set, &self.main_group())
     }
+}
+
+/// Mask (1 inside) of the superpixels of `set` flagged in `selected`.
+pub fn selection_mask(set: &SuperpixelSet, selected: &[bool]) -> Array3<u8> {
+    set.labels
+        .mapv(|l| u8::from(l != 0 && selected[l as usize - 1]))
 }
 
 /// Inclusive voxel bounding box `[x0, y0, z0, x1, y1, z1]` of the selected superpixels.

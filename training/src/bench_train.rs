@@ -96,16 +96,16 @@ pub fn bench_train(batches: usize, seed: u64) -> Result<String> {
     );
     let (positive, _) = pancseg::superpixels::optimal_labels(&set, &case.label.data);
     let n_sp = set.superpixels.len();
-    let mut ec = ExampleCase {
+    let p0 = ndarray::Array3::from_elem(case.ct.data.dim(), 0.5);
+    let ec = ExampleCase {
         id: "bench".into(),
         ct: case.ct,
         mask: case.label,
         set,
         positive,
         candidates: vec![true; n_sp],
-        p0: None,
+        p0: Some(p0),
     };
-    ec.p0 = Some(ndarray::Array3::from_elem(ec.ct.data.dim(), 0.5));
     let cases = [ec];
     let g = Geometry::default();
     let tmp = std::env::temp_dir().join(format!("pancseg-bench-{}", std::process::id()));

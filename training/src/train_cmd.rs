@@ -152,13 +152,7 @@ pub fn p0_map(
     stride: usize,
     device: &Device,
 ) -> Result<ndarray::Array3<f32>> {
-    let region = pancseg::candidates::Candidates {
-        set: c.set.clone(),
-        p1: Vec::new(),
-        p2: Vec::new(),
-        selected: c.candidates.clone(),
-    }
-    .mask();
+    let region = pancseg::candidates::selection_mask(&c.set, &c.candidates);
     let pts = grid_points(&region, stride);
     let cfg = &report.config;
     let len = cfg.in_channels * cfg.input_size * cfg.input_size;
