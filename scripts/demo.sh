@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# The main job for now (no trained segmentation bundle yet): generate a phantom CT, describe it,
-# find its candidate regions with a cascade trained on a few phantoms, and draw it.
+# The main job: segment the bundled sample phantom CT with the bundled model bundle; write the
+# mask, the probability map, an overlay PNG and the JSON report; print the DSC against the
+# sample's reference mask. Uses models/default when it exists, else the test bundle
+# (tests/fixtures/bundle-tiny, weak: see README).
 # Usage: scripts/demo.sh [OUT_DIR]   (default /tmp/pancseg-demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-/tmp/pancseg-demo}"
 scripts/fetch-onnxruntime.sh >/dev/null
-cargo build --release --quiet --workspace --bins
-bin=target/release
-rm -rf "$out"
-"$bin/pancseg-train" phantom --count 6 --seed 7 --out "$out/cohort" --size small
-"$bin/pancseg" info "$out/cohort/case_001/ct.nii.gz"
-"$bin/pancseg-train" cohort-stats "$out/cohort"
-"$bin/pancseg-train" candidates --cohort "$out/cohort" --folds 2 --seed 1 --out "$out/candidates" --trees 30 | head -8
-"$bin/pancseg" render "$out/cohort/case_001/ct.nii.gz" --truth "$out/cohort/case_001/label.nii.gz" --out "$out/case_001.png"
-echo "demo written to $out"
+cargo build --release --quiet --bin pancseg
+bin=target/release/pancseg
+model=models/default
+[ -f "$model/manifest.json" ] || model=tests/fixtures/bundle-tiny
+sample=tests/fixtures/phantom
+rm -rf "$out" && mkdir -p "$out"
+"$bin" info "$sample/ct.nii.gz"
+"$bin" segment "$sample/ct.nii.gz" "$out/mask.nii.gz" --model "$model" \
+  --probability "$out/probability.nii.gz" --report "$out/report.json" --truth "$sample/label.nii.gz"
+"$bin" render "$sample/ct.nii.gz" --mask "$out/mask.nii.gz" --truth "$sample/label.nii.gz" --out "$out/overlay.png"
+echo "demo written to $out (bundle $model): mask.nii.gz, probability.nii.gz, overlay.png, report.json"

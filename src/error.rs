@@ -35,6 +35,15 @@ pub enum Error {
     /// truncated or of an unsupported format version.
     #[error("{path}: invalid model file: {reason}")]
     Model { path: PathBuf, reason: String },
+    /// The caller cancelled the operation.
+    #[error("cancelled")]
+    Cancelled,
+    /// An input exceeds a configured resource limit (voxel count, memory budget).
+    #[error("resource limit exceeded: {0}")]
+    LimitExceeded(String),
+    /// A bug: an internal invariant did not hold. The library stays usable.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {

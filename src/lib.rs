@@ -8,7 +8,9 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod align;
+pub mod bundle;
 pub mod candidates;
+pub mod crf;
 pub mod dicom_series;
 pub mod dicom_writer;
 pub mod distance;
@@ -18,11 +20,17 @@ pub mod ffi;
 pub mod forest;
 pub mod info;
 pub mod input;
+pub mod maxflow;
+pub mod metrics;
 pub mod net_inputs;
+pub mod network;
 pub mod nifti_io;
+pub mod orient;
+pub mod pipeline;
 pub mod prob_map;
 pub mod render;
 pub mod runtime;
+pub mod smoothing;
 pub mod superpixels;
 pub mod tps;
 pub mod volume;

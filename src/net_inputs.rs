@@ -20,6 +20,7 @@
 //! plane or box (training augmentation); `None` is the plain sampling used at inference.
 //! Positions assume the canonical LPS orientation that the pipeline establishes.
 
+use crate::prob_map::MapCrop;
 use crate::superpixels::Superpixel;
 use crate::tps::Tps;
 use crate::volume::Volume;
@@ -194,7 +195,7 @@ fn warp_box(
 /// when `p0` is given), each `size x size`, written to `out`.
 pub fn r_input(
     ct: &Volume,
-    p0: Option<&Array3<f32>>,
+    p0: Option<&MapCrop>,
     sp: &Superpixel,
     g: &RegionGeometry,
     scale: f64,
@@ -212,14 +213,14 @@ pub fn r_input(
         &mut out[..s * s],
     );
     if let Some(p) = p0 {
-        let ps = p.index_axis(ndarray::Axis(0), sp.slice);
-        warp_box(
-            b,
-            s,
-            warp,
-            |x, y| bilinear(ps, x, y, 0.0),
-            &mut out[s * s..2 * s * s],
-        );
+        let out = &mut out[s * s..2 * s * s];
+        match p.slice(sp.slice) {
+            Some(ps) => {
+                let (ox, oy) = (p.offset[0] as f64, p.offset[1] as f64);
+                warp_box(b, s, warp, |x, y| bilinear(ps, x - ox, y - oy, 0.0), out);
+            }
+            None => out.fill(0.0),
+        }
     }
 }
 
@@ -350,10 +351,22 @@ mod tests {
             assert!(w[1][2] - w[1][0] > w[0][2] - w[0][0]);
         }
         assert!((boxes[0][2] - boxes[0][0]) * 2.0 >= g.floor_mm - 1e-9);
-        let p0 = Array3::from_elem(ct.data.dim(), 0.75f32);
+        let p0 = MapCrop::whole(Array3::from_elem(ct.data.dim(), 0.75f32));
         let mut out = vec![0.0; 2 * 64 * 64];
         r_input(&ct, Some(&p0), sp, &g, 1.5, None, &mut out);
         assert!(out[64 * 64..].iter().any(|&v| (v - 0.75).abs() < 1e-6));
+        // the same map held as a crop around the superpixel gives the same input
+        let (x0, y0) = (sp.bbox[0].saturating_sub(40), sp.bbox[1].saturating_sub(40));
+        let crop = MapCrop {
+            data: p0
+                .data
+                .slice(ndarray::s![sp.slice..sp.slice + 1, y0.., x0..])
+                .to_owned(),
+            offset: [x0, y0, sp.slice],
+        };
+        let mut out2 = vec![0.0; 2 * 64 * 64];
+        r_input(&ct, Some(&crop), sp, &g, 1.5, None, &mut out2);
+        assert_eq!(out, out2);
         let nb = set.get(sp.neighbours[0]).unwrap();
         let mut bout = vec![0.0; 3 * 64 * 64];
         boundary_input(&ct, &set.labels, sp, nb, &g, None, &mut bout);

@@ -6,6 +6,33 @@
 
 use ndarray::Array3;
 
+/// A probability map over a box of a larger volume: `data[[z, y, x]]` is the value at volume
+/// voxel `(x + offset[0], y + offset[1], z + offset[2])`; outside the box the map reads 0. The
+/// pipeline keeps its maps on the candidates' bounding box so memory follows the pancreas
+/// region, not the scan; training keeps whole-volume maps (offset 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapCrop {
+    pub data: Array3<f32>,
+    /// Volume voxel `[x, y, z]` of `data[[0, 0, 0]]`.
+    pub offset: [usize; 3],
+}
+
+impl MapCrop {
+    /// A map covering a whole volume.
+    pub fn whole(data: Array3<f32>) -> Self {
+        MapCrop {
+            data,
+            offset: [0; 3],
+        }
+    }
+
+    /// Axial slice `z` of the volume as a view with its in-slice offset, if the box holds it.
+    pub fn slice(&self, z: usize) -> Option<ndarray::ArrayView2<'_, f32>> {
+        let k = z.checked_sub(self.offset[2])?;
+        (k < self.data.dim().0).then(|| self.data.index_axis(ndarray::Axis(0), k))
+    }
+}
+
 /// Grid voxels `[x, y, z]` inside `region` (non-zero) at which the P-ConvNet is evaluated, in
 /// raster order (z, y, x).
 pub fn grid_points(region: &Array3<u8>, stride: usize) -> Vec<[usize; 3]> {

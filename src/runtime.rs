@@ -128,12 +128,51 @@ pub fn environment(explicit: Option<&Path>) -> Result<ort::environment::Environm
         .ok_or_else(|| Error::Runtime("environment missing after load".into()))
 }
 
-/// The ONNX Runtime version string of the loaded library (loads it first if needed).
+/// The ONNX Runtime version string of the loaded library, e.g. "1.31.1" (loads it first if
+/// needed). Read through the library's own `OrtGetApiBase()->GetVersionString()`.
 pub fn runtime_version(explicit: Option<&Path>) -> Result<String> {
-    ensure_loaded(explicit)?;
-    Ok(ort::info()
-        .split(',')
-        .find_map(|part| part.trim().strip_prefix("git-branch=rel-"))
-        .unwrap_or("unknown")
-        .to_string())
+    let path = ensure_loaded(explicit)?;
+    Ok(version_of(&path).unwrap_or_else(|| "unknown".to_string()))
+}
+
+#[cfg(unix)]
+fn version_of(path: &Path) -> Option<String> {
+    use std::ffi::{c_char, c_void, CStr, CString};
+    use std::os::unix::ffi::OsStrExt;
+    /// The first two members of ONNX Runtime's `OrtApiBase`, a stable C ABI.
+    #[repr(C)]
+    struct ApiBase {
+        get_api: unsafe extern "C" fn(u32) -> *const c_void,
+        get_version_string: unsafe extern "C" fn() -> *const c_char,
+    }
+    let name = CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: the library is already loaded (RTLD_NOLOAD only takes a reference to it); the
+    // symbol is ONNX Runtime's documented entry point returning a static struct whose second
+    // member returns a static NUL-terminated string.
+    unsafe {
+        let h = libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
+        if h.is_null() {
+            return None;
+        }
+        let sym = libc::dlsym(h, c"OrtGetApiBase".as_ptr());
+        let out = if sym.is_null() {
+            None
+        } else {
+            let get: unsafe extern "C" fn() -> *const ApiBase = std::mem::transmute(sym);
+            let base = get();
+            if base.is_null() {
+                None
+            } else {
+                let v = ((*base).get_version_string)();
+                (!v.is_null()).then(|| CStr::from_ptr(v).to_string_lossy().into_owned())
+            }
+        };
+        libc::dlclose(h);
+        out
+    }
+}
+
+#[cfg(not(unix))]
+fn version_of(_path: &Path) -> Option<String> {
+    None
 }

@@ -67,6 +67,12 @@ fn runtime_loads_and_runs_a_graph() {
     assert!(path.is_file());
     let version = pancseg::runtime::runtime_version(None).unwrap();
     eprintln!("ONNX Runtime {version} from {}", path.display());
+    let minor: u32 = version
+        .strip_prefix("1.")
+        .and_then(|v| v.split('.').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("version {version:?} is not 1.x.y"));
+    assert!(minor >= 17, "ONNX Runtime {version} is older than 1.17");
 
     let env = pancseg::runtime::environment(None).unwrap();
     let mut session = ort::session::Session::builder(&env)

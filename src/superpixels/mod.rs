@@ -192,18 +192,43 @@ fn slice_records(
 /// Computes the superpixels of every axial slice (slices in parallel; the result does not depend
 /// on the thread count).
 pub fn compute_superpixels(ct: &Volume, cfg: &SuperpixelConfig) -> SuperpixelSet {
+    // the callback never stops the work, so a set always comes back
+    compute_superpixels_with(ct, cfg, &|| true).unwrap_or_else(|| SuperpixelSet {
+        labels: Array3::zeros(ct.data.dim()),
+        superpixels: Vec::new(),
+    })
+}
+
+/// [`compute_superpixels`] calling `on_slice` after each finished slice (from worker threads);
+/// when it returns false the remaining slices are skipped and the result is `None`
+/// (cancellation).
+pub fn compute_superpixels_with(
+    ct: &Volume,
+    cfg: &SuperpixelConfig,
+    on_slice: &(dyn Fn() -> bool + Sync),
+) -> Option<SuperpixelSet> {
     let (nz, ny, nx) = ct.data.dim();
     let spacing = (ct.geometry.spacing[0], ct.geometry.spacing[1]);
     let pixel_area = spacing.0 * spacing.1;
+    let stop = std::sync::atomic::AtomicBool::new(false);
     let per_slice: Vec<(Vec<u32>, Vec<Superpixel>)> = (0..nz)
         .into_par_iter()
         .map(|z| {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return (Vec::new(), Vec::new());
+            }
             let slice = ct.slice_vec(z);
             let (lab, n) = slice_superpixels(&slice, nx, ny, spacing, cfg);
             let recs = slice_records(z, &lab, n, nx, ny, pixel_area);
+            if !on_slice() {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             (lab, recs)
         })
         .collect();
+    if stop.into_inner() {
+        return None;
+    }
     // global ids: slice by slice in z order
     let mut offsets = Vec::with_capacity(nz);
     let mut total = 0u32;
@@ -233,10 +258,10 @@ pub fn compute_superpixels(ct: &Volume, cfg: &SuperpixelConfig) -> SuperpixelSet
             r
         }));
     }
-    SuperpixelSet {
+    Some(SuperpixelSet {
         labels,
         superpixels,
-    }
+    })
 }
 
 /// Optimal superpixel labels (a superpixel is positive when at least half of its pixels are

@@ -104,7 +104,7 @@ pub fn bench_train(batches: usize, seed: u64) -> Result<String> {
         set,
         positive,
         candidates: vec![true; n_sp],
-        p0: Some(p0),
+        p0: Some(pancseg::prob_map::MapCrop::whole(p0)),
     };
     let cases = [ec];
     let g = Geometry::default();

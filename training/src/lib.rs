@@ -8,6 +8,7 @@ pub mod cohort;
 pub mod cohort_stats;
 pub mod convnet;
 pub mod error;
+pub mod export_cmd;
 pub mod forest_train;
 pub mod import;
 pub mod phantom;

@@ -119,6 +119,45 @@ enum Command {
         /// Continue from the checkpoint in OUT.
         #[arg(long)]
         resume: bool,
+        /// Five convolution widths (default 32,64,64,64,64).
+        #[arg(long, value_delimiter = ',')]
+        widths: Vec<usize>,
+        /// Fully connected width (default 256).
+        #[arg(long)]
+        fc: Option<usize>,
+    },
+    /// Assemble a model bundle (manifest.json with SHA-256s, forests, ONNX networks) for the
+    /// library from a trained cascade and trained networks.
+    Export {
+        /// Folder with level1.psrf and level2.psrf.
+        #[arg(long)]
+        forests: PathBuf,
+        /// `train --net p` output folder.
+        #[arg(long)]
+        p: PathBuf,
+        #[arg(long)]
+        r1: PathBuf,
+        #[arg(long)]
+        r2: PathBuf,
+        /// `train --net boundary` output folder (without it the bundle has no CRF).
+        #[arg(long)]
+        boundary: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        /// P0 grid stride n (voxels).
+        #[arg(long, default_value_t = 2)]
+        p0_stride: usize,
+        /// Smoothing sigma (voxels).
+        #[arg(long, default_value_t = 3.0)]
+        sigma: f64,
+        /// JSON file with the operating points {p0, p1, p2, g_p0, g_p1, g_p2} (default: 0.5 each).
+        #[arg(long)]
+        operating_points: Option<PathBuf>,
+        #[arg(long, default_value_t = 1.0)]
+        crf_weight: f64,
+        /// Free text for the manifest (data and command).
+        #[arg(long, default_value = "")]
+        description: String,
     },
     /// Benchmarks (speed figures are measured here, never in unit tests).
     #[command(subcommand)]
@@ -317,7 +356,19 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             p0_stride,
             seed,
             resume,
+            widths,
+            fc,
         } => {
+            let widths = match widths.len() {
+                0 => None,
+                5 => Some([widths[0], widths[1], widths[2], widths[3], widths[4]]),
+                n => {
+                    return Err(TrainError::Invalid(format!(
+                        "--widths takes 5 comma-separated values, got {n}"
+                    ))
+                    .into())
+                }
+            };
             let net = pancseg_train::convnet::NetKind::parse(&net).ok_or_else(|| {
                 TrainError::Invalid(format!(
                     "unknown network {net:?}: use p, r1, r2 or boundary"
@@ -344,8 +395,58 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 resume,
                 max_voxels,
                 p0_stride,
+                widths,
+                fc,
             };
             print!("{}", pancseg_train::train_cmd::run_train(&args)?);
+        }
+        Command::Export {
+            forests,
+            p,
+            r1,
+            r2,
+            boundary,
+            out,
+            p0_stride,
+            sigma,
+            operating_points,
+            crf_weight,
+            description,
+        } => {
+            let operating_points = match operating_points {
+                None => pancseg::bundle::OperatingPoints::default(),
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+                    serde_json::from_str(&text).map_err(|e| TrainError::Json { path, source: e })?
+                }
+            };
+            let args = pancseg_train::export_cmd::ExportArgs {
+                forests,
+                p,
+                r1,
+                r2,
+                boundary,
+                out: out.clone(),
+                p0_stride,
+                sigma_voxels: sigma,
+                operating_points,
+                crf_weight,
+                description,
+            };
+            let m = pancseg_train::export_cmd::run_export(&args)?;
+            println!(
+                "wrote bundle {} (format {}, networks p r1 r2{}, stride {}, sigma {})",
+                out.display(),
+                m.format_version,
+                if m.networks.boundary.is_some() {
+                    " boundary"
+                } else {
+                    ""
+                },
+                m.p0_stride,
+                m.sigma_voxels[0]
+            );
         }
         Command::Import(ImportCommand::MsdPancreas { root, out }) => {
             let n = import::import_msd(&root, &out)?;

@@ -49,6 +49,10 @@ pub struct TrainArgs {
     pub max_voxels: usize,
     /// Grid step of the P0 map (voxels).
     pub p0_stride: usize,
+    /// Convolution widths instead of the standard 32/64/64/64/64.
+    pub widths: Option<[usize; 5]>,
+    /// Fully connected width instead of the standard 256.
+    pub fc: Option<usize>,
 }
 
 /// What `train` writes to `OUT/train.json`.
@@ -151,7 +155,7 @@ pub fn p0_map(
     c: &ExampleCase,
     stride: usize,
     device: &Device,
-) -> Result<ndarray::Array3<f32>> {
+) -> Result<pancseg::prob_map::MapCrop> {
     let region = pancseg::candidates::selection_mask(&c.set, &c.candidates);
     let pts = grid_points(&region, stride);
     let cfg = &report.config;
@@ -165,13 +169,13 @@ pub fn p0_map(
             .for_each(|(buf, p)| p_patch(&c.ct, *p, &report.patch, None, buf));
         probs.extend(predict(net, cfg, &inputs, device, 256)?);
     }
-    Ok(nearest_fill(
+    Ok(pancseg::prob_map::MapCrop::whole(nearest_fill(
         &region,
         stride,
         c.ct.geometry.spacing,
         &pts,
         &probs,
-    ))
+    )))
 }
 
 /// Runs `train`; returns a summary text.
@@ -251,7 +255,14 @@ pub fn run_train(a: &TrainArgs) -> Result<String> {
         val.len(),
         count(&val)
     );
-    let cfg = a.net.config();
+    let mut cfg = a.net.config();
+    if let Some(w) = a.widths {
+        cfg.widths = w;
+    }
+    if let Some(f) = a.fc {
+        cfg.fc = f;
+    }
+    cfg.validate().map_err(TrainError::Invalid)?;
     let fitted = fit(
         a.net, &cfg, &cases, &train, &val, &g, &a.options, &a.out, a.resume,
     )?;

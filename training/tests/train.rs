@@ -4,6 +4,7 @@
 
 use pancseg_train::convnet::train::TrainOptions;
 use pancseg_train::convnet::NetKind;
+use pancseg_train::export_cmd::{run_export, ExportArgs};
 use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
 use pancseg_train::train_cmd::{run_train, TrainArgs, TrainReport};
 use std::path::Path;
@@ -30,6 +31,9 @@ fn args(cohort: &Path, net: NetKind, out: &Path, epochs: usize) -> TrainArgs {
         resume: false,
         max_voxels: 200,
         p0_stride: 3,
+        // narrow networks: this test checks the mechanics, not the accuracy
+        widths: Some([8, 16, 16, 16, 16]),
+        fc: Some(32),
     }
 }
 
@@ -90,5 +94,58 @@ fn train_export_resume_and_reproduce() {
     run_train(&a).unwrap();
     let r = report(&r2);
     assert_eq!(r.config.in_channels, 2);
+    assert_eq!(r.config.widths, [8, 16, 16, 16, 16]);
     assert!(r2.join("model.onnx").is_file());
+
+    // export a bundle (with the fixture's forests) and segment a case with the library
+    let r1 = dir.path().join("r1");
+    run_train(&args(&cohort, NetKind::R1, &r1, 1)).unwrap();
+    let forests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny");
+    let bundle = dir.path().join("bundle");
+    let m = run_export(&ExportArgs {
+        forests,
+        p: p.clone(),
+        r1,
+        r2: r2.clone(),
+        boundary: None,
+        out: bundle.clone(),
+        p0_stride: 3,
+        sigma_voxels: 3.0,
+        operating_points: Default::default(),
+        crf_weight: 1.0,
+        description: "test".into(),
+    })
+    .unwrap();
+    assert_eq!(m.networks.r2.input_shape, [2, 64, 64]);
+    assert!(m.networks.boundary.is_none());
+    // a swapped network is refused
+    let e = run_export(&ExportArgs {
+        forests: Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny"),
+        p: r2.clone(),
+        r1: p.clone(),
+        r2,
+        boundary: None,
+        out: dir.path().join("bad"),
+        p0_stride: 3,
+        sigma_voxels: 3.0,
+        operating_points: Default::default(),
+        crf_weight: 1.0,
+        description: String::new(),
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("not p"), "{e}");
+    let seg = pancseg::pipeline::Segmenter::new(
+        pancseg::bundle::Bundle::load(&bundle).unwrap(),
+        Default::default(),
+        2,
+    )
+    .unwrap();
+    let ct = pancseg::nifti_io::read_nifti(cohort.join("case_001/ct.nii.gz"))
+        .unwrap()
+        .volume;
+    let out = seg
+        .segment(&ct, &pancseg::pipeline::SegmentOptions::default())
+        .unwrap();
+    assert_eq!(out.mask.data.dim(), ct.data.dim());
+    assert!(out.report.candidates > 0 && out.report.r_inputs > 0);
 }

@@ -36,7 +36,7 @@ pub struct ExampleCase {
     /// Candidate superpixels (the cascade's {S_RF}).
     pub candidates: Vec<bool>,
     /// P0 over the case (R2 only).
-    pub p0: Option<ndarray::Array3<f32>>,
+    pub p0: Option<pancseg::prob_map::MapCrop>,
 }
 
 /// Where one example is sampled.

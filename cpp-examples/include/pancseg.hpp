@@ -1,0 +1,176 @@
+// pancseg.hpp: a header-only C++17 RAII wrapper over the pancseg C API (pancseg.h).
+//
+// Errors become pancseg::Error exceptions carrying the status and the library's message.
+// Context, Result and Image own their C objects (move-only) and free them in their destructors.
+// One Context may be used by many threads at once (Context::segment is thread-safe).
+#ifndef PANCSEG_HPP
+#define PANCSEG_HPP
+
+#include <pancseg.h>
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pancseg {
+
+/// A failed pancseg call: the status and the message of pancseg_last_error().
+class Error : public std::runtime_error {
+ public:
+  Error(pancseg_status status, const std::string& what)
+      : std::runtime_error(what), status_(status) {}
+  pancseg_status status() const noexcept { return status_; }
+
+ private:
+  pancseg_status status_;
+};
+
+inline void check(pancseg_status s) {
+  if (s != PANCSEG_OK) {
+    std::string msg = pancseg_status_string(s);
+    const char* detail = pancseg_last_error();
+    if (detail && *detail) msg += std::string(": ") + detail;
+    throw Error(s, msg);
+  }
+}
+
+inline std::string version() { return pancseg_version(); }
+
+/// A CT loaded by the library (NIfTI file or DICOM directory).
+class Image {
+ public:
+  explicit Image(const std::string& path) { check(pancseg_image_load(path.c_str(), &p_)); }
+  Image(Image&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  Image& operator=(Image&& o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  Image(const Image&) = delete;
+  Image& operator=(const Image&) = delete;
+  ~Image() { pancseg_image_free(p_); }
+
+  /// A borrowed float32 view for Context::segment (valid while this Image lives).
+  pancseg_volume volume() const {
+    pancseg_volume v;
+    check(pancseg_image_volume(p_, &v));
+    return v;
+  }
+
+ private:
+  pancseg_image* p_ = nullptr;
+};
+
+/// One segmentation; independent of the Context that made it.
+class Result {
+ public:
+  explicit Result(pancseg_result* p) : p_(p) {}
+  Result(Result&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  Result& operator=(Result&& o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  Result(const Result&) = delete;
+  Result& operator=(const Result&) = delete;
+  ~Result() { pancseg_result_free(p_); }
+
+  /// The 0/1 mask, x fastest, on the input's grid.
+  std::vector<uint8_t> mask() const {
+    size_t n = 0;
+    const uint8_t* m = pancseg_result_mask(p_, &n);
+    return std::vector<uint8_t>(m, m + n);
+  }
+  /// The probability map (empty unless asked for).
+  std::vector<float> probability() const {
+    size_t n = 0;
+    const float* p = pancseg_result_probability(p_, &n);
+    return p ? std::vector<float>(p, p + n) : std::vector<float>();
+  }
+  double volume_ml() const { return pancseg_result_volume_ml(p_); }
+  std::vector<std::pair<std::string, double>> stages() const {
+    std::vector<std::pair<std::string, double>> out;
+    for (size_t i = 0; i < pancseg_result_stage_count(p_); ++i) {
+      const char* name = nullptr;
+      double s = 0;
+      check(pancseg_result_stage(p_, i, &name, &s));
+      out.emplace_back(name, s);
+    }
+    return out;
+  }
+  std::string report_json() const { return pancseg_result_report_json(p_); }
+  void write_nifti(const std::string& path) const {
+    check(pancseg_result_write_nifti(p_, path.c_str()));
+  }
+  const pancseg_result* get() const noexcept { return p_; }
+
+ private:
+  pancseg_result* p_ = nullptr;
+};
+
+/// Options of Context::segment.
+struct SegmentOptions {
+  pancseg_method method = PANCSEG_METHOD_G_P2;
+  bool probability = false;
+  bool largest_component = false;
+  /// Called with the fraction done (strictly increasing), from a library thread.
+  std::function<void(float)> progress;
+  /// Set *cancel to non-zero (atomically) from any thread to cancel.
+  const int32_t* cancel = nullptr;
+};
+
+/// A loaded model bundle.
+class Context {
+ public:
+  /// `model_dir` empty: the default bundle. `threads` 0: every core.
+  explicit Context(const std::string& model_dir = "", uint32_t threads = 0,
+                   pancseg_device device = PANCSEG_DEVICE_CPU, int32_t device_id = 0) {
+    pancseg_options o;
+    check(pancseg_options_init(&o));
+    o.model_dir = model_dir.empty() ? nullptr : model_dir.c_str();
+    o.threads = threads;
+    o.device = device;
+    o.device_id = device_id;
+    check(pancseg_create(&o, &p_));
+  }
+  Context(Context&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  Context& operator=(Context&& o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  ~Context() { pancseg_free(p_); }
+
+  std::string provider() const { return pancseg_provider(p_); }
+
+  Result segment(const pancseg_volume& ct, const SegmentOptions& opts = {}) const {
+    pancseg_segment_options so;
+    check(pancseg_segment_options_init(&so));
+    so.method = opts.method;
+    so.want_probability = opts.probability;
+    so.largest_component = opts.largest_component;
+    so.cancel = opts.cancel;
+    if (opts.progress) {
+      so.progress = [](void* user, float f) {
+        // never let an exception cross the C boundary
+        try {
+          (*static_cast<const std::function<void(float)>*>(user))(f);
+        } catch (...) {
+        }
+      };
+      so.progress_user_data = const_cast<std::function<void(float)>*>(&opts.progress);
+    }
+    pancseg_result* r = nullptr;
+    check(pancseg_segment(p_, &ct, &so, &r));
+    return Result(r);
+  }
+
+ private:
+  pancseg_context* p_ = nullptr;
+};
+
+}  // namespace pancseg
+
+#endif  // PANCSEG_HPP

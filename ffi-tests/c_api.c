@@ -1,0 +1,377 @@
+/* C99 conformance test of the pancseg C ABI: lifecycle, every NULL argument, bad volumes
+ * (zero, "negative" (wrapped), NaN and overflowing dims or spacing, a wrong buffer length), a
+ * missing, corrupted or tampered bundle, progress, cancellation, and results freed in any order
+ * after the context. Exits 0 when every check passes; prints each failure. */
+#include <math.h>
+#include <pancseg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+
+#define CHECK(cond)                                                        \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, \
+              __LINE__, #cond, pancseg_last_error());                      \
+      failures++;                                                          \
+    }                                                                      \
+  } while (0)
+
+#define EXPECT_STATUS(call, want)                                                     \
+  do {                                                                                \
+    pancseg_status got_ = (call);                                                     \
+    if (got_ != (want)) {                                                             \
+      fprintf(stderr, "%s:%d: %s returned %s, expected %s (last error: %s)\n", __FILE__, \
+              __LINE__, #call, pancseg_status_string(got_), pancseg_status_string(want), \
+              pancseg_last_error());                                                  \
+      failures++;                                                                     \
+    }                                                                                 \
+  } while (0)
+
+static const char *bundle_files[] = {"manifest.json", "level1.psrf", "level2.psrf", "p.onnx",
+                                     "r1.onnx",       "r2.onnx",     "boundary.onnx"};
+
+static int copy_file(const char *from, const char *to) {
+  FILE *in = fopen(from, "rb");
+  FILE *out;
+  char buf[65536];
+  size_t n;
+  if (!in) return 0;
+  out = fopen(to, "wb");
+  if (!out) {
+    fclose(in);
+    return 0;
+  }
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+  fclose(in);
+  fclose(out);
+  return 1;
+}
+
+/* Copies the fixture bundle into dir (which must exist). */
+static void copy_bundle(const char *dir) {
+  size_t i;
+  char from[4096], to[4096];
+  for (i = 0; i < sizeof bundle_files / sizeof bundle_files[0]; i++) {
+    snprintf(from, sizeof from, "%s/%s", FIXTURE_BUNDLE, bundle_files[i]);
+    snprintf(to, sizeof to, "%s/%s", dir, bundle_files[i]);
+    CHECK(copy_file(from, to));
+  }
+}
+
+static void flip_byte(const char *path, long offset) {
+  FILE *f = fopen(path, "r+b");
+  int c;
+  CHECK(f != NULL);
+  if (!f) return;
+  fseek(f, offset, SEEK_SET);
+  c = fgetc(f);
+  fseek(f, offset, SEEK_SET);
+  fputc(c ^ 1, f);
+  fclose(f);
+}
+
+static pancseg_context *create(const char *dir, pancseg_status *status) {
+  pancseg_options o;
+  pancseg_context *ctx = (pancseg_context *)1;
+  EXPECT_STATUS(pancseg_options_init(&o), PANCSEG_OK);
+  o.model_dir = dir;
+  o.threads = 2;
+  *status = pancseg_create(&o, &ctx);
+  if (*status != PANCSEG_OK) CHECK(ctx == NULL);
+  return ctx;
+}
+
+static void test_bundles(void) {
+  char tmpl[] = "/tmp/pancseg-ffi-XXXXXX";
+  char *dir = mkdtemp(tmpl);
+  char path[4096];
+  pancseg_status st;
+  pancseg_context *ctx;
+  CHECK(dir != NULL);
+  if (!dir) return;
+  /* missing bundle */
+  ctx = create("/nonexistent/bundle", &st);
+  CHECK(st == PANCSEG_MODEL_ERROR);
+  CHECK(strstr(pancseg_last_error(), "/nonexistent/bundle") != NULL);
+  /* a good copy loads */
+  copy_bundle(dir);
+  ctx = create(dir, &st);
+  CHECK(st == PANCSEG_OK);
+  pancseg_free(ctx);
+  /* tampered network */
+  snprintf(path, sizeof path, "%s/r1.onnx", dir);
+  flip_byte(path, 1000);
+  ctx = create(dir, &st);
+  CHECK(st == PANCSEG_MODEL_ERROR);
+  CHECK(strstr(pancseg_last_error(), "SHA-256") != NULL);
+  flip_byte(path, 1000);
+  /* missing file */
+  snprintf(path, sizeof path, "%s/level1.psrf", dir);
+  remove(path);
+  ctx = create(dir, &st);
+  CHECK(st == PANCSEG_MODEL_ERROR);
+  CHECK(strstr(pancseg_last_error(), "level1.psrf") != NULL);
+  /* corrupted (truncated) manifest */
+  snprintf(path, sizeof path, "%s/manifest.json", dir);
+  {
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+      fputs("{\"format\": \"pancseg-bundle\", \"format_ver", f);
+      fclose(f);
+    }
+  }
+  ctx = create(dir, &st);
+  CHECK(st == PANCSEG_MODEL_ERROR);
+  CHECK(strstr(pancseg_last_error(), "manifest") != NULL);
+  {
+    size_t i;
+    for (i = 0; i < sizeof bundle_files / sizeof bundle_files[0]; i++) {
+      snprintf(path, sizeof path, "%s/%s", dir, bundle_files[i]);
+      remove(path);
+    }
+    remove(dir);
+  }
+}
+
+static void test_nulls(pancseg_context *ctx, const pancseg_volume *good) {
+  pancseg_result *r = (pancseg_result *)1;
+  pancseg_image *img = (pancseg_image *)1;
+  size_t dims[3];
+  EXPECT_STATUS(pancseg_options_init(NULL), PANCSEG_INVALID_ARGUMENT);
+  EXPECT_STATUS(pancseg_segment_options_init(NULL), PANCSEG_INVALID_ARGUMENT);
+  EXPECT_STATUS(pancseg_create(NULL, NULL), PANCSEG_INVALID_ARGUMENT);
+  CHECK(strlen(pancseg_last_error()) > 0);
+  EXPECT_STATUS(pancseg_segment(NULL, good, NULL, &r), PANCSEG_INVALID_ARGUMENT);
+  CHECK(r == NULL);
+  EXPECT_STATUS(pancseg_segment(ctx, NULL, NULL, &r), PANCSEG_INVALID_ARGUMENT);
+  EXPECT_STATUS(pancseg_segment(ctx, good, NULL, NULL), PANCSEG_INVALID_ARGUMENT);
+  EXPECT_STATUS(pancseg_result_dims(NULL, dims), PANCSEG_INVALID_ARGUMENT);
+  EXPECT_STATUS(pancseg_result_stage(NULL, 0, NULL, NULL), PANCSEG_INVALID_ARGUMENT);
+  EXPECT_STATUS(pancseg_result_write_nifti(NULL, "/tmp/x.nii"), PANCSEG_INVALID_ARGUMENT);
+  EXPECT_STATUS(pancseg_image_load(NULL, &img), PANCSEG_INVALID_ARGUMENT);
+  CHECK(img == NULL);
+  EXPECT_STATUS(pancseg_image_load(FIXTURE_CT, NULL), PANCSEG_INVALID_ARGUMENT);
+  EXPECT_STATUS(pancseg_image_load("/nonexistent.nii.gz", &img), PANCSEG_IO_ERROR);
+  EXPECT_STATUS(pancseg_image_volume(NULL, NULL), PANCSEG_INVALID_ARGUMENT);
+  CHECK(pancseg_result_mask(NULL, NULL) == NULL);
+  CHECK(pancseg_result_probability(NULL, NULL) == NULL);
+  CHECK(isnan(pancseg_result_volume_ml(NULL)));
+  CHECK(pancseg_result_stage_count(NULL) == 0);
+  CHECK(pancseg_result_report_json(NULL) == NULL);
+  CHECK(pancseg_provider(NULL) == NULL);
+  pancseg_free(NULL);
+  pancseg_result_free(NULL);
+  pancseg_image_free(NULL);
+  CHECK(strcmp(pancseg_status_string(99), "unknown status") == 0);
+}
+
+static void expect_volume_error(pancseg_context *ctx, pancseg_volume v, pancseg_status want,
+                                const char *text, int line) {
+  pancseg_result *r = NULL;
+  pancseg_status st = pancseg_segment(ctx, &v, NULL, &r);
+  if (st != want || r != NULL || strstr(pancseg_last_error(), text) == NULL) {
+    fprintf(stderr, "c_api.c:%d: bad volume gave %s (%s), expected %s mentioning \"%s\"\n", line,
+            pancseg_status_string(st), pancseg_last_error(), pancseg_status_string(want), text);
+    failures++;
+  }
+  pancseg_result_free(r);
+}
+
+static void test_bad_volumes(pancseg_context *ctx, pancseg_volume good) {
+  pancseg_volume v;
+  v = good; v.dims[2] = 0;
+  expect_volume_error(ctx, v, PANCSEG_INVALID_ARGUMENT, "zero", __LINE__);
+  v = good; v.dims[0] = (size_t)-5; /* a negative int cast to size_t */
+  expect_volume_error(ctx, v, PANCSEG_LIMIT_EXCEEDED, "dims", __LINE__);
+  v = good; v.dims[0] = (size_t)1 << 40; v.dims[1] = (size_t)1 << 40;
+  expect_volume_error(ctx, v, PANCSEG_LIMIT_EXCEEDED, "overflow", __LINE__);
+  v = good; v.dims[2] += 1;
+  expect_volume_error(ctx, v, PANCSEG_INVALID_ARGUMENT, "data_bytes", __LINE__);
+  v = good; v.data_bytes -= 1;
+  expect_volume_error(ctx, v, PANCSEG_INVALID_ARGUMENT, "data_bytes", __LINE__);
+  v = good; v.spacing[1] = NAN;
+  expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "spacing", __LINE__);
+  v = good; v.spacing[2] = -2.5;
+  expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "spacing", __LINE__);
+  v = good; v.spacing[0] = 0.0;
+  expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "spacing", __LINE__);
+  v = good; v.spacing[0] = INFINITY;
+  expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "spacing", __LINE__);
+  v = good; v.origin[0] = NAN;
+  expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "origin", __LINE__);
+  v = good; v.direction[4] = 3.0;
+  expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "direction", __LINE__);
+  v = good; v.data = NULL;
+  expect_volume_error(ctx, v, PANCSEG_INVALID_ARGUMENT, "NULL", __LINE__);
+  v = good; v.dtype = 42;
+  expect_volume_error(ctx, v, PANCSEG_INVALID_ARGUMENT, "dtype", __LINE__);
+  v = good; v.rescale_slope = NAN;
+  expect_volume_error(ctx, v, PANCSEG_INVALID_ARGUMENT, "slope", __LINE__);
+  v = good; v.struct_size = 8;
+  expect_volume_error(ctx, v, PANCSEG_INVALID_ARGUMENT, "struct_size", __LINE__);
+  {
+    pancseg_segment_options so;
+    pancseg_result *r = NULL;
+    EXPECT_STATUS(pancseg_segment_options_init(&so), PANCSEG_OK);
+    so.method = 77;
+    EXPECT_STATUS(pancseg_segment(ctx, &good, &so, &r), PANCSEG_INVALID_ARGUMENT);
+    CHECK(r == NULL);
+  }
+  {
+    /* a NaN HU value in a float32 volume */
+    size_t n = 8 * 8 * 4, i;
+    float *data = (float *)malloc(n * sizeof(float));
+    pancseg_result *r = NULL;
+    for (i = 0; i < n; i++) data[i] = (float)i;
+    data[17] = NAN;
+    v = good;
+    v.data = data;
+    v.data_bytes = n * sizeof(float);
+    v.dtype = PANCSEG_DTYPE_FLOAT32;
+    v.dims[0] = 8; v.dims[1] = 8; v.dims[2] = 4;
+    EXPECT_STATUS(pancseg_segment(ctx, &v, NULL, &r), PANCSEG_INVALID_ARGUMENT);
+    CHECK(strstr(pancseg_last_error(), "non-finite") != NULL);
+    free(data);
+  }
+}
+
+typedef struct {
+  float last;
+  int calls;
+  int decreasing;
+  float cancel_at;
+  int32_t *flag;
+} progress_state;
+
+static void on_progress(void *user, float f) {
+  progress_state *p = (progress_state *)user;
+  if (f <= p->last) p->decreasing++;
+  p->last = f;
+  p->calls++;
+  if (p->flag && f >= p->cancel_at) __atomic_store_n(p->flag, 1, __ATOMIC_RELAXED);
+}
+
+static int log_lines = 0;
+static void on_log(void *user, int32_t level, const char *message) {
+  (void)user;
+  CHECK(level >= PANCSEG_LOG_ERROR && level <= PANCSEG_LOG_INFO);
+  CHECK(message != NULL && strlen(message) > 0);
+  log_lines++;
+}
+
+int main(void) {
+  pancseg_context *ctx = NULL;
+  pancseg_image *img = NULL;
+  pancseg_volume vol;
+  pancseg_options o;
+  pancseg_segment_options so;
+  pancseg_result *r1 = NULL, *r2 = NULL;
+  progress_state ps;
+  int32_t flag = 0;
+  size_t n = 0, dims[3] = {0, 0, 0}, i, ones = 0;
+  const uint8_t *mask;
+
+  CHECK(strcmp(pancseg_version(), PANCSEG_VERSION_STRING) == 0);
+  CHECK(strcmp(pancseg_status_string(PANCSEG_OK), "ok") == 0);
+
+  EXPECT_STATUS(pancseg_image_load(FIXTURE_CT, &img), PANCSEG_OK);
+  EXPECT_STATUS(pancseg_image_volume(img, &vol), PANCSEG_OK);
+  CHECK(vol.dtype == PANCSEG_DTYPE_FLOAT32 && vol.dims[0] > 0);
+
+  EXPECT_STATUS(pancseg_options_init(&o), PANCSEG_OK);
+  CHECK(o.struct_size == sizeof(pancseg_options));
+  o.model_dir = FIXTURE_BUNDLE;
+  o.threads = 2;
+  o.log = on_log;
+  EXPECT_STATUS(pancseg_create(&o, &ctx), PANCSEG_OK);
+  CHECK(ctx != NULL);
+  if (!ctx) return 1;
+  CHECK(strcmp(pancseg_provider(ctx), "cpu") == 0);
+  CHECK(log_lines >= 1);
+  o.struct_size = 4;
+  {
+    pancseg_context *c2 = NULL;
+    EXPECT_STATUS(pancseg_create(&o, &c2), PANCSEG_INVALID_ARGUMENT);
+    CHECK(c2 == NULL);
+  }
+
+  test_nulls(ctx, &vol);
+  test_bad_volumes(ctx, vol);
+  test_bundles();
+
+  /* a segmentation with progress and the probability map */
+  EXPECT_STATUS(pancseg_segment_options_init(&so), PANCSEG_OK);
+  memset(&ps, 0, sizeof ps);
+  ps.last = -1.0f;
+  so.progress = on_progress;
+  so.progress_user_data = &ps;
+  so.want_probability = 1;
+  EXPECT_STATUS(pancseg_segment(ctx, &vol, &so, &r1), PANCSEG_OK);
+  CHECK(r1 != NULL);
+  CHECK(ps.calls > 3 && ps.decreasing == 0 && ps.last == 1.0f);
+  EXPECT_STATUS(pancseg_result_dims(r1, dims), PANCSEG_OK);
+  CHECK(dims[0] == vol.dims[0] && dims[1] == vol.dims[1] && dims[2] == vol.dims[2]);
+  mask = pancseg_result_mask(r1, &n);
+  CHECK(mask != NULL && n == dims[0] * dims[1] * dims[2]);
+  for (i = 0; i < n; i++) {
+    CHECK(mask[i] <= 1);
+    ones += mask[i];
+  }
+  CHECK(ones > 0);
+  CHECK(pancseg_result_probability(r1, &n) != NULL && n == dims[0] * dims[1] * dims[2]);
+  CHECK(pancseg_result_volume_ml(r1) > 0.0);
+  CHECK(pancseg_result_stage_count(r1) >= 5);
+  {
+    const char *name = NULL;
+    double s = -1;
+    EXPECT_STATUS(pancseg_result_stage(r1, 0, &name, &s), PANCSEG_OK);
+    CHECK(name != NULL && s >= 0.0);
+    EXPECT_STATUS(pancseg_result_stage(r1, 1000, &name, &s), PANCSEG_INVALID_ARGUMENT);
+  }
+  CHECK(strstr(pancseg_result_report_json(r1), "\"pancreas_ml\"") != NULL);
+  EXPECT_STATUS(pancseg_result_write_nifti(r1, "/tmp/pancseg-ffi-mask.nii.gz"), PANCSEG_OK);
+  EXPECT_STATUS(pancseg_result_write_nifti(r1, "/tmp/pancseg-ffi-mask.png"),
+                PANCSEG_INVALID_ARGUMENT);
+  remove("/tmp/pancseg-ffi-mask.nii.gz");
+
+#ifndef PANCSEG_TEST_QUICK
+  /* cancellation mid-run, then the context still works */
+  memset(&ps, 0, sizeof ps);
+  ps.last = -1.0f;
+  ps.flag = &flag;
+  ps.cancel_at = 0.5f;
+  so.want_probability = 0;
+  so.cancel = &flag;
+  EXPECT_STATUS(pancseg_segment(ctx, &vol, &so, &r2), PANCSEG_CANCELLED);
+  CHECK(r2 == NULL);
+  CHECK(ps.last < 0.95f);
+  flag = 0;
+  so.cancel = NULL;
+  so.progress = NULL;
+  EXPECT_STATUS(pancseg_segment(ctx, &vol, &so, &r2), PANCSEG_OK);
+  {
+    /* same input, same mask */
+    size_t n2 = 0;
+    const uint8_t *m2 = pancseg_result_mask(r2, &n2);
+    CHECK(n2 == n && memcmp(m2, mask, n) == 0);
+  }
+#endif
+
+  /* results outlive the context and free in any order */
+  pancseg_free(ctx);
+  pancseg_image_free(img);
+  CHECK(pancseg_result_volume_ml(r1) > 0.0);
+  pancseg_result_free(r2);
+  pancseg_result_free(r1);
+
+  if (failures) {
+    fprintf(stderr, "c_api: %d check(s) failed\n", failures);
+    return 1;
+  }
+  printf("c_api: all checks passed\n");
+  return 0;
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The C ABI checks: installs the library into target/pancseg-install (scripts/install.sh), builds
+# ffi-tests/ against the installed CMake package and runs ctest (labels abi and asan), then builds
+# cpp-examples/ the same way and runs both programs on the fixture phantom with the fixture bundle.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+prefix="$root/target/pancseg-install"
+PANCSEG_PROFILE=dev scripts/install.sh "$prefix" >/dev/null
+cargo build --quiet --bin pancseg
+jobs="$(nproc 2>/dev/null || echo 2)"
+cmake -S ffi-tests -B target/ffi-tests -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build target/ffi-tests -j "$jobs" >/dev/null
+(cd target/ffi-tests && ctest --output-on-failure -j 1)
+cmake -S cpp-examples -B target/cpp-examples -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build target/cpp-examples -j "$jobs" >/dev/null
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+export ORT_DYLIB_PATH="$prefix/lib/libonnxruntime.so"
+PATH="$root/target/debug:$PATH" target/cpp-examples/segment_series tests/fixtures/phantom/ct.nii.gz "$out" \
+  --model tests/fixtures/bundle-tiny --threads 2
+test -s "$out/mask.nii.gz" && test -s "$out/report.json" && test -s "$out/overlay.png"
+target/cpp-examples/plugin_host tests/fixtures/phantom/ct.nii.gz --model tests/fixtures/bundle-tiny
+status=0
+target/cpp-examples/plugin_host tests/fixtures/phantom/ct.nii.gz --model tests/fixtures/bundle-tiny --cancel-at 0.5 || status=$?
+test "$status" -eq 3 || { echo "plugin_host --cancel-at 0.5 exited $status, expected 3 (cancelled)"; exit 1; }
+echo "ffi: ctest and examples passed"

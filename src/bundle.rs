@@ -1,0 +1,350 @@
+//! Model bundles: a directory with `manifest.json` and the files it names.
+//!
+//! The manifest states everything inference must do exactly as training did: the format and
+//! pipeline versions; for each network its ONNX file, input and output names, input shape and
+//! channel order, the HU normalisation and the patch or box geometry; the superpixel parameters
+//! and the two cascade forests; the P0 grid stride n, the smoothing sigma, the operating points
+//! and the CRF weight; and a SHA-256 for every file. [`Bundle::load`] checks the format version,
+//! that every named file exists, and every hash, and fails with an error naming the file and the
+//! cause. Nothing else in the directory is read.
+
+use crate::error::{Error, Result};
+use crate::net_inputs::{PatchGeometry, RegionGeometry};
+use crate::superpixels::SuperpixelConfig;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// The `format` field every manifest carries.
+pub const FORMAT: &str = "pancseg-bundle";
+/// Newest manifest format version this library reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Name of the manifest file in a bundle directory.
+pub const MANIFEST: &str = "manifest.json";
+/// HU normalisation every network of this format uses (see [`crate::net_inputs`]).
+pub const HU_NORMALISATION: &str = "(clamp(HU, -160, 240) + 160) / 400 - 0.5";
+
+/// A file of the bundle with its SHA-256 (lower-case hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// One ConvNet of the bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkEntry {
+    pub file: String,
+    pub sha256: String,
+    /// ONNX input name (a float tensor `[N, C, S, S]`, N symbolic).
+    pub input: String,
+    /// ONNX output name (`[N, 2]` softmax probabilities; column 1 is "pancreas" / "different").
+    pub output: String,
+    /// `[C, S, S]`.
+    pub input_shape: [usize; 3],
+    /// What each input channel holds, in order.
+    pub channels: Vec<String>,
+    /// Must equal [`HU_NORMALISATION`].
+    pub hu_normalisation: String,
+}
+
+/// The two forests of the candidate cascade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForestFiles {
+    pub level1: FileRef,
+    pub level2: FileRef,
+}
+
+/// The networks of a bundle; the boundary ConvNet is optional (no CRF without it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Networks {
+    pub p: NetworkEntry,
+    pub r1: NetworkEntry,
+    pub r2: NetworkEntry,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<NetworkEntry>,
+}
+
+/// Thresholds of each probability map, raw (`p0`, `p1`, `p2`) and after smoothing (`g_p0` ...).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OperatingPoints {
+    pub p0: f32,
+    pub p1: f32,
+    pub p2: f32,
+    pub g_p0: f32,
+    pub g_p1: f32,
+    pub g_p2: f32,
+}
+
+impl Default for OperatingPoints {
+    fn default() -> Self {
+        OperatingPoints {
+            p0: 0.5,
+            p1: 0.5,
+            p2: 0.5,
+            g_p0: 0.5,
+            g_p1: 0.5,
+            g_p2: 0.5,
+        }
+    }
+}
+
+/// The parsed `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u32,
+    /// Version of the pancseg pipeline that trained the bundle.
+    pub pipeline_version: String,
+    /// Free text: data and command the bundle was trained with.
+    #[serde(default)]
+    pub description: String,
+    pub superpixels: SuperpixelConfig,
+    pub forests: ForestFiles,
+    pub networks: Networks,
+    pub patch: PatchGeometry,
+    pub region: RegionGeometry,
+    /// The P0 grid stride n (voxels, in x and y).
+    pub p0_stride: usize,
+    /// Smoothing sigma in voxels (x, y, z).
+    pub sigma_voxels: [f64; 3],
+    pub operating_points: OperatingPoints,
+    /// Weight of the boundary term against the unary term in the CRF.
+    pub crf_weight: f64,
+}
+
+/// A loaded, verified bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+/// SHA-256 of a byte string, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Manifest {
+    /// Checks the fields that do not need the files.
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        let bad = |reason: String| Err(Error::model(path, reason));
+        if self.format != FORMAT {
+            return bad(format!("format is {:?}, not {FORMAT:?}", self.format));
+        }
+        if self.format_version == 0 || self.format_version > FORMAT_VERSION {
+            return bad(format!(
+                "format version {} is not supported (this library reads 1 to {FORMAT_VERSION}); update pancseg",
+                self.format_version
+            ));
+        }
+        let nets = [
+            ("p", Some(&self.networks.p), 3usize, self.patch.size),
+            ("r1", Some(&self.networks.r1), 1, self.region.size),
+            ("r2", Some(&self.networks.r2), 2, self.region.size),
+            (
+                "boundary",
+                self.networks.boundary.as_ref(),
+                3,
+                self.region.size,
+            ),
+        ];
+        for (name, net, channels, size) in nets {
+            let Some(n) = net else { continue };
+            if n.input_shape != [channels, size, size] {
+                return bad(format!(
+                    "network {name}: input shape {:?}, expected [{channels}, {size}, {size}] from the patch/region geometry",
+                    n.input_shape
+                ));
+            }
+            if n.channels.len() != channels {
+                return bad(format!(
+                    "network {name}: {} channel names for {channels} channels",
+                    n.channels.len()
+                ));
+            }
+            if n.hu_normalisation != HU_NORMALISATION {
+                return bad(format!(
+                    "network {name}: HU normalisation {:?} is not this library's {HU_NORMALISATION:?}",
+                    n.hu_normalisation
+                ));
+            }
+        }
+        if self.patch.size == 0
+            || self.patch.size > 512
+            || !(self.patch.pixel_mm > 0.0 && self.patch.pixel_mm.is_finite())
+        {
+            return bad(format!("patch geometry {:?} is invalid", self.patch));
+        }
+        let r = &self.region;
+        if r.size == 0
+            || r.size > 512
+            || r.scales.is_empty()
+            || r.scales.iter().any(|s| !(*s > 0.0 && s.is_finite()))
+            || !(r.floor_mm >= 0.0 && r.floor_mm.is_finite())
+            || !(r.context > 0.0 && r.context.is_finite())
+        {
+            return bad(format!("region geometry {r:?} is invalid"));
+        }
+        if self.p0_stride == 0 || self.p0_stride > 64 {
+            return bad(format!("p0_stride {} is not in 1..=64", self.p0_stride));
+        }
+        if self.sigma_voxels.iter().any(|s| !(*s >= 0.0 && *s <= 20.0)) {
+            return bad(format!(
+                "sigma_voxels {:?} is not in [0, 20]",
+                self.sigma_voxels
+            ));
+        }
+        let o = self.operating_points;
+        if [o.p0, o.p1, o.p2, o.g_p0, o.g_p1, o.g_p2]
+            .iter()
+            .any(|t| !(*t >= 0.0 && *t <= 1.0))
+        {
+            return bad(format!("operating points {o:?} are not in [0, 1]"));
+        }
+        if !(self.crf_weight >= 0.0 && self.crf_weight.is_finite()) {
+            return bad(format!("crf_weight {} is invalid", self.crf_weight));
+        }
+        let s = &self.superpixels;
+        let positive = |v: f64| v > 0.0 && v.is_finite();
+        let window_ok = s.window.0.is_finite() && s.window.1.is_finite() && s.window.0 < s.window.1;
+        let lambda_ok = s.lambda >= 0.0 && s.lambda.is_finite();
+        if !(positive(s.area_mm2) && positive(s.sigma_hu) && lambda_ok && window_ok) {
+            return bad(format!("superpixel parameters {s:?} are invalid"));
+        }
+        Ok(())
+    }
+
+    /// Every file the manifest names, with its expected hash.
+    pub fn files(&self) -> Vec<(&str, &str)> {
+        let mut out = vec![
+            (
+                self.forests.level1.file.as_str(),
+                self.forests.level1.sha256.as_str(),
+            ),
+            (
+                self.forests.level2.file.as_str(),
+                self.forests.level2.sha256.as_str(),
+            ),
+        ];
+        let n = &self.networks;
+        for e in [Some(&n.p), Some(&n.r1), Some(&n.r2), n.boundary.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            out.push((e.file.as_str(), e.sha256.as_str()));
+        }
+        out
+    }
+}
+
+impl Bundle {
+    /// Reads and verifies a bundle directory.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Bundle> {
+        let dir = dir.as_ref();
+        if !dir.is_dir() {
+            return Err(Error::model(
+                dir,
+                "model bundle directory does not exist (or is not a directory)",
+            ));
+        }
+        let path = dir.join(MANIFEST);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| Error::model(&path, format!("malformed manifest: {e}")))?;
+        manifest.validate(&path)?;
+        for (file, sha) in manifest.files() {
+            let rel = Path::new(file);
+            if rel.is_absolute()
+                || rel
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return Err(Error::model(
+                    &path,
+                    format!("file name {file:?} must be a plain path inside the bundle"),
+                ));
+            }
+            let fp = dir.join(rel);
+            let bytes = std::fs::read(&fp).map_err(|e| Error::io(&fp, e))?;
+            let got = sha256_hex(&bytes);
+            if !got.eq_ignore_ascii_case(sha) {
+                return Err(Error::model(
+                    &fp,
+                    format!("SHA-256 {got} does not match the manifest's {sha}: the file was changed or corrupted"),
+                ));
+            }
+        }
+        Ok(Bundle {
+            dir: dir.to_path_buf(),
+            manifest,
+        })
+    }
+
+    /// Where the default bundle is looked for, in order: `PANCSEG_MODEL_DIR`; `models/default`
+    /// next to the running executable, in `../share/pancseg/models/default` from it (how a vendor
+    /// installs it) or one level up (cargo's test binaries); then `models/default` in this
+    /// source tree.
+    pub fn default_locations() -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        if let Some(p) = std::env::var_os("PANCSEG_MODEL_DIR").filter(|p| !p.is_empty()) {
+            out.push(PathBuf::from(p));
+        }
+        if let Ok(exe) = std::env::current_exe() {
+            if let Some(dir) = exe.parent() {
+                out.push(dir.join("models").join("default"));
+                out.push(dir.join("../share/pancseg/models/default"));
+                out.push(dir.join("../models/default"));
+            }
+        }
+        out.push(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("models")
+                .join("default"),
+        );
+        out
+    }
+
+    /// Loads the default bundle (the first of [`Bundle::default_locations`] holding a manifest).
+    pub fn load_default() -> Result<Bundle> {
+        if let Some(p) = std::env::var_os("PANCSEG_MODEL_DIR").filter(|p| !p.is_empty()) {
+            return Bundle::load(PathBuf::from(p));
+        }
+        let tried = Self::default_locations();
+        match tried.iter().find(|d| d.join(MANIFEST).is_file()) {
+            Some(d) => Bundle::load(d),
+            None => Err(Error::model(
+                tried.first().cloned().unwrap_or_default(),
+                format!(
+                    "no default model bundle found (tried: {}); pass a bundle directory or set PANCSEG_MODEL_DIR",
+                    tried
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// Path of a bundle file.
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_abc() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

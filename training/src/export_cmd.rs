@@ -1,0 +1,137 @@
+//! `pancseg-train export`: assembles a model bundle (see `pancseg::bundle`) from a trained
+//! cascade and trained ConvNets: copies the forest and ONNX files, writes `manifest.json` with
+//! the geometry each network was trained with, the pipeline parameters and a SHA-256 for every
+//! file, then loads the result with the library's own verifier.
+
+use crate::convnet::NetKind;
+use crate::error::{Result, TrainError};
+use crate::train_cmd::TrainReport;
+use pancseg::bundle::{
+    sha256_hex, Bundle, FileRef, ForestFiles, Manifest, NetworkEntry, Networks, OperatingPoints,
+    FORMAT, FORMAT_VERSION, HU_NORMALISATION, MANIFEST,
+};
+use pancseg::superpixels::SuperpixelConfig;
+use std::path::{Path, PathBuf};
+
+/// Inputs of `export`.
+#[derive(Debug, Clone)]
+pub struct ExportArgs {
+    /// Folder with `level1.psrf` and `level2.psrf`.
+    pub forests: PathBuf,
+    /// `train` output folders.
+    pub p: PathBuf,
+    pub r1: PathBuf,
+    pub r2: PathBuf,
+    pub boundary: Option<PathBuf>,
+    pub out: PathBuf,
+    pub p0_stride: usize,
+    pub sigma_voxels: f64,
+    pub operating_points: OperatingPoints,
+    pub crf_weight: f64,
+    pub description: String,
+}
+
+fn copy(from: &Path, out: &Path, name: &str) -> Result<FileRef> {
+    let bytes = std::fs::read(from).map_err(|e| TrainError::io(from, e))?;
+    let to = out.join(name);
+    std::fs::write(&to, &bytes).map_err(|e| TrainError::io(&to, e))?;
+    Ok(FileRef {
+        file: name.to_string(),
+        sha256: sha256_hex(&bytes),
+    })
+}
+
+fn report(dir: &Path) -> Result<TrainReport> {
+    let path = dir.join("train.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| TrainError::Json { path, source: e })
+}
+
+fn channels(kind: NetKind) -> Vec<String> {
+    let v: &[&str] = match kind {
+        NetKind::P => &["ct axial", "ct coronal", "ct sagittal"],
+        NetKind::R1 => &["ct"],
+        NetKind::R2 => &["ct", "p0"],
+        NetKind::Boundary => &["ct", "mask a", "mask b"],
+    };
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// Writes the bundle; returns the manifest.
+pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
+    std::fs::create_dir_all(&a.out).map_err(|e| TrainError::io(&a.out, e))?;
+    let level1 = copy(&a.forests.join("level1.psrf"), &a.out, "level1.psrf")?;
+    let level2 = copy(&a.forests.join("level2.psrf"), &a.out, "level2.psrf")?;
+    let mut geometry = None;
+    let mut net = |dir: &Path, kind: NetKind| -> Result<NetworkEntry> {
+        let r = report(dir)?;
+        if r.net != kind {
+            return Err(TrainError::Invalid(format!(
+                "{} holds a {} network, not {}",
+                dir.display(),
+                r.net.name(),
+                kind.name()
+            )));
+        }
+        match &geometry {
+            None => geometry = Some((r.patch, r.region.clone())),
+            Some((p, g)) if *p != r.patch || *g != r.region => {
+                return Err(TrainError::Invalid(format!(
+                    "{} was trained with another patch or region geometry than the other networks",
+                    dir.display()
+                )))
+            }
+            Some(_) => {}
+        }
+        let f = copy(
+            &dir.join(&r.onnx.file),
+            &a.out,
+            &format!("{}.onnx", kind.name()),
+        )?;
+        Ok(NetworkEntry {
+            file: f.file,
+            sha256: f.sha256,
+            input: r.onnx.input.clone(),
+            output: r.onnx.output.clone(),
+            input_shape: [
+                r.config.in_channels,
+                r.config.input_size,
+                r.config.input_size,
+            ],
+            channels: channels(kind),
+            hu_normalisation: HU_NORMALISATION.to_string(),
+        })
+    };
+    let networks = Networks {
+        p: net(&a.p, NetKind::P)?,
+        r1: net(&a.r1, NetKind::R1)?,
+        r2: net(&a.r2, NetKind::R2)?,
+        boundary: match &a.boundary {
+            Some(d) => Some(net(d, NetKind::Boundary)?),
+            None => None,
+        },
+    };
+    let (patch, region) = geometry.ok_or_else(|| TrainError::Invalid("no network given".into()))?;
+    let manifest = Manifest {
+        format: FORMAT.to_string(),
+        format_version: FORMAT_VERSION,
+        pipeline_version: env!("CARGO_PKG_VERSION").to_string(),
+        description: a.description.clone(),
+        superpixels: SuperpixelConfig::default(),
+        forests: ForestFiles { level1, level2 },
+        networks,
+        patch,
+        region,
+        p0_stride: a.p0_stride,
+        sigma_voxels: [a.sigma_voxels; 3],
+        operating_points: a.operating_points,
+        crf_weight: a.crf_weight,
+    };
+    let path = a.out.join(MANIFEST);
+    let text = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| TrainError::Invalid(format!("manifest: {e}")))?;
+    std::fs::write(&path, text + "\n").map_err(|e| TrainError::io(&path, e))?;
+    // what the library will see
+    Bundle::load(&a.out)?;
+    Ok(manifest)
+}
