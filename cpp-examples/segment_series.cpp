@@ -2,13 +2,9 @@
 // report out. Prints the pancreas volume in mL and the stage times.
 //
 //   segment_series <CT> <OUT_DIR> [--model DIR] [--threads N]
-//
-// The overlay is drawn by the `pancseg render` tool when it is on PATH (the C API has no
-// drawing); the mask and report come from the library.
 #include <pancseg.hpp>
 
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -33,16 +29,16 @@ int main(int argc, char** argv) {
     pancseg::Image image(ct);
     pancseg::Context ctx(model, threads);
     std::cout << "pancseg " << pancseg::version() << ", provider " << ctx.provider() << "\n";
-    pancseg::Result r = ctx.segment(image.volume());
+    const pancseg_volume ct_volume = image.volume();
+    pancseg::Result r = ctx.segment(ct_volume);
     const std::string mask = out + "/mask.nii.gz";
     r.write_nifti(mask);
     std::ofstream(out + "/report.json") << r.report_json() << "\n";
     std::printf("pancreas volume: %.1f mL\n", r.volume_ml());
     for (const auto& [stage, seconds] : r.stages()) std::printf("  %-12s %7.2f s\n", stage.c_str(), seconds);
-    const std::string render = "pancseg render '" + ct + "' --mask '" + mask + "' --out '" + out + "/overlay.png' >/dev/null 2>&1";
-    if (std::system(render.c_str()) == 0) std::cout << "overlay: " << out << "/overlay.png\n";
-    else std::cout << "overlay skipped (pancseg render not on PATH)\n";
-    std::cout << "mask: " << mask << "\nreport: " << out << "/report.json\n";
+    r.write_overlay_png(ct_volume, out + "/overlay.png");
+    std::cout << "mask: " << mask << "\noverlay: " << out << "/overlay.png\nreport: " << out
+              << "/report.json\n";
   } catch (const pancseg::Error& e) {
     std::cerr << "segment_series: " << e.what() << "\n";
     return 1;

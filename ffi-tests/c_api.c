@@ -152,6 +152,7 @@ static void test_nulls(pancseg_context *ctx, const pancseg_volume *good) {
   EXPECT_STATUS(pancseg_result_dims(NULL, dims), PANCSEG_INVALID_ARGUMENT);
   EXPECT_STATUS(pancseg_result_stage(NULL, 0, NULL, NULL), PANCSEG_INVALID_ARGUMENT);
   EXPECT_STATUS(pancseg_result_write_nifti(NULL, "/tmp/x.nii"), PANCSEG_INVALID_ARGUMENT);
+  EXPECT_STATUS(pancseg_result_write_overlay_png(NULL, good, "/tmp/x.png"), PANCSEG_INVALID_ARGUMENT);
   EXPECT_STATUS(pancseg_image_load(NULL, &img), PANCSEG_INVALID_ARGUMENT);
   CHECK(img == NULL);
   EXPECT_STATUS(pancseg_image_load(FIXTURE_CT, NULL), PANCSEG_INVALID_ARGUMENT);
@@ -337,6 +338,18 @@ int main(void) {
   EXPECT_STATUS(pancseg_result_write_nifti(r1, "/tmp/pancseg-ffi-mask.png"),
                 PANCSEG_INVALID_ARGUMENT);
   remove("/tmp/pancseg-ffi-mask.nii.gz");
+  EXPECT_STATUS(pancseg_result_write_overlay_png(r1, &vol, "/tmp/pancseg-ffi-overlay.png"), PANCSEG_OK);
+  {
+    FILE *f = fopen("/tmp/pancseg-ffi-overlay.png", "rb");
+    unsigned char sig[8] = {0};
+    CHECK(f != NULL);
+    if (f) {
+      CHECK(fread(sig, 1, 8, f) == 8 && sig[1] == 'P' && sig[2] == 'N' && sig[3] == 'G');
+      fclose(f);
+    }
+    remove("/tmp/pancseg-ffi-overlay.png");
+  }
+  EXPECT_STATUS(pancseg_result_write_overlay_png(r1, NULL, "/tmp/x.png"), PANCSEG_INVALID_ARGUMENT);
 
 #ifndef PANCSEG_TEST_QUICK
   /* cancellation mid-run, then the context still works */

@@ -390,6 +390,15 @@ const char *pancseg_result_report_json(const pancseg_result *result);
 pancseg_status pancseg_result_write_nifti(const pancseg_result *result, const char *path);
 
 /**
+ * Writes an overlay PNG: the axial CT slice with the largest mask area (soft-tissue window,
+ * radiological orientation, square pixels) with the mask outlined in red. `ct` must be the
+ * volume the result was computed from (same dims).
+ */
+pancseg_status pancseg_result_write_overlay_png(const pancseg_result *result,
+                                                const pancseg_volume *ct,
+                                                const char *path);
+
+/**
  * Loads a CT from a NIfTI file or a DICOM directory (the first CT series) into a
  * library-owned image; free it with `pancseg_image_free`.
  */

@@ -7,7 +7,6 @@ cd "$(dirname "$0")/.."
 root="$(pwd)"
 prefix="$root/target/pancseg-install"
 PANCSEG_PROFILE=dev scripts/install.sh "$prefix" >/dev/null
-cargo build --quiet --bin pancseg
 jobs="$(nproc 2>/dev/null || echo 2)"
 cmake -S ffi-tests -B target/ffi-tests -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build target/ffi-tests -j "$jobs" >/dev/null
@@ -17,7 +16,7 @@ cmake --build target/cpp-examples -j "$jobs" >/dev/null
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 export ORT_DYLIB_PATH="$prefix/lib/libonnxruntime.so"
-PATH="$root/target/debug:$PATH" target/cpp-examples/segment_series tests/fixtures/phantom/ct.nii.gz "$out" \
+target/cpp-examples/segment_series tests/fixtures/phantom/ct.nii.gz "$out" \
   --model tests/fixtures/bundle-tiny --threads 2
 test -s "$out/mask.nii.gz" && test -s "$out/report.json" && test -s "$out/overlay.png"
 target/cpp-examples/plugin_host tests/fixtures/phantom/ct.nii.gz --model tests/fixtures/bundle-tiny

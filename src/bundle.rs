@@ -38,7 +38,8 @@ pub struct NetworkEntry {
     pub sha256: String,
     /// ONNX input name (a float tensor `[N, C, S, S]`, N symbolic).
     pub input: String,
-    /// ONNX output name (`[N, 2]` softmax probabilities; column 1 is "pancreas" / "different").
+    /// ONNX output name (`[N, 2]` softmax probabilities; column 1 is "pancreas", for the
+    /// boundary ConvNet "the two superpixels carry the same label").
     pub output: String,
     /// `[C, S, S]`.
     pub input_shape: [usize; 3],

@@ -6,9 +6,9 @@
 //! costs `-ln P2_i`, background `-ln (1 - P2_i)` (clamped away from 0 and 1), each weighted by
 //! the superpixel's area relative to the slice's mean candidate area, so large superpixels count
 //! for more. Pairwise (boundary) term from the boundary ConvNet: giving two neighbours different
-//! labels costs `w * (1 - p_diff)`, where `p_diff` is the network's probability that the two
-//! superpixels carry different labels and `w` the calibrated CRF weight. The minimum of the
-//! energy is found exactly by min-cut ([`crate::maxflow`]).
+//! labels costs `w * p_same`, where `p_same` is the network's probability that the two
+//! superpixels carry the same label (its training target) and `w` the calibrated CRF weight.
+//! The minimum of the energy is found exactly by min-cut ([`crate::maxflow`]).
 
 use crate::maxflow::Graph;
 use crate::superpixels::SuperpixelSet;
@@ -22,8 +22,8 @@ const P_MIN: f64 = 1e-4;
 pub struct PairScore {
     pub a: u32,
     pub b: u32,
-    /// Probability that `a` and `b` carry different labels.
-    pub p_different: f32,
+    /// Probability that `a` and `b` carry the same label.
+    pub p_same: f32,
 }
 
 /// Pairs of in-slice neighbouring candidates (a < b), in ascending order of (a, b).
@@ -65,7 +65,7 @@ pub fn crf_labels(
     }
     let pair_of: HashMap<(u32, u32), f32> = pairs
         .iter()
-        .map(|p| ((p.a.min(p.b), p.a.max(p.b)), p.p_different))
+        .map(|p| ((p.a.min(p.b), p.a.max(p.b)), p.p_same))
         .collect();
     for (_, nodes) in by_slice {
         let local: HashMap<usize, usize> = nodes.iter().enumerate().map(|(k, &i)| (i, k)).collect();
@@ -92,9 +92,8 @@ pub fn crf_labels(
                 let (Some(&ki), Some(&kj)) = (local.get(&i), local.get(&j)) else {
                     continue;
                 };
-                if let Some(&pd) = pair_of.get(&(s.id, nb)) {
-                    let same = 1.0 - f64::from(pd).clamp(0.0, 1.0);
-                    g.add_edge(ki, kj, weight * same);
+                if let Some(&ps) = pair_of.get(&(s.id, nb)) {
+                    g.add_edge(ki, kj, weight * f64::from(ps).clamp(0.0, 1.0));
                 }
             }
         }
@@ -153,11 +152,7 @@ mod tests {
         let p2 = [0.9, 0.4, 0.9, 0.2];
         let pairs: Vec<PairScore> = candidate_pairs(&set, &sel)
             .into_iter()
-            .map(|(a, b)| PairScore {
-                a,
-                b,
-                p_different: 0.0,
-            })
+            .map(|(a, b)| PairScore { a, b, p_same: 1.0 })
             .collect();
         assert_eq!(pairs.len(), 2);
         let labels = crf_labels(&set, &sel, &p2, &pairs, 2.0);
@@ -165,10 +160,7 @@ mod tests {
         // a boundary the network is sure of keeps the weak middle out
         let sure: Vec<PairScore> = pairs
             .iter()
-            .map(|p| PairScore {
-                p_different: 1.0,
-                ..*p
-            })
+            .map(|p| PairScore { p_same: 0.0, ..*p })
             .collect();
         assert_eq!(
             crf_labels(&set, &sel, &p2, &sure, 2.0),

@@ -960,6 +960,63 @@ pub extern "C" fn pancseg_result_write_nifti(
     })
 }
 
+/// Writes an overlay PNG: the axial CT slice with the largest mask area (soft-tissue window,
+/// radiological orientation, square pixels) with the mask outlined in red. `ct` must be the
+/// volume the result was computed from (same dims).
+#[no_mangle]
+pub extern "C" fn pancseg_result_write_overlay_png(
+    result: *const pancseg_result,
+    ct: *const pancseg_volume,
+    path: *const c_char,
+) -> pancseg_status {
+    guard(|| {
+        let Some(r) = result_ref(result) else {
+            return fail(PANCSEG_INVALID_ARGUMENT, "result is NULL");
+        };
+        if ct.is_null() {
+            return fail(PANCSEG_INVALID_ARGUMENT, "ct is NULL");
+        }
+        let Some(p) = path_arg(path, "path")? else {
+            return fail(PANCSEG_INVALID_ARGUMENT, "path is NULL");
+        };
+        if !p.to_string_lossy().to_ascii_lowercase().ends_with(".png") {
+            return fail(
+                PANCSEG_INVALID_ARGUMENT,
+                format!("{}: the name must end in .png", p.display()),
+            );
+        }
+        // SAFETY: non-NULL; struct_size first.
+        let size = unsafe { (*ct).struct_size };
+        check_size(
+            size,
+            std::mem::size_of::<pancseg_volume>(),
+            "pancseg_volume",
+        )?;
+        // SAFETY: large enough.
+        let v = unsafe { *ct };
+        let volume = volume_of(&v, u64::MAX)?;
+        if volume.data.dim() != r.mask.dim() {
+            return fail(
+                PANCSEG_INVALID_ARGUMENT,
+                "ct does not have the result's dims".to_string(),
+            );
+        }
+        let mask = Image {
+            data: r.mask.clone(),
+            geometry: r.geometry,
+        };
+        crate::render::render_png(
+            &volume,
+            Some(&mask),
+            None,
+            &crate::render::RenderOptions::default(),
+            &p,
+        )
+        .map_err(from_error)?;
+        Ok(())
+    })
+}
+
 /// Loads a CT from a NIfTI file or a DICOM directory (the first CT series) into a
 /// library-owned image; free it with `pancseg_image_free`.
 #[no_mangle]

@@ -631,11 +631,7 @@ impl Segmenter {
         let scores: Vec<PairScore> = pairs
             .iter()
             .zip(&probs)
-            .map(|(&(a, b), &p)| PairScore {
-                a,
-                b,
-                p_different: p,
-            })
+            .map(|(&(a, b), &p)| PairScore { a, b, p_same: p })
             .collect();
         Ok((
             crf_labels(&cands.set, &cands.selected, p2, &scores, m.crf_weight),

@@ -103,6 +103,11 @@ class Result {
   void write_nifti(const std::string& path) const {
     check(pancseg_result_write_nifti(p_, path.c_str()));
   }
+  /// The axial slice with the largest mask area, mask outlined in red, as PNG. `ct` is the
+  /// volume the result came from.
+  void write_overlay_png(const pancseg_volume& ct, const std::string& path) const {
+    check(pancseg_result_write_overlay_png(p_, &ct, path.c_str()));
+  }
   const pancseg_result* get() const noexcept { return p_; }
 
  private:
