@@ -22,7 +22,7 @@ use crate::net_inputs::{boundary_input, p_patch, r_input};
 use crate::network::{Network, RuntimeOptions};
 use crate::orient::Canonical;
 use crate::prob_map::{grid_points, nearest_fill, MapCrop};
-use crate::smoothing::{gaussian_smooth, radius};
+use crate::smoothing::{gaussian_smooth_in_place, radius};
 use crate::superpixels::compute_superpixels_with;
 use crate::volume::{Image, Mask, Volume};
 use ndarray::{s, Array3};
@@ -356,8 +356,13 @@ impl Segmenter {
         })
         .ok_or(Error::Cancelled)?;
         timer.lap("superpixels");
-        let cands = self.cascade.score(cct, set)?;
+        let mut cands = self.cascade.score(cct, set)?;
         timer.lap("cascade");
+        // only the CRF reads the label volume after this point (everything else walks the
+        // superpixels' spans): free it early, it is as large as the CT
+        if opts.method != Method::CrfP2 {
+            cands.set.labels = Array3::zeros((0, 0, 0));
+        }
         progress.report(0.45);
         progress.check()?;
         let n_cand = cands.count();
@@ -446,13 +451,11 @@ impl Segmenter {
         let mut mask_c = Array3::<u8>::zeros((nz, ny, nx));
         let mut prob_c = opts.probability.then(|| Array3::<f32>::zeros((nz, ny, nx)));
         if let Some((crop, threshold, labels)) = map {
-            let values = if smooth {
-                let sm = gaussian_smooth(&crop.data, m.sigma_voxels);
+            let mut values = crop.data;
+            if smooth {
+                gaussian_smooth_in_place(&mut values, m.sigma_voxels);
                 timer.lap("smoothing");
-                sm
-            } else {
-                crop.data
-            };
+            }
             let [x0, y0, z0] = crop.offset;
             let (dz, dy, dx) = values.dim();
             let window = s![z0..z0 + dz, y0..y0 + dy, x0..x0 + dx];

@@ -30,37 +30,42 @@ fn kernel(sigma: f64) -> Vec<f32> {
     w.iter().map(|v| (v / sum) as f32).collect()
 }
 
-fn pass(input: &Array3<f32>, axis: usize, sigma: f64) -> Array3<f32> {
+/// One 1D pass along `axis`, in place: each lane is copied to a small buffer and convolved
+/// back, so smoothing needs no second volume.
+fn pass(map: &mut Array3<f32>, axis: usize, sigma: f64) {
     let k = kernel(sigma);
     let r = k.len() / 2;
     if r == 0 {
-        return input.clone();
+        return;
     }
-    let mut out = Array3::<f32>::zeros(input.raw_dim());
-    Zip::from(out.lanes_mut(Axis(axis)))
-        .and(input.lanes(Axis(axis)))
-        .par_for_each(|mut o, i| {
-            let n = i.len();
-            for x in 0..n {
-                let lo = x.saturating_sub(r);
-                let hi = (x + r).min(n - 1);
-                let mut acc = 0.0f32;
-                for y in lo..=hi {
-                    acc += k[y + r - x] * i[y];
-                }
-                o[x] = acc;
+    Zip::from(map.lanes_mut(Axis(axis))).par_for_each(|mut lane| {
+        let src: Vec<f32> = lane.to_vec();
+        let n = src.len();
+        for x in 0..n {
+            let lo = x.saturating_sub(r);
+            let hi = (x + r).min(n - 1);
+            let mut acc = 0.0f32;
+            for y in lo..=hi {
+                acc += k[y + r - x] * src[y];
             }
-        });
-    out
+            lane[x] = acc;
+        }
+    });
+}
+
+/// Smooths `map` in place with a Gaussian of standard deviation `sigma` voxels along x, y, z.
+pub fn gaussian_smooth_in_place(map: &mut Array3<f32>, sigma: [f64; 3]) {
+    // axes of the array are [z][y][x]
+    pass(map, 2, sigma[0]);
+    pass(map, 1, sigma[1]);
+    pass(map, 0, sigma[2]);
 }
 
 /// The map smoothed with a Gaussian of standard deviation `sigma` voxels along x, y, z.
 pub fn gaussian_smooth(map: &Array3<f32>, sigma: [f64; 3]) -> Array3<f32> {
-    // axes of the array are [z][y][x]
-    let a = pass(map, 2, sigma[0]);
-    let b = pass(&a, 1, sigma[1]);
-    drop(a);
-    pass(&b, 0, sigma[2])
+    let mut out = map.clone();
+    gaussian_smooth_in_place(&mut out, sigma);
+    out
 }
 
 #[cfg(test)]

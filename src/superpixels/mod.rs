@@ -211,19 +211,24 @@ pub fn compute_superpixels_with(
     let spacing = (ct.geometry.spacing[0], ct.geometry.spacing[1]);
     let pixel_area = spacing.0 * spacing.1;
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let per_slice: Vec<(Vec<u32>, Vec<Superpixel>)> = (0..nz)
-        .into_par_iter()
-        .map(|z| {
+    // each slice writes its local labels straight into its part of the volume (no second copy
+    // of the label volume); global ids are applied in place afterwards
+    let mut flat = vec![0u32; nz * ny * nx];
+    let per_slice: Vec<Vec<Superpixel>> = flat
+        .par_chunks_mut((ny * nx).max(1))
+        .enumerate()
+        .map(|(z, out)| {
             if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                return (Vec::new(), Vec::new());
+                return Vec::new();
             }
             let slice = ct.slice_vec(z);
             let (lab, n) = slice_superpixels(&slice, nx, ny, spacing, cfg);
             let recs = slice_records(z, &lab, n, nx, ny, pixel_area);
+            out.copy_from_slice(&lab);
             if !on_slice() {
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
             }
-            (lab, recs)
+            recs
         })
         .collect();
     if stop.into_inner() {
@@ -232,24 +237,23 @@ pub fn compute_superpixels_with(
     // global ids: slice by slice in z order
     let mut offsets = Vec::with_capacity(nz);
     let mut total = 0u32;
-    for (_, recs) in &per_slice {
+    for recs in &per_slice {
         offsets.push(total);
         total += recs.len() as u32;
     }
-    let mut flat = vec![0u32; nz * ny * nx];
     flat.par_chunks_mut((ny * nx).max(1))
-        .zip(per_slice.par_iter().zip(offsets.par_iter()))
-        .for_each(|(out, ((lab, _), &offset))| {
-            for (o, &l) in out.iter_mut().zip(lab) {
-                if l != 0 {
-                    *o = offset + l;
+        .zip(offsets.par_iter())
+        .for_each(|(out, &offset)| {
+            for o in out.iter_mut() {
+                if *o != 0 {
+                    *o += offset;
                 }
             }
         });
     // the shape matches the length by construction
     let labels = Array3::from_shape_vec((nz, ny, nx), flat).expect("label volume shape");
     let mut superpixels = Vec::with_capacity(total as usize);
-    for ((_, recs), offset) in per_slice.into_iter().zip(offsets) {
+    for (recs, offset) in per_slice.into_iter().zip(offsets) {
         superpixels.extend(recs.into_iter().map(|mut r| {
             r.id += offset;
             for nb in r.neighbours.iter_mut() {
