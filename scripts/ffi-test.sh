@@ -19,6 +19,17 @@ export ORT_DYLIB_PATH="$prefix/lib/libonnxruntime.so"
 target/cpp-examples/segment_series tests/fixtures/phantom/ct.nii.gz "$out" \
   --model tests/fixtures/bundle-tiny --threads 2
 test -s "$out/mask.nii.gz" && test -s "$out/report.json" && test -s "$out/overlay.png"
+# a real DICOM series (JPEG 2000, 20 slices), when the shared data is beside the repository
+if [ -d ../shared/data/real-ct/dicom ]; then
+  mkdir -p "$out/dicom"
+  target/cpp-examples/segment_series ../shared/data/real-ct/dicom "$out/dicom" --model tests/fixtures/bundle-tiny
+  test -s "$out/dicom/mask.nii.gz"
+fi
+# pkg-config: a C program built with the flags the installed pancseg.pc gives
+printf '#include <pancseg.h>\n#include <stdio.h>\n#include <string.h>\nint main(void) { printf("pkg-config build: pancseg %%s\\n", pancseg_version()); return strcmp(pancseg_version(), PANCSEG_VERSION_STRING) != 0; }\n' > "$out/pc.c"
+# shellcheck disable=SC2046
+cc -std=c99 "$out/pc.c" -o "$out/pc" $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs pancseg)
+"$out/pc"
 target/cpp-examples/plugin_host tests/fixtures/phantom/ct.nii.gz --model tests/fixtures/bundle-tiny
 status=0
 target/cpp-examples/plugin_host tests/fixtures/phantom/ct.nii.gz --model tests/fixtures/bundle-tiny --cancel-at 0.5 || status=$?
