@@ -300,6 +300,19 @@ int main(void) {
     CHECK(c2 == NULL);
   }
 
+  {
+    /* a memory budget too small for the volume: refused before allocation, with the reason */
+    pancseg_options small;
+    pancseg_context *c3 = NULL;
+    pancseg_result *r = NULL;
+    EXPECT_STATUS(pancseg_options_init(&small), PANCSEG_OK);
+    small.model_dir = FIXTURE_BUNDLE;
+    small.memory_budget = 1u << 20;
+    EXPECT_STATUS(pancseg_create(&small, &c3), PANCSEG_OK);
+    EXPECT_STATUS(pancseg_segment(c3, &vol, NULL, &r), PANCSEG_LIMIT_EXCEEDED);
+    CHECK(r == NULL && strstr(pancseg_last_error(), "memory budget") != NULL);
+    pancseg_free(c3);
+  }
   test_nulls(ctx, &vol);
   test_bad_volumes(ctx, vol);
   test_bundles();

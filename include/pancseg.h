@@ -28,11 +28,6 @@
 #define PANCSEG_VERSION_STRING "0.1.0"
 
 /**
- * Default largest volume (voxels): 2^28, above 512 x 512 x 1000.
- */
-#define DEFAULT_MAX_VOXELS (1 << 28)
-
-/**
  * Status code returned by every fallible `pancseg_*` function.
  */
 typedef enum {
@@ -191,6 +186,11 @@ typedef struct {
    * Largest accepted volume in voxels (0: 2^28, enough for 512 x 512 x 1000).
    */
   uint64_t max_voxels;
+  /**
+   * Memory the library may allocate for one segmentation, bytes, besides the caller's volume
+   * (0: 4 GiB). A larger input is refused with `PANCSEG_LIMIT_EXCEEDED` before allocation.
+   */
+  uint64_t memory_budget;
 } pancseg_options;
 
 /**

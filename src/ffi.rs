@@ -23,7 +23,7 @@
 use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::network::{Device, RuntimeOptions};
-use crate::pipeline::{Method, SegmentOptions, Segmenter};
+use crate::pipeline::{Limits, Method, SegmentOptions, Segmenter};
 use crate::volume::{Geometry, Image, Volume};
 use ndarray::Array3;
 use std::cell::RefCell;
@@ -146,6 +146,9 @@ pub struct pancseg_options {
     pub log_user_data: *mut c_void,
     /// Largest accepted volume in voxels (0: 2^28, enough for 512 x 512 x 1000).
     pub max_voxels: u64,
+    /// Memory the library may allocate for one segmentation, bytes, besides the caller's volume
+    /// (0: 4 GiB). A larger input is refused with `PANCSEG_LIMIT_EXCEEDED` before allocation.
+    pub memory_budget: u64,
 }
 
 /// A CT volume borrowed from the caller for the duration of `pancseg_segment`.
@@ -203,7 +206,7 @@ pub struct pancseg_context {
     segmenter: Segmenter,
     provider: CString,
     log: Logger,
-    max_voxels: u64,
+    limits: Limits,
 }
 
 /// A segmentation: the mask (and optionally the probability map) on the input's grid.
@@ -381,6 +384,7 @@ pub extern "C" fn pancseg_options_init(options: *mut pancseg_options) -> pancseg
             log: None,
             log_user_data: std::ptr::null_mut(),
             max_voxels: 0,
+            memory_budget: 0,
         };
         // SAFETY: non-NULL and points to a pancseg_options (header docs).
         unsafe { options.write(o) };
@@ -412,9 +416,6 @@ pub extern "C" fn pancseg_segment_options_init(
     })
 }
 
-/// Default largest volume (voxels): 2^28, above 512 x 512 x 1000.
-pub const DEFAULT_MAX_VOXELS: u64 = 1 << 28;
-
 /// Loads and verifies a model bundle and creates its ONNX Runtime sessions. `options` may be
 /// NULL (all defaults). On success `*out` owns a context to free with `pancseg_free`; on failure
 /// `*out` is set to NULL. A missing, corrupted or tampered bundle is `PANCSEG_MODEL_ERROR`.
@@ -441,6 +442,7 @@ pub extern "C" fn pancseg_create(
             log: None,
             log_user_data: std::ptr::null_mut(),
             max_voxels: 0,
+            memory_budget: 0,
         };
         if !options.is_null() {
             // SAFETY: non-NULL; struct_size is the first field of every version of the struct.
@@ -505,13 +507,28 @@ pub extern "C" fn pancseg_create(
                 o.batch_size as usize
             },
         };
-        let segmenter = Segmenter::new(bundle, runtime, o.threads as usize).map_err(|e| {
-            let status = match e {
-                Error::Io { .. } => PANCSEG_MODEL_ERROR,
-                ref other => status_of(other),
-            };
-            (status, e.to_string())
-        })?;
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_voxels: if o.max_voxels == 0 {
+                defaults.max_voxels
+            } else {
+                o.max_voxels
+            },
+            memory_budget: if o.memory_budget == 0 {
+                defaults.memory_budget
+            } else {
+                o.memory_budget
+            },
+        };
+        let segmenter = Segmenter::new(bundle, runtime, o.threads as usize)
+            .map_err(|e| {
+                let status = match e {
+                    Error::Io { .. } => PANCSEG_MODEL_ERROR,
+                    ref other => status_of(other),
+                };
+                (status, e.to_string())
+            })?
+            .with_limits(limits);
         let provider = CString::new(segmenter.provider().replace('\0', " ")).unwrap_or_default();
         log.log(
             pancseg_log_level::PANCSEG_LOG_INFO,
@@ -526,11 +543,7 @@ pub extern "C" fn pancseg_create(
             segmenter,
             provider,
             log,
-            max_voxels: if o.max_voxels == 0 {
-                DEFAULT_MAX_VOXELS
-            } else {
-                o.max_voxels
-            },
+            limits,
         });
         // SAFETY: checked non-NULL above.
         unsafe { out.write(Box::into_raw(ctx)) };
@@ -582,7 +595,7 @@ fn method_of(m: i32) -> Result<Method, Failure> {
 }
 
 /// Validates a caller volume and converts it to HU (f32).
-fn volume_of(v: &pancseg_volume, max_voxels: u64) -> Result<Volume, Failure> {
+fn volume_of(v: &pancseg_volume, limits: &Limits) -> Result<Volume, Failure> {
     let bad = |m: String| fail::<Volume>(PANCSEG_INVALID_ARGUMENT, m);
     let elem = match v.dtype {
         0 | 1 => 2usize,
@@ -603,12 +616,7 @@ fn volume_of(v: &pancseg_volume, max_voxels: u64) -> Result<Volume, Failure> {
             format!("dims {:?} overflow the addressable size", v.dims),
         );
     };
-    if count as u64 > max_voxels {
-        return fail(
-            PANCSEG_LIMIT_EXCEEDED,
-            format!("the volume has {count} voxels; the limit (max_voxels) is {max_voxels}"),
-        );
-    }
+    limits.check(count as u64).map_err(from_error)?;
     let need = count * elem;
     if v.data_bytes != need {
         return bad(format!(
@@ -744,7 +752,8 @@ pub extern "C" fn pancseg_segment(
         if !so.cancel.is_null() && so.cancel.align_offset(4) != 0 {
             return fail(PANCSEG_INVALID_ARGUMENT, "cancel is not 4-byte aligned");
         }
-        let volume = volume_of(&v, ctx.max_voxels)?;
+        // voxel count and memory budget before the volume is converted (allocated)
+        let volume = volume_of(&v, &ctx.limits)?;
         let cbs = Callbacks {
             progress: so.progress,
             user: so.progress_user_data,
@@ -994,7 +1003,13 @@ pub extern "C" fn pancseg_result_write_overlay_png(
         )?;
         // SAFETY: large enough.
         let v = unsafe { *ct };
-        let volume = volume_of(&v, u64::MAX)?;
+        let volume = volume_of(
+            &v,
+            &Limits {
+                max_voxels: u64::MAX,
+                memory_budget: u64::MAX,
+            },
+        )?;
         if volume.data.dim() != r.mask.dim() {
             return fail(
                 PANCSEG_INVALID_ARGUMENT,
@@ -1154,11 +1169,11 @@ mod tests {
     fn volumes_are_validated_and_rescaled() {
         let data: Vec<i16> = (0..24).collect();
         let v = volume([4, 3, 2], &data);
-        let vol = volume_of(&v, DEFAULT_MAX_VOXELS).unwrap();
+        let vol = volume_of(&v, &Limits::default()).unwrap();
         assert_eq!(vol.data.dim(), (2, 3, 4));
         assert_eq!(vol.data[[1, 2, 3]], 23.0 - 1024.0);
         let check = |v: pancseg_volume, status: pancseg_status, text: &str| {
-            let e = volume_of(&v, DEFAULT_MAX_VOXELS).unwrap_err();
+            let e = volume_of(&v, &Limits::default()).unwrap_err();
             assert_eq!(e.0, status, "{}", e.1);
             assert!(e.1.contains(text), "{}", e.1);
         };

@@ -109,6 +109,12 @@ enum Command {
         /// A reference mask on the same grid (voxels > 0.5 are pancreas): print and report the DSC.
         #[arg(long)]
         truth: Option<PathBuf>,
+        /// Refuse volumes with more voxels (default 2^28).
+        #[arg(long, default_value_t = 1 << 28)]
+        max_voxels: u64,
+        /// Refuse volumes whose segmentation would need more memory, in MiB (default 4096).
+        #[arg(long, default_value_t = 4096)]
+        memory_budget_mb: u64,
     },
 }
 
@@ -222,6 +228,8 @@ fn run(cli: Cli) -> pancseg::Result<()> {
             series,
             ort_library,
             truth,
+            max_voxels,
+            memory_budget_mb,
         } => {
             check_nifti_name(&output)?;
             if let Some(p) = &probability {
@@ -242,6 +250,10 @@ fn run(cli: Cli) -> pancseg::Result<()> {
                 series,
                 ort_library,
                 truth,
+                limits: pancseg::pipeline::Limits {
+                    max_voxels,
+                    memory_budget: memory_budget_mb.saturating_mul(1 << 20),
+                },
             };
             segment_cmd::run(&args)?;
         }

@@ -172,6 +172,53 @@ pub struct Segmenter {
     boundary: Option<Network>,
     runtime: RuntimeOptions,
     pool: rayon::ThreadPool,
+    limits: Limits,
+}
+
+/// Resource limits checked before a segmentation allocates anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// Largest accepted volume, in voxels.
+    pub max_voxels: u64,
+    /// Largest accepted estimate of the memory the segmentation allocates (bytes), besides the
+    /// caller's CT and the models: [`BYTES_PER_VOXEL`] per voxel.
+    pub memory_budget: u64,
+}
+
+/// Working memory of a segmentation per input voxel, measured: a 512 x 512 x 181 phantom peaked
+/// at 570 MB resident with its 190 MB f32 volume, 1.2 MB of models and the runtime (about 8
+/// bytes per voxel beyond the CT; 10 leaves room for a less favourable working box).
+pub const BYTES_PER_VOXEL: u64 = 10;
+
+impl Default for Limits {
+    /// 2^28 voxels (more than 512 x 512 x 1000) and 4 GiB (512 x 512 x 1000 needs about 2.6 GB).
+    fn default() -> Self {
+        Limits {
+            max_voxels: 1 << 28,
+            memory_budget: 4 << 30,
+        }
+    }
+}
+
+impl Limits {
+    /// Checks a volume of `voxels` voxels against the limits.
+    pub fn check(&self, voxels: u64) -> Result<()> {
+        if voxels > self.max_voxels {
+            return Err(Error::LimitExceeded(format!(
+                "the volume has {voxels} voxels; the limit is {}",
+                self.max_voxels
+            )));
+        }
+        let need = voxels.saturating_mul(BYTES_PER_VOXEL);
+        if need > self.memory_budget {
+            return Err(Error::LimitExceeded(format!(
+                "segmenting {voxels} voxels needs about {} MB; the memory budget is {} MB",
+                need >> 20,
+                self.memory_budget >> 20
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Segmenter {
@@ -297,7 +344,19 @@ impl Segmenter {
             boundary,
             runtime: rt,
             pool,
+            limits: Limits::default(),
         })
+    }
+
+    /// The same segmenter with other resource limits.
+    pub fn with_limits(mut self, limits: Limits) -> Segmenter {
+        self.limits = limits;
+        self
+    }
+
+    /// The resource limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// The bundle's manifest.
@@ -328,6 +387,7 @@ impl Segmenter {
             ));
         }
         ct.geometry.validate()?;
+        self.limits.check(ct.data.len() as u64)?;
         if let Some(v) = ct.data.iter().find(|v| !v.is_finite()) {
             return Err(Error::InvalidArgument(format!(
                 "the CT holds a non-finite value ({v}); HU values must be finite"
@@ -750,6 +810,20 @@ mod tests {
         }
         assert!("g-p3".parse::<Method>().is_err());
         assert_eq!(Method::default(), Method::GP2);
+    }
+
+    #[test]
+    fn limits_refuse_large_volumes_with_the_reason() {
+        let l = Limits::default();
+        assert!(l.check(512 * 512 * 1000).is_ok());
+        let e = l.check(1 << 29).unwrap_err().to_string();
+        assert!(e.contains("voxels") && e.contains("limit"), "{e}");
+        let tight = Limits {
+            max_voxels: 1 << 30,
+            memory_budget: 100 << 20,
+        };
+        let e = tight.check(20_000_000).unwrap_err().to_string();
+        assert!(e.contains("memory budget is 100 MB"), "{e}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub struct SegmentArgs {
     pub series: Option<String>,
     pub ort_library: Option<PathBuf>,
     pub truth: Option<PathBuf>,
+    pub limits: pancseg::pipeline::Limits,
 }
 
 /// The JSON report of one run.
@@ -50,6 +51,8 @@ struct Report<'a> {
 
 pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
     let t0 = Instant::now();
+    // the limits are checked again by the pipeline; checking the header's dims here first would
+    // need a header-only reader, so a too-large file is refused right after it is read
     let loaded = load_volume(
         &a.input,
         &DicomReadOptions {
@@ -57,6 +60,7 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
         },
     )?;
     let ct = loaded.volume;
+    a.limits.check(ct.data.len() as u64)?;
     // the reference is read first so a bad file fails before the (long) segmentation
     let truth = match &a.truth {
         None => None,
@@ -87,7 +91,7 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
         ort_library: a.ort_library.clone(),
         batch_size: a.batch_size,
     };
-    let seg = Segmenter::new(bundle, runtime, a.threads)?;
+    let seg = Segmenter::new(bundle, runtime, a.threads)?.with_limits(a.limits);
     let load_model_seconds = t1.elapsed().as_secs_f64();
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = indicatif::ProgressBar::new(1000);

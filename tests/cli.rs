@@ -80,3 +80,77 @@ fn bad_inputs_fail_with_the_cause() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains(".nii"));
 }
+
+#[test]
+fn segment_writes_the_mask_on_the_input_grid_and_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let ct = fx.join("phantom/ct.nii.gz");
+    let o = pancseg()
+        .arg("segment")
+        .arg(&ct)
+        .arg(dir.path().join("mask.nii.gz"))
+        .arg("--model")
+        .arg(fx.join("bundle-tiny"))
+        .arg("--report")
+        .arg(dir.path().join("report.json"))
+        .arg("--truth")
+        .arg(fx.join("phantom/label.nii.gz"))
+        .args(["--threads", "2"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.contains("pancreas") && out.contains("DSC against"),
+        "{out}"
+    );
+    let mask = read_nifti(dir.path().join("mask.nii.gz")).unwrap().volume;
+    let input = read_nifti(&ct).unwrap().volume;
+    assert_eq!(mask.data.dim(), input.data.dim());
+    assert_eq!(mask.geometry, input.geometry);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    for key in [
+        "pancreas_ml",
+        "provider",
+        "stage_seconds",
+        "peak_rss_bytes",
+        "dsc",
+        "onnx_runtime",
+    ] {
+        assert!(report.get(key).is_some(), "{key} missing from {report}");
+    }
+    assert!(report["onnx_runtime"].as_str().unwrap().starts_with("1."));
+
+    // limits, a missing bundle, a bad method: non-zero exit with the cause
+    for (args, cause) in [
+        (vec!["--memory-budget-mb", "1"], "memory budget"),
+        (vec!["--max-voxels", "1000"], "limit"),
+        (
+            vec!["--model", "/nonexistent/bundle"],
+            "/nonexistent/bundle",
+        ),
+        (vec!["--method", "g-p9"], "g-p9"),
+    ] {
+        let o = pancseg()
+            .arg("segment")
+            .arg(&ct)
+            .arg(dir.path().join("m2.nii.gz"))
+            .args(if args[0] == "--model" {
+                vec![]
+            } else {
+                vec![
+                    "--model".to_string(),
+                    fx.join("bundle-tiny").display().to_string(),
+                ]
+            })
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(cause), "{args:?}: {err}");
+    }
+}
