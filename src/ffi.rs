@@ -365,6 +365,35 @@ pub extern "C" fn pancseg_last_error() -> *const c_char {
     guard_value(c"".as_ptr(), || LAST_ERROR.with(|e| e.borrow().as_ptr()))
 }
 
+fn default_options() -> pancseg_options {
+    pancseg_options {
+        struct_size: std::mem::size_of::<pancseg_options>(),
+        model_dir: std::ptr::null(),
+        device: pancseg_device::PANCSEG_DEVICE_CPU as i32,
+        device_id: 0,
+        strict: 0,
+        threads: 0,
+        batch_size: 0,
+        ort_library: std::ptr::null(),
+        log: None,
+        log_user_data: std::ptr::null_mut(),
+        max_voxels: 0,
+        memory_budget: 0,
+    }
+}
+
+fn default_segment_options() -> pancseg_segment_options {
+    pancseg_segment_options {
+        struct_size: std::mem::size_of::<pancseg_segment_options>(),
+        method: pancseg_method::PANCSEG_METHOD_G_P2 as i32,
+        want_probability: 0,
+        largest_component: 0,
+        progress: None,
+        progress_user_data: std::ptr::null_mut(),
+        cancel: std::ptr::null(),
+    }
+}
+
 /// Fills `options` with the defaults (default bundle, CPU, all cores) and its `struct_size`.
 #[no_mangle]
 pub extern "C" fn pancseg_options_init(options: *mut pancseg_options) -> pancseg_status {
@@ -372,22 +401,8 @@ pub extern "C" fn pancseg_options_init(options: *mut pancseg_options) -> pancseg
         if options.is_null() {
             return fail(PANCSEG_INVALID_ARGUMENT, "options is NULL");
         }
-        let o = pancseg_options {
-            struct_size: std::mem::size_of::<pancseg_options>(),
-            model_dir: std::ptr::null(),
-            device: pancseg_device::PANCSEG_DEVICE_CPU as i32,
-            device_id: 0,
-            strict: 0,
-            threads: 0,
-            batch_size: 0,
-            ort_library: std::ptr::null(),
-            log: None,
-            log_user_data: std::ptr::null_mut(),
-            max_voxels: 0,
-            memory_budget: 0,
-        };
         // SAFETY: non-NULL and points to a pancseg_options (header docs).
-        unsafe { options.write(o) };
+        unsafe { options.write(default_options()) };
         Ok(())
     })
 }
@@ -401,17 +416,8 @@ pub extern "C" fn pancseg_segment_options_init(
         if options.is_null() {
             return fail(PANCSEG_INVALID_ARGUMENT, "options is NULL");
         }
-        let o = pancseg_segment_options {
-            struct_size: std::mem::size_of::<pancseg_segment_options>(),
-            method: pancseg_method::PANCSEG_METHOD_G_P2 as i32,
-            want_probability: 0,
-            largest_component: 0,
-            progress: None,
-            progress_user_data: std::ptr::null_mut(),
-            cancel: std::ptr::null(),
-        };
         // SAFETY: non-NULL and points to a pancseg_segment_options (header docs).
-        unsafe { options.write(o) };
+        unsafe { options.write(default_segment_options()) };
         Ok(())
     })
 }
@@ -430,20 +436,7 @@ pub extern "C" fn pancseg_create(
         }
         // SAFETY: non-NULL pointer to a pointer (header docs).
         unsafe { out.write(std::ptr::null_mut()) };
-        let mut o = pancseg_options {
-            struct_size: 0,
-            model_dir: std::ptr::null(),
-            device: 0,
-            device_id: 0,
-            strict: 0,
-            threads: 0,
-            batch_size: 0,
-            ort_library: std::ptr::null(),
-            log: None,
-            log_user_data: std::ptr::null_mut(),
-            max_voxels: 0,
-            memory_budget: 0,
-        };
+        let mut o = default_options();
         if !options.is_null() {
             // SAFETY: non-NULL; struct_size is the first field of every version of the struct.
             let size = unsafe { (*options).struct_size };
@@ -728,15 +721,7 @@ pub extern "C" fn pancseg_segment(
         )?;
         // SAFETY: the caller's struct is at least as large as ours.
         let v = unsafe { *ct };
-        let mut so = pancseg_segment_options {
-            struct_size: 0,
-            method: 0,
-            want_probability: 0,
-            largest_component: 0,
-            progress: None,
-            progress_user_data: std::ptr::null_mut(),
-            cancel: std::ptr::null(),
-        };
+        let mut so = default_segment_options();
         if !options.is_null() {
             // SAFETY: non-NULL; struct_size first.
             let size = unsafe { (*options).struct_size };

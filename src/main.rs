@@ -68,54 +68,7 @@ enum Command {
         series: Option<String>,
     },
     /// Segment the pancreas: writes a 0/1 mask (uint8 NIfTI) on the input's grid and geometry.
-    Segment {
-        /// The CT: a NIfTI file (.nii, .nii.gz) or a DICOM directory.
-        input: PathBuf,
-        /// Output mask, ending in .nii or .nii.gz.
-        output: PathBuf,
-        /// Model bundle directory (default: the installed default bundle, or PANCSEG_MODEL_DIR).
-        #[arg(long)]
-        model: Option<PathBuf>,
-        /// g-p2 (default), g-p0, g-p1, p0, p1, p2 or crf-p2.
-        #[arg(long, default_value = "g-p2")]
-        method: pancseg::pipeline::Method,
-        /// Also write the probability map the mask was thresholded from (float32 NIfTI).
-        #[arg(long)]
-        probability: Option<PathBuf>,
-        /// cpu, cuda or cuda:N. CUDA falls back to the CPU (reported) unless --strict.
-        #[arg(long, default_value = "cpu")]
-        device: pancseg::network::Device,
-        /// Fail instead of falling back to the CPU when the CUDA device is not usable.
-        #[arg(long)]
-        strict: bool,
-        /// Worker threads (0: every core).
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
-        /// Network inputs per ONNX Runtime call.
-        #[arg(long, default_value_t = 128)]
-        batch_size: usize,
-        /// Keep only the largest connected component of the mask.
-        #[arg(long)]
-        largest_component: bool,
-        /// Write a JSON report (pancreas volume, provider, stage times, peak memory).
-        #[arg(long)]
-        report: Option<PathBuf>,
-        /// SeriesInstanceUID to read when a DICOM directory holds several CT series.
-        #[arg(long)]
-        series: Option<String>,
-        /// The ONNX Runtime library (default: ORT_DYLIB_PATH or the standard locations).
-        #[arg(long)]
-        ort_library: Option<PathBuf>,
-        /// A reference mask on the same grid (voxels > 0.5 are pancreas): print and report the DSC.
-        #[arg(long)]
-        truth: Option<PathBuf>,
-        /// Refuse volumes with more voxels (default 2^28).
-        #[arg(long, default_value_t = 1 << 28)]
-        max_voxels: u64,
-        /// Refuse volumes whose segmentation would need more memory, in MiB (default 4096).
-        #[arg(long, default_value_t = 4096)]
-        memory_budget_mb: u64,
-    },
+    Segment(segment_cmd::SegmentArgs),
 }
 
 fn check_nifti_name(p: &std::path::Path) -> pancseg::Result<()> {
@@ -213,48 +166,11 @@ fn run(cli: Cli) -> pancseg::Result<()> {
                 info.truth_pixels
             );
         }
-        Command::Segment {
-            input,
-            output,
-            model,
-            method,
-            probability,
-            device,
-            strict,
-            threads,
-            batch_size,
-            largest_component,
-            report,
-            series,
-            ort_library,
-            truth,
-            max_voxels,
-            memory_budget_mb,
-        } => {
-            check_nifti_name(&output)?;
-            if let Some(p) = &probability {
+        Command::Segment(args) => {
+            check_nifti_name(&args.output)?;
+            if let Some(p) = &args.probability {
                 check_nifti_name(p)?;
             }
-            let args = segment_cmd::SegmentArgs {
-                input,
-                output,
-                model,
-                method,
-                probability,
-                device,
-                strict,
-                threads,
-                batch_size,
-                largest_component,
-                report,
-                series,
-                ort_library,
-                truth,
-                limits: pancseg::pipeline::Limits {
-                    max_voxels,
-                    memory_budget: memory_budget_mb.saturating_mul(1 << 20),
-                },
-            };
             segment_cmd::run(&args)?;
         }
     }

@@ -5,28 +5,70 @@ use pancseg::bundle::Bundle;
 use pancseg::dicom_series::DicomReadOptions;
 use pancseg::input::load_volume;
 use pancseg::network::{Device, RuntimeOptions};
-use pancseg::pipeline::{Method, SegmentOptions, SegmentationReport, Segmenter};
+use pancseg::pipeline::{Limits, Method, SegmentOptions, SegmentationReport, Segmenter};
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// Arguments of `pancseg segment`.
+#[derive(clap::Args)]
 pub struct SegmentArgs {
+    /// The CT: a NIfTI file (.nii, .nii.gz) or a DICOM directory.
     pub input: PathBuf,
+    /// Output mask, ending in .nii or .nii.gz.
     pub output: PathBuf,
+    /// Model bundle directory (default: the installed default bundle, or PANCSEG_MODEL_DIR).
+    #[arg(long)]
     pub model: Option<PathBuf>,
+    /// g-p2 (default), g-p0, g-p1, p0, p1, p2 or crf-p2.
+    #[arg(long, default_value = "g-p2")]
     pub method: Method,
+    /// Also write the probability map the mask was thresholded from (float32 NIfTI).
+    #[arg(long)]
     pub probability: Option<PathBuf>,
+    /// cpu, cuda or cuda:N. CUDA falls back to the CPU (reported) unless --strict.
+    #[arg(long, default_value = "cpu")]
     pub device: Device,
+    /// Fail instead of falling back to the CPU when the CUDA device is not usable.
+    #[arg(long)]
     pub strict: bool,
+    /// Worker threads (0: every core).
+    #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Network inputs per ONNX Runtime call.
+    #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
+    /// Keep only the largest connected component of the mask.
+    #[arg(long)]
     pub largest_component: bool,
+    /// Write a JSON report (pancreas volume, provider, stage times, peak memory).
+    #[arg(long)]
     pub report: Option<PathBuf>,
+    /// SeriesInstanceUID to read when a DICOM directory holds several CT series.
+    #[arg(long)]
     pub series: Option<String>,
+    /// The ONNX Runtime library (default: ORT_DYLIB_PATH or the standard locations).
+    #[arg(long)]
     pub ort_library: Option<PathBuf>,
+    /// A reference mask on the same grid (voxels > 0.5 are pancreas): print and report the DSC.
+    #[arg(long)]
     pub truth: Option<PathBuf>,
-    pub limits: pancseg::pipeline::Limits,
+    /// Refuse volumes with more voxels.
+    #[arg(long, default_value_t = 1 << 28)]
+    pub max_voxels: u64,
+    /// Refuse volumes whose segmentation would need more memory, in MiB.
+    #[arg(long, default_value_t = 4096)]
+    pub memory_budget_mb: u64,
+}
+
+impl SegmentArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_voxels: self.max_voxels,
+            memory_budget: self.memory_budget_mb.saturating_mul(1 << 20),
+        }
+    }
 }
 
 /// The JSON report of one run.
@@ -60,7 +102,7 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
         },
     )?;
     let ct = loaded.volume;
-    a.limits.check(ct.data.len() as u64)?;
+    a.limits().check(ct.data.len() as u64)?;
     // the reference is read first so a bad file fails before the (long) segmentation
     let truth = match &a.truth {
         None => None,
@@ -91,7 +133,7 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
         ort_library: a.ort_library.clone(),
         batch_size: a.batch_size,
     };
-    let seg = Segmenter::new(bundle, runtime, a.threads)?.with_limits(a.limits);
+    let seg = Segmenter::new(bundle, runtime, a.threads)?.with_limits(a.limits());
     let load_model_seconds = t1.elapsed().as_secs_f64();
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = indicatif::ProgressBar::new(1000);
