@@ -2,6 +2,7 @@
 //! pancseg pipeline. The binary `pancseg-train` is a thin CLI over these modules.
 
 pub mod bench;
+pub mod bench_pipeline;
 pub mod bench_train;
 pub mod candidates_cv;
 pub mod cohort;

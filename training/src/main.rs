@@ -192,6 +192,20 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// End-to-end segmentation (the `pancseg` binary) of a generated phantom: time, peak
+    /// memory against the f32 volume, identical masks across thread counts.
+    Pipeline {
+        /// Model bundle directory.
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, value_enum, default_value = "full")]
+        size: Size,
+        #[arg(long, default_value_t = 77)]
+        seed: u64,
+        /// Thread counts to run (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "2,1")]
+        threads: Vec<usize>,
+    },
     /// Entropy rate superpixels: time per slice, boundary recall, undersegmentation error.
     Superpixels {
         #[arg(long, default_value_t = 1)]
@@ -288,6 +302,21 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             print!(
                 "{}",
                 pancseg_train::bench_train::bench_train(batches, seed)?
+            );
+        }
+        Command::Bench(BenchCommand::Pipeline {
+            model,
+            size,
+            seed,
+            threads,
+        }) => {
+            let size = match size {
+                Size::Small => phantom::PhantomSize::Small,
+                Size::Full => phantom::PhantomSize::Full,
+            };
+            print!(
+                "{}",
+                pancseg_train::bench_pipeline::bench_pipeline(&model, size, seed, &threads)?
             );
         }
         Command::Bench(BenchCommand::Cascade { forests, seed }) => {

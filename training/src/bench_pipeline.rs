@@ -1,0 +1,171 @@
+//! `pancseg-train bench pipeline`: end-to-end segmentation time and peak memory of the library
+//! on a generated phantom, against the targets (a full-size phantom in at most 20 s on
+//! this 2-core machine; peak memory at most 2.5x the f32 volume plus the models; identical masks
+//! for every thread count).
+//!
+//! Each run is the release `pancseg segment` binary in a child process (found next to this
+//! executable), so the phantom generator's memory does not count: time and peak resident memory
+//! (VmHWM, loading included) come from the child's own `--report`.
+
+use crate::error::{Result, TrainError};
+use crate::phantom::{generate_cohort, CohortOptions, PhantomSize};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Target wall time of a full-size phantom (seconds).
+pub const TARGET_SECONDS: f64 = 20.0;
+/// Target peak memory, as a multiple of the f32 volume (plus the models).
+pub const TARGET_MEMORY_RATIO: f64 = 2.5;
+
+fn pancseg_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe().map_err(|e| TrainError::io("current executable", e))?;
+    let name = if cfg!(windows) {
+        "pancseg.exe"
+    } else {
+        "pancseg"
+    };
+    let p = exe
+        .parent()
+        .map(|d| d.join(name))
+        .ok_or_else(|| TrainError::Invalid("no executable directory".into()))?;
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(TrainError::Invalid(format!(
+            "{} not found: build both binaries (cargo build --release --workspace --bins)",
+            p.display()
+        )))
+    }
+}
+
+fn bundle_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Runs the benchmark; returns a Markdown report.
+pub fn bench_pipeline(
+    model: &Path,
+    size: PhantomSize,
+    seed: u64,
+    threads: &[usize],
+) -> Result<String> {
+    let bin = pancseg_binary()?;
+    let work = std::env::temp_dir().join(format!("pancseg-bench-pipeline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    generate_cohort(&CohortOptions {
+        count: 1,
+        seed,
+        size,
+        out: work.clone(),
+        nifti: true,
+        dicom: false,
+        progress: false,
+    })?;
+    let case = work.join("case_001");
+    let models = bundle_bytes(model);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "phantom: {:?}, seed {seed}; bundle {} ({models} bytes); binary {}\n",
+        size,
+        model.display(),
+        bin.display()
+    );
+    let _ = writeln!(
+        out,
+        "| threads | total s | load s | stages (s) | peak RSS MB | peak / f32 volume | pancreas mL | DSC |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    let mut masks = Vec::new();
+    let mut verdict = (f64::INFINITY, f64::INFINITY, 0.0);
+    for &t in threads {
+        let mask = work.join(format!("mask_{t}.nii.gz"));
+        let report = work.join(format!("report_{t}.json"));
+        let o = Command::new(&bin)
+            .arg("segment")
+            .arg(case.join("ct.nii.gz"))
+            .arg(&mask)
+            .arg("--model")
+            .arg(model)
+            .arg("--threads")
+            .arg(t.to_string())
+            .arg("--report")
+            .arg(&report)
+            .arg("--truth")
+            .arg(case.join("label.nii.gz"))
+            .output()
+            .map_err(|e| TrainError::io(&bin, e))?;
+        if !o.status.success() {
+            return Err(TrainError::Invalid(format!(
+                "pancseg segment failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            )));
+        }
+        let text = std::fs::read_to_string(&report).map_err(|e| TrainError::io(&report, e))?;
+        let r: serde_json::Value = serde_json::from_str(&text).map_err(|e| TrainError::Json {
+            path: report.clone(),
+            source: e,
+        })?;
+        let dims: Vec<u64> = r["dims_xyz"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_u64()).collect())
+            .unwrap_or_default();
+        let f32_bytes = dims.iter().product::<u64>() as f64 * 4.0;
+        let peak = r["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN);
+        let total = r["total_seconds"].as_f64().unwrap_or(f64::NAN);
+        let load = r["load_seconds"].as_f64().unwrap_or(f64::NAN);
+        let stages: Vec<String> = r["stage_seconds"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|s| s["seconds"].as_f64().unwrap_or(0.0) >= 0.05)
+                    .map(|s| {
+                        format!(
+                            "{} {:.1}",
+                            s["stage"].as_str().unwrap_or("?"),
+                            s["seconds"].as_f64().unwrap_or(0.0)
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ratio = (peak - models as f64) / f32_bytes;
+        let _ = writeln!(
+            out,
+            "| {t} | {total:.1} | {load:.1} | {} | {:.0} | {ratio:.2} | {:.1} | {:.3} |",
+            stages.join(", "),
+            peak / 1e6,
+            r["pancreas_ml"].as_f64().unwrap_or(f64::NAN),
+            r["dsc"].as_f64().unwrap_or(f64::NAN)
+        );
+        verdict = (verdict.0.min(total), verdict.1.min(ratio), f32_bytes);
+        masks.push(
+            pancseg::nifti_io::read_nifti(&mask)
+                .map_err(TrainError::from)?
+                .volume
+                .data,
+        );
+    }
+    let identical = masks.windows(2).all(|w| w[0] == w[1]);
+    let _ = writeln!(
+        out,
+        "\nf32 volume {:.0} MB. Targets: total <= {TARGET_SECONDS} s: {} (best {:.1} s); peak <= {TARGET_MEMORY_RATIO} x volume + models: {} (best {:.2} x); masks identical across thread counts: {}",
+        verdict.2 / 1e6,
+        if verdict.0 <= TARGET_SECONDS { "met" } else { "NOT met" },
+        verdict.0,
+        if verdict.1 <= TARGET_MEMORY_RATIO { "met" } else { "NOT met" },
+        verdict.1,
+        if identical { "yes" } else { "NO" }
+    );
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(out)
+}
