@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: segment the bundled sample phantom CT with the bundled model bundle; write the
-# mask, the probability map, an overlay PNG and the JSON report; print the DSC against the
-# sample's reference mask. Uses models/default when it exists, else the test bundle
+# mask, the probability map, an overlay PNG and the JSON report; print the DSC, ASSD and HD95
+# against the sample's reference mask. Uses models/default when it exists, else the test bundle
 # (tests/fixtures/bundle-tiny, weak: see README).
 # Usage: scripts/demo.sh [OUT_DIR]   (default /tmp/pancseg-demo)
 set -euo pipefail

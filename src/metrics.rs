@@ -181,6 +181,56 @@ mod tests {
         }
     }
 
+    /// The ellipsoids of `training/bench/surface_reference.py` (grid z 16, y 24, x 20).
+    fn ellipsoid(c: [f64; 3], r: [f64; 3]) -> Array3<u8> {
+        Array3::from_shape_fn((16, 24, 20), |(z, y, x)| {
+            let (x, y, z) = (x as f64, y as f64, z as f64);
+            u8::from(
+                ((x - c[0]) / r[0]).powi(2)
+                    + ((y - c[1]) / r[1]).powi(2)
+                    + ((z - c[2]) / r[2]).powi(2)
+                    <= 1.0,
+            )
+        })
+    }
+
+    #[test]
+    fn matches_the_scipy_reference() {
+        // values printed by training/bench/surface_reference.py (scipy, MONAI's convention)
+        let cases = [
+            (
+                [10.0, 12.0, 8.0],
+                [6.0, 5.0, 3.0],
+                [11.0, 12.0, 8.0],
+                [6.0, 5.0, 3.0],
+                0.288659793814,
+                0.8,
+            ),
+            (
+                [10.0, 12.0, 8.0],
+                [6.0, 5.0, 3.0],
+                [9.0, 10.0, 7.0],
+                [4.0, 7.0, 4.0],
+                1.411350860899,
+                4.357171429215,
+            ),
+            (
+                [5.0, 5.0, 3.0],
+                [3.0, 3.0, 2.0],
+                [14.0, 18.0, 11.0],
+                [4.0, 3.0, 3.0],
+                19.094438841148,
+                24.242740089657,
+            ),
+        ];
+        for (ca, ra, cb, rb, assd, hd95) in cases {
+            let d =
+                surface_distances(&ellipsoid(ca, ra), &ellipsoid(cb, rb), [0.8, 0.8, 2.5]).unwrap();
+            assert!((d.assd - assd).abs() < 1e-9, "{} vs {assd}", d.assd);
+            assert!((d.hd95 - hd95).abs() < 1e-9, "{} vs {hd95}", d.hd95);
+        }
+    }
+
     #[test]
     fn percentile_interpolates_like_numpy() {
         // numpy.percentile([1, 2, 3, 4], 95) = 3.85

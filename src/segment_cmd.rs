@@ -84,9 +84,14 @@ struct Report<'a> {
     load_seconds: f64,
     load_model_seconds: f64,
     write_seconds: f64,
-    /// DSC against `--truth`, when given.
+    /// DSC, ASSD and HD95 (mm) against `--truth`, when given (surface distances: None when a
+    /// mask is empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     dsc: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assd_mm: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hd95_mm: Option<f64>,
     #[serde(flatten)]
     segmentation: &'a SegmentationReport,
 }
@@ -173,6 +178,9 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
     let dsc = truth
         .as_ref()
         .and_then(|t| pancseg::metrics::dice(&result.mask.data, t));
+    let surface = truth.as_ref().and_then(|t| {
+        pancseg::metrics::surface_distances(&result.mask.data, t, ct.geometry.spacing)
+    });
     if let Some(path) = &a.report {
         let report = Report {
             pancseg_version: env!("CARGO_PKG_VERSION"),
@@ -186,6 +194,8 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
             load_model_seconds,
             write_seconds,
             dsc,
+            assd_mm: surface.map(|d| d.assd),
+            hd95_mm: surface.map(|d| d.hd95),
             segmentation: r,
         };
         let text = serde_json::to_string_pretty(&report)
@@ -212,13 +222,19 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
         stages.join(", ")
     );
     if let Some(d) = dsc {
-        println!(
-            "DSC against {}: {d:.3}",
-            a.truth
-                .as_deref()
-                .unwrap_or(std::path::Path::new(""))
-                .display()
-        );
+        let truth_name = a.truth.as_deref().unwrap_or(std::path::Path::new(""));
+        match surface {
+            Some(sd) => println!(
+                "against {}: DSC {d:.3}, ASSD {:.2} mm, HD95 {:.2} mm",
+                truth_name.display(),
+                sd.assd,
+                sd.hd95
+            ),
+            None => println!(
+                "against {}: DSC {d:.3} (surface distances undefined: a mask is empty)",
+                truth_name.display()
+            ),
+        }
     }
     Ok(())
 }

@@ -102,7 +102,7 @@ fn segment_writes_the_mask_on_the_input_grid_and_a_report() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(
-        out.contains("pancreas") && out.contains("DSC against"),
+        out.contains("pancreas") && out.contains("DSC") && out.contains("HD95"),
         "{out}"
     );
     let mask = read_nifti(dir.path().join("mask.nii.gz")).unwrap().volume;
@@ -118,6 +118,8 @@ fn segment_writes_the_mask_on_the_input_grid_and_a_report() {
         "stage_seconds",
         "peak_rss_bytes",
         "dsc",
+        "assd_mm",
+        "hd95_mm",
         "onnx_runtime",
     ] {
         assert!(report.get(key).is_some(), "{key} missing from {report}");
