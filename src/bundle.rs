@@ -13,6 +13,7 @@ use crate::net_inputs::{PatchGeometry, RegionGeometry};
 use crate::superpixels::SuperpixelConfig;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The `format` field every manifest carries.
@@ -114,11 +115,13 @@ pub struct Manifest {
     pub crf_weight: f64,
 }
 
-/// A loaded, verified bundle.
+/// A loaded, verified bundle. It keeps the verified contents of its files, so what is parsed
+/// later is exactly what was hashed (a file swapped on disk after loading is never used).
 #[derive(Debug, Clone)]
 pub struct Bundle {
     pub dir: PathBuf,
     pub manifest: Manifest,
+    files: BTreeMap<String, Vec<u8>>,
 }
 
 /// SHA-256 of a byte string, lower-case hex.
@@ -257,6 +260,7 @@ impl Bundle {
         let manifest: Manifest = serde_json::from_str(&text)
             .map_err(|e| Error::model(&path, format!("malformed manifest: {e}")))?;
         manifest.validate(&path)?;
+        let mut files = BTreeMap::new();
         for (file, sha) in manifest.files() {
             let rel = Path::new(file);
             if rel.is_absolute()
@@ -278,10 +282,12 @@ impl Bundle {
                     format!("SHA-256 {got} does not match the manifest's {sha}: the file was changed or corrupted"),
                 ));
             }
+            files.insert(file.to_string(), bytes);
         }
         Ok(Bundle {
             dir: dir.to_path_buf(),
             manifest,
+            files,
         })
     }
 
@@ -329,6 +335,22 @@ impl Bundle {
                 ),
             )),
         }
+    }
+
+    /// The verified contents of a file the manifest names (until
+    /// [`Bundle::release_file_contents`]).
+    pub fn file_contents(&self, file: &str) -> Result<&[u8]> {
+        self.files.get(file).map(Vec::as_slice).ok_or_else(|| {
+            Error::model(
+                self.path(file),
+                "not a verified file of this bundle (not in the manifest, or already released)",
+            )
+        })
+    }
+
+    /// Frees the kept file contents once the models are built from them.
+    pub fn release_file_contents(&mut self) {
+        self.files.clear();
     }
 
     /// Path of a bundle file.

@@ -105,16 +105,16 @@ fn rt_err<E: fmt::Display>(what: &str) -> impl Fn(E) -> Error + '_ {
 }
 
 impl Network {
-    /// Creates the session of a bundle network and checks its input and output against the
-    /// manifest entry.
+    /// Creates the session of a bundle network from its ONNX bytes (`path` names it in errors)
+    /// and checks its input and output against the manifest entry.
     pub fn load(
         name: &str,
         path: &Path,
+        bytes: &[u8],
         entry: &NetworkEntry,
         opts: &RuntimeOptions,
     ) -> Result<Network> {
         let env = crate::runtime::environment(opts.ort_library.as_deref())?;
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let ctx = format!("network {name} ({})", path.display());
         let builder = |cuda: Option<u32>| -> Result<ort::session::Session> {
             let mut b = ort::session::Session::builder(&env).map_err(rt_err(&ctx))?;
@@ -130,7 +130,7 @@ impl Network {
                     .error_on_failure();
                 b = b.with_execution_providers([ep]).map_err(rt_err(&ctx))?;
             }
-            b.commit_from_memory(&bytes).map_err(rt_err(&ctx))
+            b.commit_from_memory(bytes).map_err(rt_err(&ctx))
         };
         let (session, provider) = match opts.device {
             Device::Cpu => (builder(None)?, "cpu".to_string()),

@@ -302,12 +302,15 @@ impl Timer {
 
 impl Segmenter {
     /// Loads the networks and forests of a verified bundle. `threads` = 0 uses every core.
-    pub fn new(bundle: Bundle, runtime: RuntimeOptions, threads: usize) -> Result<Segmenter> {
+    pub fn new(mut bundle: Bundle, runtime: RuntimeOptions, threads: usize) -> Result<Segmenter> {
         let m = &bundle.manifest;
+        // models are built from the contents the bundle verified, not read again
+        let forest =
+            |file: &str| Forest::from_bytes(bundle.file_contents(file)?, &bundle.path(file));
         let cascade = Cascade {
             superpixels: m.superpixels,
-            level1: Forest::load(bundle.path(&m.forests.level1.file))?,
-            level2: Forest::load(bundle.path(&m.forests.level2.file))?,
+            level1: forest(&m.forests.level1.file)?,
+            level2: forest(&m.forests.level2.file)?,
         };
         cascade.validate()?;
         if runtime.batch_size == 0 || runtime.batch_size > 65536 {
@@ -321,7 +324,13 @@ impl Segmenter {
             rt.intra_threads = threads;
         }
         let net = |name: &str, e: &crate::bundle::NetworkEntry| {
-            Network::load(name, &bundle.path(&e.file), e, &rt)
+            Network::load(
+                name,
+                &bundle.path(&e.file),
+                bundle.file_contents(&e.file)?,
+                e,
+                &rt,
+            )
         };
         let p = net("p", &m.networks.p)?;
         let r1 = net("r1", &m.networks.r1)?;
@@ -330,6 +339,7 @@ impl Segmenter {
             Some(e) => Some(net("boundary", e)?),
             None => None,
         };
+        bundle.release_file_contents();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("pancseg-{i}"))

@@ -339,3 +339,16 @@ fn cuda_falls_back_to_the_cpu_unless_strict() {
     assert!(matches!(e, Error::Runtime(_)), "{e}");
     assert!(e.to_string().contains("strict"), "{e}");
 }
+
+#[test]
+fn models_are_built_from_the_verified_contents() {
+    // a file changed on disk after the bundle was verified is never used
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("b");
+    copy_bundle(&b);
+    let bundle = Bundle::load(&b).unwrap();
+    std::fs::write(b.join("r2.onnx"), b"not a model").unwrap();
+    std::fs::write(b.join("level1.psrf"), b"not a forest").unwrap();
+    let s = Segmenter::new(bundle, RuntimeOptions::default(), 1).unwrap();
+    assert_eq!(s.provider(), "cpu");
+}
