@@ -1,7 +1,8 @@
 // segment_series: a DICOM directory or NIfTI file in; the mask (NIfTI), an overlay PNG and a JSON
-// report out. Prints the pancreas volume in mL and the stage times.
+// report out, and for a DICOM input with --dicom-seg also a DICOM Segmentation (seg.dcm) that
+// references the series. Prints the pancreas volume in mL and the stage times.
 //
-//   segment_series <CT> <OUT_DIR> [--model DIR] [--threads N]
+//   segment_series <CT> <OUT_DIR> [--model DIR] [--threads N] [--dicom-seg]
 #include <pancseg.hpp>
 
 #include <cstdio>
@@ -11,15 +12,17 @@
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: segment_series <CT> <OUT_DIR> [--model DIR] [--threads N]\n";
+    std::cerr << "usage: segment_series <CT> <OUT_DIR> [--model DIR] [--threads N] [--dicom-seg]\n";
     return 2;
   }
   std::string ct = argv[1], out = argv[2], model;
   uint32_t threads = 0;
-  for (int i = 3; i + 1 < argc; i += 2) {
+  bool dicom_seg = false;
+  for (int i = 3; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--model") model = argv[i + 1];
-    else if (a == "--threads") threads = static_cast<uint32_t>(std::stoul(argv[i + 1]));
+    if (a == "--dicom-seg") dicom_seg = true;
+    else if (a == "--model" && i + 1 < argc) model = argv[++i];
+    else if (a == "--threads" && i + 1 < argc) threads = static_cast<uint32_t>(std::stoul(argv[++i]));
     else {
       std::cerr << "unknown option " << a << "\n";
       return 2;
@@ -37,6 +40,10 @@ int main(int argc, char** argv) {
     std::printf("pancreas volume: %.1f mL\n", r.volume_ml());
     for (const auto& [stage, seconds] : r.stages()) std::printf("  %-12s %7.2f s\n", stage.c_str(), seconds);
     r.write_overlay_png(ct_volume, out + "/overlay.png");
+    if (dicom_seg) {
+      r.write_dicom_seg(image, out + "/seg.dcm");
+      std::cout << "DICOM SEG: " << out << "/seg.dcm\n";
+    }
     std::cout << "mask: " << mask << "\noverlay: " << out << "/overlay.png\nreport: " << out
               << "/report.json\n";
   } catch (const pancseg::Error& e) {

@@ -363,6 +363,13 @@ int main(void) {
     remove("/tmp/pancseg-ffi-overlay.png");
   }
   EXPECT_STATUS(pancseg_result_write_overlay_png(r1, NULL, "/tmp/x.png"), PANCSEG_INVALID_ARGUMENT);
+  /* DICOM SEG needs a DICOM source (the examples write one from a series in scripts/ffi-test.sh) */
+  EXPECT_STATUS(pancseg_result_write_dicom_seg(r1, img, "/tmp/pancseg-ffi-seg.dcm"),
+                PANCSEG_INVALID_ARGUMENT);
+  CHECK(strstr(pancseg_last_error(), "not read from DICOM") != NULL);
+  EXPECT_STATUS(pancseg_result_write_dicom_seg(NULL, img, "/tmp/x.dcm"), PANCSEG_INVALID_ARGUMENT);
+  EXPECT_STATUS(pancseg_result_write_dicom_seg(r1, NULL, "/tmp/x.dcm"), PANCSEG_INVALID_ARGUMENT);
+  EXPECT_STATUS(pancseg_result_write_dicom_seg(r1, img, NULL), PANCSEG_INVALID_ARGUMENT);
 
 #ifndef PANCSEG_TEST_QUICK
   /* cancellation mid-run, then the context still works */

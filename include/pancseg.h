@@ -390,6 +390,16 @@ const char *pancseg_result_report_json(const pancseg_result *result);
 pancseg_status pancseg_result_write_nifti(const pancseg_result *result, const char *path);
 
 /**
+ * Writes the mask as a DICOM Segmentation object (BINARY, SOP class 1.2.840.10008.5.1.4.1.1.66.4,
+ * one segment "Pancreas") that references `source`: the DICOM series the result was computed from,
+ * loaded with `pancseg_image_load` (same grid). Fails with PANCSEG_INVALID_ARGUMENT when `source`
+ * was not read from DICOM or does not match the result's grid.
+ */
+pancseg_status pancseg_result_write_dicom_seg(const pancseg_result *result,
+                                              const pancseg_image *source,
+                                              const char *path);
+
+/**
  * Writes an overlay PNG: the axial CT slice with the largest mask area (soft-tissue window,
  * radiological orientation, square pixels) with the mask outlined in red. `ct` must be the
  * volume the result was computed from (same dims).

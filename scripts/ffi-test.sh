@@ -24,6 +24,11 @@ if [ -d ../shared/data/real-ct/dicom ]; then
   mkdir -p "$out/dicom"
   target/cpp-examples/segment_series ../shared/data/real-ct/dicom "$out/dicom" --model tests/fixtures/bundle-tiny
   test -s "$out/dicom/mask.nii.gz"
+  # DICOM SEG through the C API: the series needs its (anonymised-away) study and series UIDs
+  python3 tests/scripts/fill_uids.py ../shared/data/real-ct/dicom "$out/dicom-uids"
+  mkdir -p "$out/seg"
+  target/cpp-examples/segment_series "$out/dicom-uids" "$out/seg" --model tests/fixtures/bundle-tiny --dicom-seg
+  python3 tests/scripts/validate_dicom_seg.py "$out/seg/seg.dcm" "$out/dicom-uids" "$out/seg/mask.nii.gz"
 fi
 # pkg-config: a C program built with the flags the installed pancseg.pc gives
 printf '#include <pancseg.h>\n#include <stdio.h>\n#include <string.h>\nint main(void) { printf("pkg-config build: pancseg %%s\\n", pancseg_version()); return strcmp(pancseg_version(), PANCSEG_VERSION_STRING) != 0; }\n' > "$out/pc.c"

@@ -133,6 +133,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl Manifest {
+    /// Parses and validates `manifest.json` text (`path` names it in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest> {
+        let manifest: Manifest = serde_json::from_str(text)
+            .map_err(|e| Error::model(path, format!("malformed manifest: {e}")))?;
+        manifest.validate(path)?;
+        Ok(manifest)
+    }
+
     /// Checks the fields that do not need the files.
     pub fn validate(&self, path: &Path) -> Result<()> {
         let bad = |reason: String| Err(Error::model(path, reason));
@@ -257,9 +265,7 @@ impl Bundle {
         }
         let path = dir.join(MANIFEST);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let manifest: Manifest = serde_json::from_str(&text)
-            .map_err(|e| Error::model(&path, format!("malformed manifest: {e}")))?;
-        manifest.validate(&path)?;
+        let manifest = Manifest::parse(&text, &path)?;
         let mut files = BTreeMap::new();
         for (file, sha) in manifest.files() {
             let rel = Path::new(file);

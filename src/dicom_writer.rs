@@ -61,7 +61,7 @@ impl SeriesWriteOptions {
     }
 }
 
-fn ds(v: f64) -> String {
+pub(crate) fn ds(v: f64) -> String {
     // DS values are at most 16 characters.
     let s = format!("{v}");
     if s.len() <= 16 {
@@ -78,11 +78,11 @@ fn ds(v: f64) -> String {
     }
 }
 
-fn multi_ds(values: &[f64]) -> String {
+pub(crate) fn multi_ds(values: &[f64]) -> String {
     values.iter().map(|v| ds(*v)).collect::<Vec<_>>().join("\\")
 }
 
-fn put_str(obj: &mut InMemDicomObject, tag: dicom::core::Tag, vr: VR, value: &str) {
+pub(crate) fn put_str(obj: &mut InMemDicomObject, tag: dicom::core::Tag, vr: VR, value: &str) {
     obj.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
 }
 

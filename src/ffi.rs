@@ -224,6 +224,8 @@ pub struct pancseg_result {
 #[allow(non_camel_case_types)]
 pub struct pancseg_image {
     volume: Volume,
+    /// The series' files in slice order when the image was read from DICOM (for DICOM SEG output).
+    dicom_files: Option<Vec<std::path::PathBuf>>,
 }
 
 #[derive(Clone, Copy)]
@@ -585,6 +587,16 @@ fn method_of(m: i32) -> Result<Method, Failure> {
             )
         }
     })
+}
+
+/// The validation `pancseg_segment` applies to a caller's volume (with the default limits), for
+/// the fuzz target of the C API: the status and message it would fail with, if any.
+///
+/// # Safety
+/// `v.data` must be NULL or point to `v.data_bytes` readable bytes.
+#[doc(hidden)]
+pub unsafe fn check_volume(v: &pancseg_volume) -> Result<(), (pancseg_status, String)> {
+    volume_of(v, &Limits::default()).map(|_| ())
 }
 
 /// Validates a caller volume and converts it to HU (f32).
@@ -954,6 +966,55 @@ pub extern "C" fn pancseg_result_write_nifti(
     })
 }
 
+/// Writes the mask as a DICOM Segmentation object (BINARY, SOP class 1.2.840.10008.5.1.4.1.1.66.4,
+/// one segment "Pancreas") that references `source`: the DICOM series the result was computed from,
+/// loaded with `pancseg_image_load` (same grid). Fails with PANCSEG_INVALID_ARGUMENT when `source`
+/// was not read from DICOM or does not match the result's grid.
+#[no_mangle]
+pub extern "C" fn pancseg_result_write_dicom_seg(
+    result: *const pancseg_result,
+    source: *const pancseg_image,
+    path: *const c_char,
+) -> pancseg_status {
+    guard(|| {
+        let Some(r) = result_ref(result) else {
+            return fail(PANCSEG_INVALID_ARGUMENT, "result is NULL");
+        };
+        // SAFETY: NULL or a live image.
+        let Some(img) = (unsafe { source.as_ref() }) else {
+            return fail(PANCSEG_INVALID_ARGUMENT, "source is NULL");
+        };
+        let Some(p) = path_arg(path, "path")? else {
+            return fail(PANCSEG_INVALID_ARGUMENT, "path is NULL");
+        };
+        let Some(files) = &img.dicom_files else {
+            return fail(
+                PANCSEG_INVALID_ARGUMENT,
+                "source was not read from DICOM: a DICOM Segmentation needs a series to reference",
+            );
+        };
+        if img.volume.data.dim() != r.mask.dim() || img.volume.geometry != r.geometry {
+            return fail(
+                PANCSEG_INVALID_ARGUMENT,
+                "source is not on the result's grid (dims or geometry differ)",
+            );
+        }
+        let series = crate::dicom_seg::SourceSeries::read(files).map_err(from_error)?;
+        let img = Image {
+            data: r.mask.clone(),
+            geometry: r.geometry,
+        };
+        crate::dicom_seg::write_dicom_seg(
+            &img,
+            &series,
+            &p,
+            &crate::dicom_seg::SegWriteOptions::default(),
+        )
+        .map(|_| ())
+        .map_err(from_error)
+    })
+}
+
 /// Writes an overlay PNG: the axial CT slice with the largest mask area (soft-tissue window,
 /// radiological orientation, square pixels) with the mask outlined in red. `ct` must be the
 /// volume the result was computed from (same dims).
@@ -1036,8 +1097,13 @@ pub extern "C" fn pancseg_image_load(
         let loaded =
             crate::input::load_volume(&p, &crate::dicom_series::DicomReadOptions::default())
                 .map_err(from_error)?;
+        let dicom_files = match loaded.source {
+            crate::input::Source::Dicom { files, .. } => Some(files),
+            crate::input::Source::Nifti { .. } => None,
+        };
         let img = Box::new(pancseg_image {
             volume: loaded.volume,
+            dicom_files,
         });
         // SAFETY: checked non-NULL.
         unsafe { out.write(Box::into_raw(img)) };

@@ -11,6 +11,7 @@ pub mod align;
 pub mod bundle;
 pub mod candidates;
 pub mod crf;
+pub mod dicom_seg;
 pub mod dicom_series;
 pub mod dicom_writer;
 pub mod distance;
@@ -18,6 +19,8 @@ pub mod error;
 pub mod features;
 pub mod ffi;
 pub mod forest;
+#[doc(hidden)]
+pub mod fuzz_harness;
 pub mod info;
 pub mod input;
 pub mod maxflow;

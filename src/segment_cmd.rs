@@ -2,8 +2,9 @@
 //! probability map and a JSON report; a progress bar (indicatif) when stderr is a terminal.
 
 use pancseg::bundle::Bundle;
+use pancseg::dicom_seg::{write_dicom_seg, SegWriteOptions, SourceSeries};
 use pancseg::dicom_series::DicomReadOptions;
-use pancseg::input::load_volume;
+use pancseg::input::{load_volume, Source};
 use pancseg::network::{Device, RuntimeOptions};
 use pancseg::pipeline::{Limits, Method, SegmentOptions, SegmentationReport, Segmenter};
 use serde::Serialize;
@@ -54,6 +55,10 @@ pub struct SegmentArgs {
     /// A reference mask on the same grid (voxels > 0.5 are pancreas): print and report the DSC.
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// Also write the mask as a DICOM Segmentation (BINARY, referencing the source series; the
+    /// input must be a DICOM series).
+    #[arg(long, value_name = "OUT.dcm")]
+    pub dicom_seg: Option<PathBuf>,
     /// Refuse volumes with more voxels.
     #[arg(long, default_value_t = 1 << 28)]
     pub max_voxels: u64,
@@ -108,6 +113,18 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
     )?;
     let ct = loaded.volume;
     a.limits().check(ct.data.len() as u64)?;
+    // the source series of a DICOM Segmentation is read (and checked) before segmenting
+    let seg_source = match (&a.dicom_seg, &loaded.source) {
+        (None, _) => None,
+        (Some(_), Source::Dicom { files, .. }) => Some(SourceSeries::read(files)?),
+        (Some(out), Source::Nifti { .. }) => {
+            return Err(pancseg::Error::InvalidArgument(format!(
+                "--dicom-seg {}: the input {} is NIfTI; a DICOM Segmentation needs a DICOM series to reference",
+                out.display(),
+                a.input.display()
+            )))
+        }
+    };
     // the reference is read first so a bad file fails before the (long) segmentation
     let truth = match &a.truth {
         None => None,
@@ -172,6 +189,19 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
     pancseg::nifti_io::write_nifti(&a.output, &result.mask)?;
     if let (Some(path), Some(p)) = (&a.probability, &result.probability) {
         pancseg::nifti_io::write_nifti(path, p)?;
+    }
+    if let (Some(path), Some(source)) = (&a.dicom_seg, &seg_source) {
+        let opts = SegWriteOptions {
+            algorithm_parameters: format!("method={}; bundle={}", a.method, bundle_dir),
+            ..SegWriteOptions::default()
+        };
+        let s = write_dicom_seg(&result.mask, source, path, &opts)?;
+        println!(
+            "wrote {}: DICOM Segmentation {} ({} frames)",
+            path.display(),
+            s.sop_instance_uid,
+            s.frames
+        );
     }
     let write_seconds = t2.elapsed().as_secs_f64();
     let r = &result.report;

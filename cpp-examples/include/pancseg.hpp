@@ -58,6 +58,7 @@ class Image {
     check(pancseg_image_volume(p_, &v));
     return v;
   }
+  const pancseg_image* get() const noexcept { return p_; }
 
  private:
   pancseg_image* p_ = nullptr;
@@ -107,6 +108,10 @@ class Result {
   /// volume the result came from.
   void write_overlay_png(const pancseg_volume& ct, const std::string& path) const {
     check(pancseg_result_write_overlay_png(p_, &ct, path.c_str()));
+  }
+  /// The mask as a DICOM Segmentation referencing `source`, the DICOM series it was computed from.
+  void write_dicom_seg(const Image& source, const std::string& path) const {
+    check(pancseg_result_write_dicom_seg(p_, source.get(), path.c_str()));
   }
   const pancseg_result* get() const noexcept { return p_; }
 

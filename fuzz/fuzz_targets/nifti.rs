@@ -1,0 +1,5 @@
+//! Fuzz target: see `pancseg::fuzz_harness::nifti`.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| pancseg::fuzz_harness::nifti(data));
