@@ -227,6 +227,24 @@ impl Manifest {
         if !(positive(s.area_mm2) && positive(s.sigma_hu) && lambda_ok && window_ok) {
             return bad(format!("superpixel parameters {s:?} are invalid"));
         }
+        for (file, sha) in self.files() {
+            let rel = Path::new(file);
+            if file.is_empty()
+                || rel.is_absolute()
+                || rel
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return bad(format!(
+                    "file name {file:?} must be a plain path inside the bundle"
+                ));
+            }
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return bad(format!(
+                    "{file}: sha256 {sha:?} is not 64 hexadecimal digits"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -268,18 +286,8 @@ impl Bundle {
         let manifest = Manifest::parse(&text, &path)?;
         let mut files = BTreeMap::new();
         for (file, sha) in manifest.files() {
-            let rel = Path::new(file);
-            if rel.is_absolute()
-                || rel
-                    .components()
-                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
-            {
-                return Err(Error::model(
-                    &path,
-                    format!("file name {file:?} must be a plain path inside the bundle"),
-                ));
-            }
-            let fp = dir.join(rel);
+            // plain relative names and well-formed hashes: checked by Manifest::validate
+            let fp = dir.join(file);
             let bytes = std::fs::read(&fp).map_err(|e| Error::io(&fp, e))?;
             let got = sha256_hex(&bytes);
             if !got.eq_ignore_ascii_case(sha) {

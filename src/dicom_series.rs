@@ -43,10 +43,22 @@ pub const SPACING_TOLERANCE: f64 = 0.01;
 pub const TILT_TOLERANCE_MM: f64 = 0.05;
 
 /// Options of the series reader.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DicomReadOptions {
     /// SeriesInstanceUID to read when the input holds several CT series.
     pub series_uid: Option<String>,
+    /// Largest series (Rows x Columns x slices) to decode; larger ones are refused from their
+    /// headers, before any pixel is decoded. Default 2^28 (512 x 512 x 1024).
+    pub max_voxels: u64,
+}
+
+impl Default for DicomReadOptions {
+    fn default() -> Self {
+        DicomReadOptions {
+            series_uid: None,
+            max_voxels: 1 << 28,
+        }
+    }
 }
 
 /// What identifies a series to a user.
@@ -161,7 +173,14 @@ fn read_u32(
     }
 }
 
+/// Refuses files whose element lengths run past their end (see [`crate::dicom_guard`]).
+fn check_lengths(path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    crate::dicom_guard::check_element_lengths(&bytes, path)
+}
+
 fn open_header(path: &Path) -> Result<DefaultDicomObject> {
+    check_lengths(path)?;
     OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .open_file(path)
@@ -369,7 +388,7 @@ fn select(
             }
         },
     };
-    assemble(chosen)
+    assemble(chosen, options.max_voxels)
 }
 
 fn describe(groups: &BTreeMap<String, Vec<Instance>>) -> String {
@@ -575,6 +594,7 @@ fn slice_spacing(instances: &[Instance], positions: &[f64]) -> Result<f64> {
 /// Decodes one slice into HU values (row-major, x fastest).
 fn decode_slice(inst: &Instance) -> Result<Vec<f32>> {
     let path = &inst.path;
+    check_lengths(path)?;
     let obj = OpenFileOptions::new()
         .open_file(path)
         .map_err(|e| Error::dicom(path, format!("cannot parse: {e}")))?;
@@ -653,7 +673,7 @@ fn decode_slice(inst: &Instance) -> Result<Vec<f32>> {
     Ok(out)
 }
 
-fn assemble(instances: Vec<Instance>) -> Result<DicomSeries> {
+fn assemble(instances: Vec<Instance>, max_voxels: u64) -> Result<DicomSeries> {
     let info = series_info(&instances);
     let (instances, geometry) = order_slices(instances)?;
     let (ny, nx, nz) = (
@@ -661,6 +681,13 @@ fn assemble(instances: Vec<Instance>) -> Result<DicomSeries> {
         instances[0].columns as usize,
         instances.len(),
     );
+    let voxels = (nx as u64) * (ny as u64) * (nz as u64);
+    if voxels > max_voxels {
+        return Err(Error::LimitExceeded(format!(
+            "DICOM series {} is {nx} x {ny} x {nz} = {voxels} voxels, more than the limit of {max_voxels}",
+            info.series_uid
+        )));
+    }
     let slices = instances
         .par_iter()
         .map(decode_slice)

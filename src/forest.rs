@@ -58,6 +58,8 @@ pub const FORMAT_VERSION: u32 = 1;
 /// `feature` value that marks a leaf.
 pub const LEAF: u32 = u32::MAX;
 
+/// Largest feature-vector length a forest file may declare (the cascade uses a few hundred).
+pub const MAX_FEATURES: usize = 1 << 16;
 const HEADER_LEN: usize = 20;
 const NODE_LEN: usize = 20;
 const CHECKSUM_LEN: usize = 32;
@@ -234,7 +236,7 @@ impl Forest {
     }
 
     fn check(&self) -> std::result::Result<(), String> {
-        if self.n_features > u32::MAX as usize {
+        if self.n_features > MAX_FEATURES {
             return Err(format!("too many features ({})", self.n_features));
         }
         if self.trees.is_empty() {
@@ -405,6 +407,11 @@ fn parse(bytes: &[u8]) -> std::result::Result<Forest, String> {
     let n_features = r.u32().ok_or("truncated header")? as usize;
     let n_trees = r.u32().ok_or("truncated header")? as usize;
     let positive_weight = r.f32().ok_or("truncated header")?;
+    if n_features == 0 || n_features > MAX_FEATURES {
+        return Err(format!(
+            "n_features {n_features} is not in 1..={MAX_FEATURES}"
+        ));
+    }
 
     // Structural pass: node counts must fit the file exactly, before anything is allocated.
     let tree_data = r.remaining();

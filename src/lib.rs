@@ -11,6 +11,7 @@ pub mod align;
 pub mod bundle;
 pub mod candidates;
 pub mod crf;
+pub mod dicom_guard;
 pub mod dicom_seg;
 pub mod dicom_series;
 pub mod dicom_writer;

@@ -89,7 +89,13 @@ fn run(cli: Cli) -> pancseg::Result<()> {
             json,
             series,
         } => {
-            let loaded = load_volume(&input, &DicomReadOptions { series_uid: series })?;
+            let loaded = load_volume(
+                &input,
+                &DicomReadOptions {
+                    series_uid: series,
+                    ..DicomReadOptions::default()
+                },
+            )?;
             let info = VolumeInfo::new(&input.display().to_string(), &loaded);
             if json {
                 println!("{}", info.to_json());
@@ -108,7 +114,13 @@ fn run(cli: Cli) -> pancseg::Result<()> {
                     "{name}: output must end in .nii or .nii.gz"
                 )));
             }
-            let loaded = load_volume(&input, &DicomReadOptions { series_uid: series })?;
+            let loaded = load_volume(
+                &input,
+                &DicomReadOptions {
+                    series_uid: series,
+                    ..DicomReadOptions::default()
+                },
+            )?;
             pancseg::nifti_io::write_ct(&output, &loaded.volume)?;
             let [nx, ny, nz] = loaded.volume.dims_xyz();
             println!("wrote {} ({nx} x {ny} x {nz})", output.display());
@@ -129,7 +141,10 @@ fn run(cli: Cli) -> pancseg::Result<()> {
                     out.display()
                 )));
             }
-            let dicom = DicomReadOptions { series_uid: series };
+            let dicom = DicomReadOptions {
+                series_uid: series,
+                ..DicomReadOptions::default()
+            };
             let ct = load_volume(&ct, &dicom)?.volume;
             let load_mask = |path: &Option<PathBuf>| -> pancseg::Result<Option<pancseg::Mask>> {
                 let Some(path) = path else { return Ok(None) };

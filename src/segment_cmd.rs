@@ -109,6 +109,7 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
         &a.input,
         &DicomReadOptions {
             series_uid: a.series.clone(),
+            max_voxels: a.max_voxels,
         },
     )?;
     let ct = loaded.volume;

@@ -404,6 +404,7 @@ fn several_series_need_a_choice() {
         tmp.path(),
         &DicomReadOptions {
             series_uid: Some("1.2.3.4.2".into()),
+            ..DicomReadOptions::default()
         },
     )
     .unwrap();
@@ -413,9 +414,21 @@ fn several_series_need_a_choice() {
         tmp.path(),
         &DicomReadOptions {
             series_uid: Some("9.9".into()),
+            ..DicomReadOptions::default()
         },
     )
     .unwrap_err()
     .to_string();
     assert!(e.contains("9.9") && e.contains("first"), "{e}");
+    // a series over the voxel limit is refused from its headers
+    let e = read_dicom_dir(
+        tmp.path(),
+        &DicomReadOptions {
+            series_uid: Some("1.2.3.4.2".into()),
+            max_voxels: 10,
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("more than the limit of 10"), "{e}");
 }

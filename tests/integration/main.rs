@@ -1,0 +1,12 @@
+//! The integration tests of the library and its CLI, one test binary (each file a module: one
+//! binary links and monomorphises the dependencies once instead of once per file).
+
+mod cli;
+mod dicom_seg;
+mod dicom_series;
+mod fuzz_replay;
+mod header;
+mod onnx_runtime;
+mod pipeline;
+mod real_ct;
+mod render;
