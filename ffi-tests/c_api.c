@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int failures = 0;
 
@@ -275,6 +276,7 @@ int main(void) {
   int32_t flag = 0;
   size_t n = 0, dims[3] = {0, 0, 0}, i, ones = 0;
   const uint8_t *mask;
+  char mask_path[256], png_path[256], work_dir[256];
 
   CHECK(strcmp(pancseg_version(), PANCSEG_VERSION_STRING) == 0);
   CHECK(strcmp(pancseg_status_string(PANCSEG_OK), "ok") == 0);
@@ -347,24 +349,33 @@ int main(void) {
     EXPECT_STATUS(pancseg_result_stage(r1, 1000, &name, &s), PANCSEG_INVALID_ARGUMENT);
   }
   CHECK(strstr(pancseg_result_report_json(r1), "\"pancreas_ml\"") != NULL);
-  EXPECT_STATUS(pancseg_result_write_nifti(r1, "/tmp/pancseg-ffi-mask.nii.gz"), PANCSEG_OK);
+  /* outputs go to a directory of this process (ctest runs several test programs at once) */
+  {
+    char work[] = "/tmp/pancseg-ffi-out-XXXXXX";
+    CHECK(mkdtemp(work) != NULL);
+    snprintf(mask_path, sizeof mask_path, "%s/mask.nii.gz", work);
+    snprintf(png_path, sizeof png_path, "%s/overlay.png", work);
+    snprintf(work_dir, sizeof work_dir, "%s", work);
+  }
+  EXPECT_STATUS(pancseg_result_write_nifti(r1, mask_path), PANCSEG_OK);
   EXPECT_STATUS(pancseg_result_write_nifti(r1, "/tmp/pancseg-ffi-mask.png"),
                 PANCSEG_INVALID_ARGUMENT);
-  remove("/tmp/pancseg-ffi-mask.nii.gz");
-  EXPECT_STATUS(pancseg_result_write_overlay_png(r1, &vol, "/tmp/pancseg-ffi-overlay.png"), PANCSEG_OK);
+  remove(mask_path);
+  EXPECT_STATUS(pancseg_result_write_overlay_png(r1, &vol, png_path), PANCSEG_OK);
   {
-    FILE *f = fopen("/tmp/pancseg-ffi-overlay.png", "rb");
+    FILE *f = fopen(png_path, "rb");
     unsigned char sig[8] = {0};
     CHECK(f != NULL);
     if (f) {
       CHECK(fread(sig, 1, 8, f) == 8 && sig[1] == 'P' && sig[2] == 'N' && sig[3] == 'G');
       fclose(f);
     }
-    remove("/tmp/pancseg-ffi-overlay.png");
+    remove(png_path);
+    rmdir(work_dir);
   }
   EXPECT_STATUS(pancseg_result_write_overlay_png(r1, NULL, "/tmp/x.png"), PANCSEG_INVALID_ARGUMENT);
   /* DICOM SEG needs a DICOM source (the examples write one from a series in scripts/ffi-test.sh) */
-  EXPECT_STATUS(pancseg_result_write_dicom_seg(r1, img, "/tmp/pancseg-ffi-seg.dcm"),
+  EXPECT_STATUS(pancseg_result_write_dicom_seg(r1, img, "/tmp/pancseg-ffi-never-written.dcm"),
                 PANCSEG_INVALID_ARGUMENT);
   CHECK(strstr(pancseg_last_error(), "not read from DICOM") != NULL);
   EXPECT_STATUS(pancseg_result_write_dicom_seg(NULL, img, "/tmp/x.dcm"), PANCSEG_INVALID_ARGUMENT);

@@ -135,6 +135,10 @@ int main(int argc, char** argv) {
         std::lock_guard<std::mutex> lock(mu);
         if (done >= count / 4 && rss_quarter == 0.0) rss_quarter = rss_mib();
         if (done >= count / 2 && rss_half == 0.0) rss_half = rss_mib();
+        if (done % 100 == 0) {
+          std::printf("soak: %d of %d runs, RSS %.1f MiB\n", done, count, rss_mib());
+          std::fflush(stdout);
+        }
       }
     }
   };

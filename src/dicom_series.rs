@@ -598,8 +598,27 @@ fn decode_slice(inst: &Instance) -> Result<Vec<f32>> {
     let obj = OpenFileOptions::new()
         .open_file(path)
         .map_err(|e| Error::dicom(path, format!("cannot parse: {e}")))?;
-    if obj.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
+    let Some(pixel_data) = obj.element_opt(tags::PIXEL_DATA).ok().flatten() else {
         return Err(Error::dicom(path, "no PixelData element"));
+    };
+    // native pixel data must hold the whole image before the decoder allocates it
+    if let Some(len) = pixel_data.length().get() {
+        let bits = obj
+            .element_opt(tags::BITS_ALLOCATED)
+            .ok()
+            .flatten()
+            .and_then(|e| e.to_int::<u32>().ok())
+            .unwrap_or(16) as usize;
+        let need = (inst.rows as usize * inst.columns as usize * bits).div_ceil(8);
+        if (len as usize) < need {
+            return Err(Error::dicom(
+                path,
+                format!(
+                    "PixelData holds {len} bytes, {need} needed for {}x{} pixels of {bits} bits",
+                    inst.columns, inst.rows
+                ),
+            ));
+        }
     }
     let decoded = obj.decode_pixel_data().map_err(|e| {
         Error::dicom(

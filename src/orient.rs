@@ -111,6 +111,11 @@ impl Canonical {
         }
     }
 
+    /// Any array of the input's layout (e.g. a reference mask) in canonical order.
+    pub fn array<T: Clone>(&self, a: &Array3<T>) -> Array3<T> {
+        self.view(a.view()).as_standard_layout().into_owned()
+    }
+
     /// The volume in canonical order (borrowed when already canonical).
     pub fn volume<'a>(&self, ct: &'a Volume) -> Cow<'a, Volume> {
         if self.is_identity() {

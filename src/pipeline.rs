@@ -31,6 +31,9 @@ use serde::Serialize;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+mod stage_maps;
+pub use stage_maps::StageMaps;
+
 /// What the mask is made from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub enum Method {
@@ -681,6 +684,26 @@ impl Segmenter {
         p2: &[f32],
         progress: &Progress,
     ) -> Result<(Vec<bool>, usize)> {
+        let scores = self.pair_scores(ct, cands, progress)?;
+        Ok((
+            crf_labels(
+                &cands.set,
+                &cands.selected,
+                p2,
+                &scores,
+                self.bundle.manifest.crf_weight,
+            ),
+            scores.len(),
+        ))
+    }
+
+    /// The boundary ConvNet's P(same label) for every pair of neighbouring candidates.
+    fn pair_scores(
+        &self,
+        ct: &Volume,
+        cands: &Candidates,
+        progress: &Progress,
+    ) -> Result<Vec<PairScore>> {
         let m = &self.bundle.manifest;
         let net = self
             .boundary
@@ -701,15 +724,11 @@ impl Segmenter {
             progress,
             (0.9, 0.95),
         )?;
-        let scores: Vec<PairScore> = pairs
+        Ok(pairs
             .iter()
             .zip(&probs)
             .map(|(&(a, b), &p)| PairScore { a, b, p_same: p })
-            .collect();
-        Ok((
-            crf_labels(&cands.set, &cands.selected, p2, &scores, m.crf_weight),
-            pairs.len(),
-        ))
+            .collect())
     }
 }
 

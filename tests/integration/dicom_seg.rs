@@ -1,10 +1,9 @@
 //! DICOM Segmentation output end to end: `pancseg segment <DICOM dir> ... --dicom-seg OUT.dcm` on a
-//! phantom written as a CT series and on the real series in `../shared/data/real-ct`; the object is
+//! phantom written as a CT series (the real series is checked through the C API by
+//! `scripts/ffi-test.sh`); the object is
 //! read back by the project's reader (the mask must equal the NIfTI output) and checked by an
 //! independent reader (`tests/scripts/validate_dicom_seg.py`: pydicom + highdicom + nibabel).
 
-use dicom::core::{DataElement, PrimitiveValue, VR};
-use dicom::dictionary_std::tags;
 use pancseg::dicom_seg::read_dicom_seg;
 use pancseg::dicom_writer::{write_ct_series, SeriesWriteOptions};
 use pancseg::nifti_io::read_nifti;
@@ -91,11 +90,12 @@ fn phantom_series_gives_a_valid_segmentation() {
     validate_independently(&seg, &series, &mask);
 }
 
-/// The real series (JPEG 2000) as shipped: anonymised down to empty Study and Series Instance UIDs,
-/// which a Segmentation must reference, so `--dicom-seg` refuses it by name before segmenting.
-/// With the UIDs filled in (pixel data untouched) it gives a valid object.
+/// The real series (JPEG 2000) as shipped is anonymised down to empty Study and Series Instance
+/// UIDs, which a Segmentation must reference: `--dicom-seg` refuses it by name before segmenting.
+/// (With the UIDs filled in, `scripts/ffi-test.sh` segments it through the C API and validates
+/// the Segmentation with pydicom + highdicom.)
 #[test]
-fn real_series_gives_a_valid_segmentation() {
+fn real_series_without_study_uid_is_refused() {
     let real = root().join("../shared/data/real-ct/dicom");
     if !real.is_dir() {
         eprintln!("SKIPPED: {} not present", real.display());
@@ -117,27 +117,7 @@ fn real_series_gives_a_valid_segmentation() {
         !o.status.success() && err.contains("no StudyInstanceUID"),
         "{err}"
     );
-
-    let fixed = dir.path().join("fixed");
-    std::fs::create_dir(&fixed).unwrap();
-    for entry in std::fs::read_dir(&real).unwrap() {
-        let path = entry.unwrap().path();
-        let mut obj = dicom::object::open_file(&path).unwrap();
-        for (tag, uid) in [
-            (tags::STUDY_INSTANCE_UID, "1.2.826.0.1.3680043.10.1234.88.1"),
-            (
-                tags::SERIES_INSTANCE_UID,
-                "1.2.826.0.1.3680043.10.1234.88.2",
-            ),
-        ] {
-            obj.put(DataElement::new(tag, VR::UI, PrimitiveValue::from(uid)));
-        }
-        obj.write_to_file(fixed.join(path.file_name().unwrap()))
-            .unwrap();
-    }
-    let (mask, seg) = segment_to_seg(&fixed, dir.path());
-    check_read_back(&mask, &seg);
-    validate_independently(&seg, &fixed, &mask);
+    assert!(!dir.path().join("m.nii.gz").exists());
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use pancseg::bundle::Bundle;
 use pancseg::network::RuntimeOptions;
 use pancseg::nifti_io::read_nifti;
-use pancseg::pipeline::{Method, SegmentOptions, Segmenter};
+use pancseg::pipeline::{Method, SegmentOptions, Segmenter, StageMaps};
 use pancseg::{Error, Image, Volume};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -104,7 +104,40 @@ fn segments_the_phantom_on_its_own_grid() {
 #[test]
 fn every_method_gives_a_mask_inside_the_working_box() {
     let ct = ct();
+    // the evaluation maps (pancseg-train cv) threshold to exactly the masks segment returns
+    let m = shared().manifest();
+    let maps = shared().stage_maps(ct, &[m.crf_weight]).unwrap();
+    let ops = m.operating_points;
     for method in Method::ALL {
+        let boxed = match method {
+            Method::P0 => StageMaps::threshold(&maps.p0, ops.p0),
+            Method::GP0 => StageMaps::threshold(&maps.g_p0, ops.g_p0),
+            Method::P1 => StageMaps::threshold(&maps.p1, ops.p1),
+            Method::GP1 => StageMaps::threshold(&maps.g_p1, ops.g_p1),
+            Method::P2 => StageMaps::threshold(&maps.p2, ops.p2),
+            Method::GP2 => StageMaps::threshold(&maps.g_p2, ops.g_p2),
+            Method::CrfP2 => maps.crf[0].1.clone(),
+        };
+        let expected = maps
+            .canonical
+            .restore(&maps.full(&boxed), ct.data.dim())
+            .unwrap();
+        let got = if method == Method::GP2 {
+            default_result().mask.data.clone()
+        } else {
+            shared()
+                .segment(
+                    ct,
+                    &SegmentOptions {
+                        method,
+                        ..Default::default()
+                    },
+                )
+                .unwrap()
+                .mask
+                .data
+        };
+        assert_eq!(got, expected, "{method}: stage maps disagree with segment");
         if method == Method::GP2 {
             continue; // the default, checked in segments_the_phantom_on_its_own_grid
         }

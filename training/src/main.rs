@@ -55,6 +55,25 @@ enum Command {
     /// Import a public dataset into the cohort layout.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The paper's evaluation: k-fold cross-validation of the whole pipeline (cascade and
+    /// ConvNets trained per fold, operating points calibrated on the training cases), Table 1
+    /// (table1.json, table1.md) and Fig. 5 (fig5.png). Resumable.
+    Cv {
+        #[arg(long)]
+        cohort: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        folds: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+        /// quick (narrow networks, short training: the CI run) or paper (the paper's settings).
+        #[arg(long, default_value = "paper")]
+        profile: pancseg_train::cv::Profile,
+        /// Worker threads of the segmentations (0: all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
     /// Train the random-forest cascade per fold and evaluate its candidates {S_RF}.
     Candidates {
         #[arg(long)]
@@ -351,6 +370,24 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     bench::bench_superpixels(seed, &cfg, real.as_deref(), slices, dump.as_deref())?
                 );
             }
+        }
+        Command::Cv {
+            cohort,
+            folds,
+            seed,
+            out,
+            profile,
+            threads,
+        } => {
+            let t = pancseg_train::cv::run_cv(&pancseg_train::cv::CvArgs {
+                cohort,
+                folds,
+                seed,
+                out,
+                profile,
+                threads,
+            })?;
+            print!("{}", t.to_markdown());
         }
         Command::Candidates {
             cohort,

@@ -1,0 +1,173 @@
+//! Every stage map of the pipeline for one CT at once, for evaluation and calibration
+//! (`pancseg-train cv`): the candidates {S_RF}, P0, P1, P2 and their smoothed versions G(Pk)
+//! over the working box, and CRF(P2) labels for several pairwise weights. The networks run once;
+//! thresholds and weights are then free to vary. The maps are exactly what
+//! [`Segmenter::segment`] thresholds for each method (same stages, same code).
+
+use super::{crop_selection, paint, Progress, Segmenter};
+use crate::candidates::selection_mask;
+use crate::error::Result;
+use crate::orient::Canonical;
+use crate::smoothing::{gaussian_smooth_in_place, radius};
+use crate::superpixels::{compute_superpixels_with, SuperpixelSet};
+use crate::volume::Volume;
+use ndarray::{s, Array3};
+
+/// The stage maps of one CT on its canonical grid (see [`crate::orient`]).
+pub struct StageMaps {
+    /// How the CT was reoriented; reference masks go through [`StageMaps::reorient`].
+    pub canonical: Canonical,
+    /// Canonical grid `[z][y][x]` and its spacing (x, y, z, mm).
+    pub dims: (usize, usize, usize),
+    pub spacing: [f64; 3],
+    /// The superpixels (with the full label volume) and the cascade's selection {S_RF}.
+    pub set: SuperpixelSet,
+    pub selected: Vec<bool>,
+    /// Working box: offset (x, y, z) of the maps below in the canonical grid; the maps are empty
+    /// (0 x 0 x 0) when there is no candidate.
+    pub offset: [usize; 3],
+    pub p0: Array3<f32>,
+    pub p1: Array3<f32>,
+    pub p2: Array3<f32>,
+    pub g_p0: Array3<f32>,
+    pub g_p1: Array3<f32>,
+    pub g_p2: Array3<f32>,
+    /// CRF(P2) over the box for each requested pairwise weight (empty without a boundary net).
+    pub crf: Vec<(f64, Array3<u8>)>,
+}
+
+impl StageMaps {
+    /// A mask or map of the input CT's layout in canonical order.
+    pub fn reorient<T: Clone>(&self, a: &Array3<T>) -> Array3<T> {
+        self.canonical.array(a)
+    }
+
+    /// `map >= t` over the box.
+    pub fn threshold(map: &Array3<f32>, t: f32) -> Array3<u8> {
+        map.mapv(|v| u8::from(v >= t))
+    }
+
+    /// A box-sized mask placed on the whole canonical grid.
+    pub fn full(&self, boxed: &Array3<u8>) -> Array3<u8> {
+        let mut out = Array3::<u8>::zeros(self.dims);
+        let [x0, y0, z0] = self.offset;
+        let (dz, dy, dx) = boxed.dim();
+        out.slice_mut(s![z0..z0 + dz, y0..y0 + dy, x0..x0 + dx])
+            .assign(boxed);
+        out
+    }
+
+    /// The candidates {S_RF} as a mask of the canonical grid.
+    pub fn candidates_mask(&self) -> Array3<u8> {
+        selection_mask(&self.set, &self.selected)
+    }
+
+    /// The "Opt." labelling: every superpixel with at least half of its voxels in `truth`
+    /// (canonical grid), the upper bound of any superpixel labelling.
+    pub fn optimal_mask(&self, truth: &Array3<u8>) -> Array3<u8> {
+        let n = self.set.superpixels.len();
+        let (mut inside, mut total) = (vec![0usize; n + 1], vec![0usize; n + 1]);
+        for (&l, &t) in self.set.labels.iter().zip(truth.iter()) {
+            total[l as usize] += 1;
+            if t != 0 {
+                inside[l as usize] += 1;
+            }
+        }
+        self.set
+            .labels
+            .mapv(|l| u8::from(l != 0 && 2 * inside[l as usize] >= total[l as usize]))
+    }
+}
+
+impl Segmenter {
+    /// All stage maps of `ct` (see [`StageMaps`]); CRF(P2) for each of `crf_weights` when the
+    /// bundle has a boundary ConvNet.
+    pub fn stage_maps(&self, ct: &Volume, crf_weights: &[f64]) -> Result<StageMaps> {
+        self.pool.install(|| self.stage_maps_inner(ct, crf_weights))
+    }
+
+    fn stage_maps_inner(&self, ct: &Volume, crf_weights: &[f64]) -> Result<StageMaps> {
+        let m = &self.bundle.manifest;
+        ct.geometry.validate()?;
+        self.limits.check(ct.data.len() as u64)?;
+        let progress = Progress::new(None, None);
+        let canonical = Canonical::of(&ct.geometry)?;
+        let cct = canonical.volume(ct);
+        let cct: &Volume = &cct;
+        let dims = cct.data.dim();
+        let (nz, ny, nx) = dims;
+        let set = compute_superpixels_with(cct, &self.cascade.superpixels, &|| true)
+            .ok_or(crate::Error::Cancelled)?;
+        let cands = self.cascade.score(cct, set)?;
+        let r = m.sigma_voxels.map(radius);
+        let stride = m.p0_stride;
+        let empty = || Array3::<f32>::zeros((0, 0, 0));
+        let mut maps = StageMaps {
+            canonical,
+            dims,
+            spacing: cct.geometry.spacing,
+            set: SuperpixelSet {
+                labels: Array3::zeros((0, 0, 0)),
+                superpixels: Vec::new(),
+            },
+            selected: cands.selected.clone(),
+            offset: [0; 3],
+            p0: empty(),
+            p1: empty(),
+            p2: empty(),
+            g_p0: empty(),
+            g_p1: empty(),
+            g_p2: empty(),
+            crf: Vec::new(),
+        };
+        if let Some(b) = cands.bbox() {
+            // the working box of Segmenter::segment
+            let x0 = b[0].saturating_sub(r[0]) / stride * stride;
+            let y0 = b[1].saturating_sub(r[1]) / stride * stride;
+            let bx = [
+                x0,
+                y0,
+                b[2].saturating_sub(r[2]),
+                (b[3] + r[0]).min(nx - 1),
+                (b[4] + r[1]).min(ny - 1),
+                (b[5] + r[2]).min(nz - 1),
+            ];
+            let offset = [bx[0], bx[1], bx[2]];
+            let dim = (bx[5] - bx[2] + 1, bx[4] - bx[1] + 1, bx[3] - bx[0] + 1);
+            let region = crop_selection(&cands, offset, dim);
+            let (p0, _) = self.p0_map(cct, &region, offset, &progress)?;
+            let (s1, _) = self.region_scores(cct, &cands, None, &progress)?;
+            let (s2, _) = self.region_scores(cct, &cands, Some(&p0), &progress)?;
+            if self.boundary.is_some() && !crf_weights.is_empty() {
+                let pairs = self.pair_scores(cct, &cands, &progress)?;
+                for &w in crf_weights {
+                    let labels =
+                        crate::crf::crf_labels(&cands.set, &cands.selected, &s2, &pairs, w);
+                    let full = selection_mask(&cands.set, &labels);
+                    let boxed = full
+                        .slice(s![
+                            offset[2]..offset[2] + dim.0,
+                            offset[1]..offset[1] + dim.1,
+                            offset[0]..offset[0] + dim.2
+                        ])
+                        .to_owned();
+                    maps.crf.push((w, boxed));
+                }
+            }
+            let smoothed = |a: &Array3<f32>| {
+                let mut g = a.clone();
+                gaussian_smooth_in_place(&mut g, m.sigma_voxels);
+                g
+            };
+            maps.offset = offset;
+            maps.p1 = paint(&cands, &s1, offset, dim).data;
+            maps.p2 = paint(&cands, &s2, offset, dim).data;
+            maps.p0 = p0.data;
+            maps.g_p0 = smoothed(&maps.p0);
+            maps.g_p1 = smoothed(&maps.p1);
+            maps.g_p2 = smoothed(&maps.p2);
+        }
+        maps.set = cands.set;
+        Ok(maps)
+    }
+}

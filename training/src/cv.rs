@@ -1,0 +1,719 @@
+//! `pancseg-train cv`: the paper's evaluation protocol (Roth et al. 2015, Sec. 3): a random hard
+//! split of the patients into folds; per fold, the cascade and every ConvNet trained on the
+//! training patients, the operating points p0, p1, p2 (raw and smoothed) and the CRF weight
+//! calibrated on the training patients only (grid search on mean DSC), then the test patients
+//! evaluated. Writes Table 1 (DSC, ASSD, HD95 for Opt., S_RF, P0, G(P0), P1, G(P1), P2, G(P2),
+//! CRF(P2); mean, std, min, max, and the share of cases above 10/30/50/70/80/90 % DSC) for
+//! training and testing as `table1.json` / `table1.md`, the per-case results, and Fig. 5 (mean
+//! DSC against the threshold of Pk and G(Pk), training and testing, fold 1) as `fig5.png`.
+//!
+//! Resumable: each fold's forests, networks, bundles and results are kept in `OUT/fold_K/` and
+//! reused when present.
+
+use crate::candidates_cv::{
+    prepare_case, split_folds, train_cascade, CandidateOptions, PreparedCase, Stat,
+};
+use crate::cohort::Cohort;
+use crate::convnet::train::TrainOptions;
+use crate::convnet::NetKind;
+use crate::error::{Result, TrainError};
+use crate::export_cmd::{run_export, ExportArgs};
+use crate::train_cmd::{run_train, TrainArgs};
+use ndarray::{s, Array3, Zip};
+use pancseg::bundle::{Bundle, OperatingPoints};
+use pancseg::metrics::{dice, surface_distances};
+use pancseg::network::RuntimeOptions;
+use pancseg::pipeline::{Segmenter, StageMaps};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Table 1's columns, in the paper's order.
+pub const COLUMNS: [&str; 9] = [
+    "Opt.", "S_RF", "P0", "G(P0)", "P1", "G(P1)", "P2", "G(P2)", "CRF(P2)",
+];
+/// The DSC levels whose share of cases the paper reports.
+pub const LEVELS: [f64; 6] = [0.1, 0.3, 0.5, 0.7, 0.8, 0.9];
+/// Pairwise weights tried for CRF(P2).
+pub const CRF_WEIGHTS: [f64; 6] = [0.125, 0.25, 0.5, 1.0, 2.0, 4.0];
+
+/// Thresholds of the operating-point search and of Fig. 5: 0.05, 0.10, ..., 0.95.
+pub fn thresholds() -> Vec<f32> {
+    (1..20).map(|k| k as f32 * 0.05).collect()
+}
+
+/// Training length and network size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// The CI end-to-end run: narrow networks, a few short epochs, small forests.
+    Quick,
+    /// The paper's settings: standard networks (conv 32/64/64/64/64, FC 256), Ns = 4 scales,
+    /// Nt = 8 TPS deformations, 60-tree forests.
+    Paper,
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Profile, String> {
+        match s {
+            "quick" => Ok(Profile::Quick),
+            "paper" => Ok(Profile::Paper),
+            _ => Err(format!("unknown profile {s:?}: quick or paper")),
+        }
+    }
+}
+
+struct Settings {
+    cascade: CandidateOptions,
+    train: TrainOptions,
+    widths: Option<[usize; 5]>,
+    fc: Option<usize>,
+    max_voxels: usize,
+    p0_stride: usize,
+}
+
+impl Profile {
+    fn settings(self, seed: u64) -> Settings {
+        match self {
+            Profile::Quick => {
+                let mut cascade = CandidateOptions::default();
+                cascade.forest.n_trees = 20;
+                Settings {
+                    cascade,
+                    train: TrainOptions {
+                        epochs: 2,
+                        examples_per_epoch: 512,
+                        val_per_class: 100,
+                        patience: 2,
+                        seed,
+                        ..TrainOptions::default()
+                    },
+                    widths: Some([8, 16, 16, 16, 16]),
+                    fc: Some(32),
+                    max_voxels: 200,
+                    p0_stride: 3,
+                }
+            }
+            Profile::Paper => Settings {
+                cascade: CandidateOptions::default(),
+                train: TrainOptions {
+                    seed,
+                    ..TrainOptions::default()
+                },
+                widths: None,
+                fc: None,
+                max_voxels: 2000,
+                p0_stride: 2,
+            },
+        }
+    }
+}
+
+/// Arguments of `cv`.
+#[derive(Debug, Clone)]
+pub struct CvArgs {
+    pub cohort: PathBuf,
+    pub folds: usize,
+    pub seed: u64,
+    pub out: PathBuf,
+    pub profile: Profile,
+    pub threads: usize,
+}
+
+/// One case's figures at the calibrated operating points, per column (`None`: a surface distance
+/// with an empty mask).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub id: String,
+    pub fold: usize,
+    /// "train" or "test".
+    pub split: String,
+    pub dsc: Vec<f64>,
+    pub assd_mm: Vec<Option<f64>>,
+    pub hd95_mm: Vec<Option<f64>>,
+}
+
+/// Mean DSC against the threshold, per map (P0, G(P0), P1, G(P1), P2, G(P2)).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Curves {
+    pub thresholds: Vec<f32>,
+    pub maps: Vec<String>,
+    pub train: Vec<Vec<f64>>,
+    pub test: Vec<Vec<f64>>,
+}
+
+/// What one fold produced (`OUT/fold_K/results.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FoldResult {
+    pub fold: usize,
+    pub train_cases: Vec<String>,
+    pub test_cases: Vec<String>,
+    pub operating_points: OperatingPoints,
+    pub crf_weight: Option<f64>,
+    pub cases: Vec<CaseResult>,
+    pub curves: Curves,
+    pub seconds: f64,
+}
+
+/// A column's statistics over a set of cases.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnStats {
+    pub column: String,
+    pub dsc: Stat,
+    pub assd_mm: Option<Stat>,
+    pub hd95_mm: Option<Stat>,
+    /// Share of cases (%) with DSC above each of [`LEVELS`].
+    pub above: Vec<f64>,
+}
+
+/// `table1.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Table1 {
+    pub cohort: String,
+    pub cases: usize,
+    pub folds: usize,
+    pub seed: u64,
+    pub profile: Profile,
+    pub training: Vec<ColumnStats>,
+    pub testing: Vec<ColumnStats>,
+    pub folds_detail: Vec<FoldResult>,
+    pub wall_seconds: f64,
+}
+
+fn stats(cases: &[&CaseResult]) -> Vec<ColumnStats> {
+    (0..COLUMNS.len())
+        .map(|c| {
+            let dsc: Vec<f64> = cases.iter().map(|r| r.dsc[c]).collect();
+            let opt = |v: Vec<f64>| (!v.is_empty()).then(|| Stat::of(&v));
+            ColumnStats {
+                column: COLUMNS[c].to_string(),
+                dsc: Stat::of(&dsc),
+                assd_mm: opt(cases.iter().filter_map(|r| r.assd_mm[c]).collect()),
+                hd95_mm: opt(cases.iter().filter_map(|r| r.hd95_mm[c]).collect()),
+                above: LEVELS
+                    .iter()
+                    .map(|&l| {
+                        100.0 * dsc.iter().filter(|&&d| d > l).count() as f64
+                            / dsc.len().max(1) as f64
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// DSC of a box mask against the (canonical) truth, counting truth outside the box as missed.
+fn box_dsc(boxed: &Array3<u8>, offset: [usize; 3], truth: &Array3<u8>, truth_total: usize) -> f64 {
+    let (dz, dy, dx) = boxed.dim();
+    let [x0, y0, z0] = offset;
+    let window = truth.slice(s![z0..z0 + dz, y0..y0 + dy, x0..x0 + dx]);
+    let (mut inter, mut count) = (0usize, 0usize);
+    Zip::from(boxed).and(&window).for_each(|&m, &t| {
+        if m != 0 {
+            count += 1;
+            if t != 0 {
+                inter += 1;
+            }
+        }
+    });
+    if count + truth_total == 0 {
+        1.0
+    } else {
+        2.0 * inter as f64 / (count + truth_total) as f64
+    }
+}
+
+/// One case's maps, kept between calibration and evaluation (box crops only).
+struct Evaluated {
+    id: String,
+    train: bool,
+    maps: StageMaps,
+    truth: Array3<u8>,
+    /// Opt. and S_RF: (DSC, surface distances), computed while the label volume was there.
+    fixed: [(f64, Option<(f64, f64)>); 2],
+    /// DSC per map per threshold.
+    curve: Vec<Vec<f64>>,
+    /// DSC per CRF weight.
+    crf_dsc: Vec<f64>,
+}
+
+fn figures(mask: &Array3<u8>, truth: &Array3<u8>, spacing: [f64; 3]) -> (f64, Option<(f64, f64)>) {
+    let d = dice(mask, truth).unwrap_or(0.0);
+    (
+        d,
+        surface_distances(mask, truth, spacing).map(|s| (s.assd, s.hd95)),
+    )
+}
+
+fn map_of(maps: &StageMaps, k: usize) -> &Array3<f32> {
+    match k {
+        0 => &maps.p0,
+        1 => &maps.g_p0,
+        2 => &maps.p1,
+        3 => &maps.g_p1,
+        4 => &maps.p2,
+        _ => &maps.g_p2,
+    }
+}
+
+fn evaluate_case(
+    seg: &Segmenter,
+    cohort: &Cohort,
+    id: &str,
+    train: bool,
+    ts: &[f32],
+) -> Result<Evaluated> {
+    let (ct, mask) = cohort.load_case(id)?;
+    let mut maps = seg.stage_maps(&ct, &CRF_WEIGHTS)?;
+    let truth = maps.reorient(&mask.data.mapv(|v| u8::from(v != 0)));
+    let total = truth.iter().filter(|&&v| v != 0).count();
+    let opt = figures(&maps.optimal_mask(&truth), &truth, maps.spacing);
+    let srf = figures(&maps.candidates_mask(), &truth, maps.spacing);
+    // the label volume is as large as the CT: not kept
+    maps.set.labels = Array3::zeros((0, 0, 0));
+    let curve = (0..6)
+        .map(|k| {
+            ts.iter()
+                .map(|&t| {
+                    box_dsc(
+                        &StageMaps::threshold(map_of(&maps, k), t),
+                        maps.offset,
+                        &truth,
+                        total,
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let crf_dsc = maps
+        .crf
+        .iter()
+        .map(|(_, m)| box_dsc(m, maps.offset, &truth, total))
+        .collect();
+    Ok(Evaluated {
+        id: id.to_string(),
+        train,
+        maps,
+        truth,
+        fixed: [opt, srf],
+        curve,
+        crf_dsc,
+    })
+}
+
+fn argmax(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+fn mean_curve(cases: &[&Evaluated], f: impl Fn(&Evaluated) -> &Vec<f64>) -> Vec<f64> {
+    let n = cases.first().map_or(0, |c| f(c).len());
+    (0..n)
+        .map(|i| cases.iter().map(|c| f(c)[i]).sum::<f64>() / cases.len().max(1) as f64)
+        .collect()
+}
+
+fn export(
+    fold_dir: &Path,
+    out: &Path,
+    ops: OperatingPoints,
+    crf_weight: f64,
+    s: &Settings,
+    description: String,
+) -> Result<()> {
+    let nets = fold_dir.join("nets");
+    let boundary = nets.join("boundary");
+    run_export(&ExportArgs {
+        forests: fold_dir.join("forests"),
+        p: nets.join("p"),
+        r1: nets.join("r1"),
+        r2: nets.join("r2"),
+        boundary: boundary.join("train.json").is_file().then_some(boundary),
+        out: out.to_path_buf(),
+        p0_stride: s.p0_stride,
+        sigma_voxels: 3.0,
+        operating_points: ops,
+        crf_weight,
+        description,
+    })?;
+    Ok(())
+}
+
+fn run_fold(
+    a: &CvArgs,
+    cohort: &Cohort,
+    f: usize,
+    train_ids: &[String],
+    test_ids: &[String],
+) -> Result<FoldResult> {
+    let started = std::time::Instant::now();
+    let dir = a.out.join(format!("fold_{}", f + 1));
+    let s = a.profile.settings(a.seed.wrapping_add(f as u64 * 7919));
+    // 1. the cascade
+    let forests = dir.join("forests");
+    if !forests.join("level2.psrf").is_file() {
+        eprintln!(
+            "fold {}: cascade on {} training cases",
+            f + 1,
+            train_ids.len()
+        );
+        let prepared: Vec<PreparedCase> = train_ids
+            .iter()
+            .map(|id| prepare_case(cohort, id, &s.cascade.superpixels))
+            .collect::<Result<_>>()?;
+        let refs: Vec<&PreparedCase> = prepared.iter().collect();
+        let cascade = train_cascade(&refs, &s.cascade, s.train.seed)?;
+        std::fs::create_dir_all(&forests).map_err(|e| TrainError::io(&forests, e))?;
+        cascade.level1.save(forests.join("level1.psrf"))?;
+        cascade.level2.save(forests.join("level2.psrf"))?;
+    }
+    // 2. the ConvNets (R2 after P: it reads P0 maps)
+    let nets = dir.join("nets");
+    for net in [NetKind::P, NetKind::R1, NetKind::R2, NetKind::Boundary] {
+        let out = nets.join(net.name());
+        if out.join("train.json").is_file() {
+            continue;
+        }
+        eprintln!("fold {}: training {}", f + 1, net.name());
+        let mut options = s.train.clone();
+        if net == NetKind::Boundary {
+            // the boundary ConvNet diverges at 1e-3 (docs/results/convnets.md)
+            options.lr = 3e-4;
+        }
+        run_train(&TrainArgs {
+            cohort: a.cohort.clone(),
+            cases: train_ids.to_vec(),
+            net,
+            out: out.clone(),
+            forests: Some(forests.clone()),
+            p_net: (net == NetKind::R2).then(|| nets.join("p")),
+            options,
+            val_fraction: 0.2,
+            resume: false,
+            max_voxels: s.max_voxels,
+            p0_stride: s.p0_stride,
+            widths: s.widths,
+            fc: s.fc,
+        })?;
+    }
+    // 3. the maps of every case, with a provisional bundle (the maps do not depend on the
+    // operating points)
+    let provisional = dir.join("bundle-uncalibrated");
+    export(
+        &dir,
+        &provisional,
+        OperatingPoints::default(),
+        1.0,
+        &s,
+        format!("cv fold {} (uncalibrated)", f + 1),
+    )?;
+    let seg = Segmenter::new(
+        Bundle::load(&provisional)?,
+        RuntimeOptions::default(),
+        a.threads,
+    )?;
+    let ts = thresholds();
+    let mut evaluated = Vec::new();
+    for (ids, train) in [(train_ids, true), (test_ids, false)] {
+        for id in ids {
+            let e = evaluate_case(&seg, cohort, id, train, &ts)?;
+            eprintln!(
+                "fold {} {} {id}: Opt {:.3}, S_RF {:.3}, best G(P2) {:.3}",
+                f + 1,
+                if train { "train" } else { "test " },
+                e.fixed[0].0,
+                e.fixed[1].0,
+                e.curve[5].iter().cloned().fold(0.0, f64::max)
+            );
+            evaluated.push(e);
+        }
+    }
+    // 4. calibration on the training cases only
+    let train_cases: Vec<&Evaluated> = evaluated.iter().filter(|e| e.train).collect();
+    let test_cases: Vec<&Evaluated> = evaluated.iter().filter(|e| !e.train).collect();
+    let train_curves: Vec<Vec<f64>> = (0..6)
+        .map(|k| mean_curve(&train_cases, |e| &e.curve[k]))
+        .collect();
+    let test_curves: Vec<Vec<f64>> = (0..6)
+        .map(|k| mean_curve(&test_cases, |e| &e.curve[k]))
+        .collect();
+    let best: Vec<f32> = train_curves.iter().map(|c| ts[argmax(c)]).collect();
+    let ops = OperatingPoints {
+        p0: best[0],
+        g_p0: best[1],
+        p1: best[2],
+        g_p1: best[3],
+        p2: best[4],
+        g_p2: best[5],
+    };
+    let crf_means = mean_curve(&train_cases, |e| &e.crf_dsc);
+    let crf_pick = (!crf_means.is_empty()).then(|| argmax(&crf_means));
+    let crf_weight = crf_pick.map(|i| CRF_WEIGHTS[i]);
+    export(
+        &dir,
+        &dir.join("bundle"),
+        ops,
+        crf_weight.unwrap_or(1.0),
+        &s,
+        format!(
+            "cv fold {} of {} (seed {}), operating points calibrated on its {} training cases",
+            f + 1,
+            a.folds,
+            a.seed,
+            train_ids.len()
+        ),
+    )?;
+    // 5. every case at the calibrated points
+    let mut cases = Vec::new();
+    for e in &evaluated {
+        let m = &e.maps;
+        let mut dsc = vec![e.fixed[0].0, e.fixed[1].0];
+        let mut sd = vec![e.fixed[0].1, e.fixed[1].1];
+        let point = [ops.p0, ops.g_p0, ops.p1, ops.g_p1, ops.p2, ops.g_p2];
+        for (k, &t) in point.iter().enumerate() {
+            let mask = if m.p0.is_empty() {
+                Array3::zeros(m.dims)
+            } else {
+                m.full(&StageMaps::threshold(map_of(m, k), t))
+            };
+            let (d, s) = figures(&mask, &e.truth, m.spacing);
+            dsc.push(d);
+            sd.push(s);
+        }
+        match crf_pick {
+            Some(i) => {
+                let (d, s) = figures(&m.full(&m.crf[i].1), &e.truth, m.spacing);
+                dsc.push(d);
+                sd.push(s);
+            }
+            None => {
+                dsc.push(f64::NAN);
+                sd.push(None);
+            }
+        }
+        cases.push(CaseResult {
+            id: e.id.clone(),
+            fold: f + 1,
+            split: if e.train { "train" } else { "test" }.into(),
+            dsc,
+            assd_mm: sd.iter().map(|s| s.map(|v| v.0)).collect(),
+            hd95_mm: sd.iter().map(|s| s.map(|v| v.1)).collect(),
+        });
+    }
+    let result = FoldResult {
+        fold: f + 1,
+        train_cases: train_ids.to_vec(),
+        test_cases: test_ids.to_vec(),
+        operating_points: ops,
+        crf_weight,
+        cases,
+        curves: Curves {
+            thresholds: ts,
+            maps: COLUMNS[2..8].iter().map(|s| s.to_string()).collect(),
+            train: train_curves,
+            test: test_curves,
+        },
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let path = dir.join("results.json");
+    let text =
+        serde_json::to_string_pretty(&result).map_err(|e| TrainError::Invalid(e.to_string()))?;
+    std::fs::write(&path, text + "\n").map_err(|e| TrainError::io(&path, e))?;
+    Ok(result)
+}
+
+/// Runs `cv`; returns Table 1.
+pub fn run_cv(a: &CvArgs) -> Result<Table1> {
+    let started = std::time::Instant::now();
+    if a.folds < 2 {
+        return Err(TrainError::Invalid("--folds must be at least 2".into()));
+    }
+    let cohort = Cohort::open(&a.cohort)?;
+    let ids: Vec<String> = cohort.manifest.cases.iter().map(|c| c.id.clone()).collect();
+    if ids.len() < 2 * a.folds {
+        return Err(TrainError::Invalid(format!(
+            "{} cases are too few for {} folds (each training set needs at least 2 cases for training and validation)",
+            ids.len(),
+            a.folds
+        )));
+    }
+    std::fs::create_dir_all(&a.out).map_err(|e| TrainError::io(&a.out, e))?;
+    let fold_of = split_folds(ids.len(), a.folds, a.seed);
+    let mut folds = Vec::new();
+    for f in 0..a.folds {
+        let path = a.out.join(format!("fold_{}", f + 1)).join("results.json");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            if let Ok(r) = serde_json::from_str::<FoldResult>(&text) {
+                eprintln!("fold {}: reusing {}", f + 1, path.display());
+                folds.push(r);
+                continue;
+            }
+        }
+        let pick = |test: bool| -> Vec<String> {
+            ids.iter()
+                .zip(&fold_of)
+                .filter(|(_, &k)| (k == f) == test)
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
+        folds.push(run_fold(a, &cohort, f, &pick(false), &pick(true))?);
+    }
+    let all: Vec<&CaseResult> = folds.iter().flat_map(|f| &f.cases).collect();
+    let train: Vec<&CaseResult> = all.iter().copied().filter(|c| c.split == "train").collect();
+    let test: Vec<&CaseResult> = all.iter().copied().filter(|c| c.split == "test").collect();
+    let table = Table1 {
+        cohort: a.cohort.display().to_string(),
+        cases: ids.len(),
+        folds: a.folds,
+        seed: a.seed,
+        profile: a.profile,
+        training: stats(&train),
+        testing: stats(&test),
+        folds_detail: folds,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    };
+    let json =
+        serde_json::to_string_pretty(&table).map_err(|e| TrainError::Invalid(e.to_string()))?;
+    let write = |name: &str, text: String| -> Result<()> {
+        let p = a.out.join(name);
+        std::fs::write(&p, text).map_err(|e| TrainError::io(&p, e))
+    };
+    write("table1.json", json + "\n")?;
+    write("table1.md", table.to_markdown())?;
+    crate::fig5::draw(&table.folds_detail[0].curves, &a.out.join("fig5.png"))?;
+    Ok(table)
+}
+
+fn stat_row(
+    name: &str,
+    cols: &[ColumnStats],
+    f: impl Fn(&ColumnStats) -> Option<&Stat>,
+    pick: fn(&Stat) -> f64,
+    scale: f64,
+    digits: usize,
+) -> String {
+    let cells: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            f(c).map_or("–".to_string(), |s| {
+                format!("{:.*}", digits, pick(s) * scale)
+            })
+        })
+        .collect();
+    format!("| {name} | {} |\n", cells.join(" | "))
+}
+
+/// Picks one statistic (mean, std, min or max).
+type StatPick = fn(&Stat) -> f64;
+
+impl Table1 {
+    /// `table1.md`: the paper's Table 1 layout, for training and for testing.
+    pub fn to_markdown(&self) -> String {
+        let mut s = format!(
+            "# Table 1: {} cases, {} folds (seed {}), profile {:?}\n\nCohort `{}`; DSC in %, ASSD and HD95 in mm; wall time {:.0} s.\n",
+            self.cases, self.folds, self.seed, self.profile, self.cohort, self.wall_seconds
+        );
+        let header = format!(
+            "| | {} |\n|---|{}\n",
+            COLUMNS.join(" | "),
+            "---|".repeat(COLUMNS.len())
+        );
+        for (title, cols) in [("Training", &self.training), ("Testing", &self.testing)] {
+            s += &format!("\n## {title}\n\n{header}");
+            let stats: [(&str, StatPick); 4] = [
+                ("mean", |s| s.mean),
+                ("std", |s| s.std),
+                ("min", |s| s.min),
+                ("max", |s| s.max),
+            ];
+            for (name, pick) in stats {
+                s += &stat_row(
+                    &format!("DSC {name}"),
+                    cols,
+                    |c| Some(&c.dsc),
+                    pick,
+                    100.0,
+                    1,
+                );
+            }
+            for (name, pick) in stats {
+                s += &stat_row(
+                    &format!("ASSD {name}"),
+                    cols,
+                    |c| c.assd_mm.as_ref(),
+                    pick,
+                    1.0,
+                    2,
+                );
+            }
+            for (name, pick) in stats {
+                s += &stat_row(
+                    &format!("HD95 {name}"),
+                    cols,
+                    |c| c.hd95_mm.as_ref(),
+                    pick,
+                    1.0,
+                    1,
+                );
+            }
+            for (i, l) in LEVELS.iter().enumerate() {
+                let cells: Vec<String> =
+                    cols.iter().map(|c| format!("{:.0}", c.above[i])).collect();
+                s += &format!(
+                    "| % cases DSC > {:.0} | {} |\n",
+                    l * 100.0,
+                    cells.join(" | ")
+                );
+            }
+        }
+        s += "\n## Operating points (calibrated on each fold's training cases)\n\n| fold | p0 | G(p0) | p1 | G(p1) | p2 | G(p2) | CRF weight | wall s |\n|---|---|---|---|---|---|---|---|---|\n";
+        for f in &self.folds_detail {
+            let o = f.operating_points;
+            s += &format!(
+                "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.0} |\n",
+                f.fold,
+                o.p0,
+                o.g_p0,
+                o.p1,
+                o.g_p1,
+                o.p2,
+                o.g_p2,
+                f.crf_weight.map_or("–".into(), |w| format!("{w}")),
+                f.seconds
+            );
+        }
+        s += &format!(
+            "\n## Cases (DSC %)\n\n| case | fold | split | {} |\n|---|---|---|{}\n",
+            COLUMNS.join(" | "),
+            "---|".repeat(COLUMNS.len())
+        );
+        for f in &self.folds_detail {
+            for c in &f.cases {
+                let cells: Vec<String> = c
+                    .dsc
+                    .iter()
+                    .map(|d| {
+                        if d.is_nan() {
+                            "–".into()
+                        } else {
+                            format!("{:.1}", d * 100.0)
+                        }
+                    })
+                    .collect();
+                s += &format!(
+                    "| {} | {} | {} | {} |\n",
+                    c.id,
+                    c.fold,
+                    c.split,
+                    cells.join(" | ")
+                );
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,89 @@
+//! `cv --profile quick` end to end (the CI run of the evaluation protocol): a 4-case small phantom
+//! cohort, 2 folds; per fold the cascade and the four ConvNets are trained, the operating points
+//! calibrated on the training cases, and every case evaluated. Checks Table 1's shape and
+//! invariants (Opt. is an upper bound of S_RF, operating points come from the grid, the fold
+//! split is a partition), Fig. 5's PNG, and that a second run reuses the finished folds.
+
+use pancseg_train::cv::{run_cv, CvArgs, Profile, COLUMNS};
+use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
+
+#[test]
+fn quick_profile_writes_table1_and_fig5_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = dir.path().join("cohort");
+    generate_cohort(&CohortOptions {
+        count: 4,
+        seed: 51,
+        size: PhantomSize::Small,
+        out: cohort.clone(),
+        nifti: true,
+        dicom: false,
+        progress: false,
+    })
+    .unwrap();
+    let out = dir.path().join("cv");
+    let args = CvArgs {
+        cohort,
+        folds: 2,
+        seed: 3,
+        out: out.clone(),
+        profile: Profile::Quick,
+        threads: 2,
+    };
+    let t = run_cv(&args).unwrap();
+    assert_eq!((t.cases, t.folds, t.folds_detail.len()), (4, 2, 2));
+    assert_eq!(t.training.len(), COLUMNS.len());
+    assert_eq!(t.testing.len(), COLUMNS.len());
+    // every case is tested exactly once and trained on in the other fold
+    let mut tested: Vec<&str> = t
+        .folds_detail
+        .iter()
+        .flat_map(|f| f.test_cases.iter().map(String::as_str))
+        .collect();
+    tested.sort();
+    assert_eq!(tested, ["case_001", "case_002", "case_003", "case_004"]);
+    for f in &t.folds_detail {
+        assert_eq!(f.cases.len(), 4);
+        for c in &f.cases {
+            assert_eq!(c.dsc.len(), COLUMNS.len());
+            // Opt. labels every superpixel the best way: no candidate subset does better
+            assert!(
+                c.dsc[0] + 1e-9 >= c.dsc[1],
+                "{}: Opt {} < S_RF {}",
+                c.id,
+                c.dsc[0],
+                c.dsc[1]
+            );
+            assert!(c.dsc.iter().all(|d| d.is_nan() || (0.0..=1.0).contains(d)));
+        }
+        let o = f.operating_points;
+        for p in [o.p0, o.g_p0, o.p1, o.g_p1, o.p2, o.g_p2] {
+            assert!((0.04..=0.96).contains(&p), "{p}");
+        }
+        assert!(f.crf_weight.is_some());
+        assert_eq!(f.curves.train.len(), 6);
+        assert!(out
+            .join(format!("fold_{}/bundle/manifest.json", f.fold))
+            .is_file());
+    }
+    // the superpixel upper bound is high on phantoms; the candidates keep most of the pancreas
+    assert!(t.testing[0].dsc.mean > 0.8, "Opt. {:?}", t.testing[0].dsc);
+    let md = std::fs::read_to_string(out.join("table1.md")).unwrap();
+    assert!(md.contains("| DSC mean |") && md.contains("CRF(P2)") && md.contains("## Testing"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("table1.json")).unwrap()).unwrap();
+    assert_eq!(json["testing"][7]["column"], "G(P2)");
+    let png = std::fs::read(out.join("fig5.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    assert_eq!(
+        u32::from_be_bytes([png[16], png[17], png[18], png[19]]),
+        1400
+    );
+    // resumable: the finished folds are reused and give the same table
+    let again = run_cv(&args).unwrap();
+    assert!(again.wall_seconds < 30.0, "{} s", again.wall_seconds);
+    assert_eq!(
+        serde_json::to_string(&again.testing).unwrap(),
+        serde_json::to_string(&t.testing).unwrap()
+    );
+}
