@@ -1,5 +1,5 @@
 // C++17 conformance test through the RAII wrapper (cpp-examples/include/pancseg.hpp): one
-// context used by 8 threads at once gives identical masks; a cancellation requested from another
+// context used by 4 threads at once gives identical masks; a cancellation requested from another
 // thread mid-run returns PANCSEG_CANCELLED; exceptions carry the status and message; results
 // outlive their context.
 #include <pancseg.hpp>
@@ -34,7 +34,7 @@ int main() {
 #ifdef PANCSEG_TEST_QUICK
       const int n_threads = 2;
 #else
-      const int n_threads = 8;
+      const int n_threads = 4;
 #endif
       std::vector<std::vector<uint8_t>> masks(n_threads);
       std::vector<std::string> errors(n_threads);

@@ -2,7 +2,7 @@
 //! - every fuzz seed (`fuzz/seeds/<target>`) and every input a fuzzing run found once
 //!   (`tests/fixtures/fuzz-regressions/<target>`, fixed in the commit that added it; listed in
 //!   docs/robustness.md) is replayed: none may panic;
-//! - a time-boxed random-mutation pass per target (`PANCSEG_FUZZ_SECONDS`, default 20): seeds
+//! - a time-boxed random-mutation pass per target (`PANCSEG_FUZZ_SECONDS`, default 10): seeds
 //!   mutated by bit flips, byte and integer overwrites with boundary values, insertions,
 //!   deletions, truncation and splicing, from a fixed RNG seed so a failure reproduces. It has no
 //!   coverage feedback; the coverage-guided runs are `scripts/fuzz.sh` (cargo-fuzz, nightly). A
@@ -159,7 +159,7 @@ fn random_mutations_do_not_panic() {
     let secs: f64 = std::env::var("PANCSEG_FUZZ_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20.0);
+        .unwrap_or(10.0);
     let budget = Duration::from_secs_f64(secs);
     let handles: Vec<_> = TARGETS
         .into_iter()

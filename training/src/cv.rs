@@ -45,7 +45,8 @@ pub fn thresholds() -> Vec<f32> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
-    /// The CI end-to-end run: narrow networks, a few short epochs, small forests.
+    /// The CI end-to-end run of the protocol's mechanics: narrow networks, one short epoch,
+    /// small forests (the networks do not learn in this time).
     Quick,
     /// The paper's settings: standard networks (conv 32/64/64/64/64, FC 256), Ns = 4 scales,
     /// Nt = 8 TPS deformations, 60-tree forests.
@@ -81,16 +82,16 @@ impl Profile {
                 Settings {
                     cascade,
                     train: TrainOptions {
-                        epochs: 2,
-                        examples_per_epoch: 512,
-                        val_per_class: 100,
-                        patience: 2,
+                        epochs: 1,
+                        examples_per_epoch: 256,
+                        val_per_class: 50,
+                        patience: 1,
                         seed,
                         ..TrainOptions::default()
                     },
                     widths: Some([8, 16, 16, 16, 16]),
                     fc: Some(32),
-                    max_voxels: 200,
+                    max_voxels: 100,
                     p0_stride: 3,
                 }
             }

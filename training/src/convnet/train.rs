@@ -3,7 +3,9 @@
 //! epoch, early stopping on validation loss (the best epoch's weights are kept), a checkpoint of
 //! model and optimizer after every epoch so an interrupted run resumes where it stopped, and a
 //! progress line with loss and accuracy. Seeded: the same seed gives the same run on the CPU
-//! backend (example order, deformations, initial weights and dropout masks all derive from it).
+//! backend (example order, deformations, initial weights and dropout masks all derive from it),
+//! provided one training runs at a time in the process: burn's CPU backend keeps its seeded RNG
+//! in one process-wide slot, so concurrent trainings interleave their draws.
 
 use super::examples::{balanced_epoch, deformation, write_input, Example, ExampleCase, Geometry};
 use super::metrics::{accuracy, auc, cross_entropy};

@@ -9,6 +9,7 @@ use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
 
 #[test]
 fn quick_profile_writes_table1_and_fig5_and_resumes() {
+    let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let cohort = dir.path().join("cohort");
     generate_cohort(&CohortOptions {

@@ -1,4 +1,8 @@
 //! The integration tests of the training crate, one test binary (each file a module).
+//!
+//! Tests that train networks hold [`TRAINING`]: burn's backend draws weight initialisation and
+//! dropout from one process-wide seeded RNG, so two trainings running at once in one process
+//! interleave their draws and neither is reproducible (`train` checks byte-identical reruns).
 
 mod candidates;
 mod cv;
@@ -6,3 +10,6 @@ mod import;
 mod onnx_parity;
 mod phantom;
 mod train;
+
+/// Held by every test that trains a network (see the module doc).
+pub static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());

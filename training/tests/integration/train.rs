@@ -43,6 +43,7 @@ fn report(dir: &Path) -> TrainReport {
 
 #[test]
 fn train_export_resume_and_reproduce() {
+    let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let cohort = dir.path().join("cohort");
     generate_cohort(&CohortOptions {
