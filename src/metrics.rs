@@ -90,7 +90,29 @@ pub fn surface_distances(
     if a.dim() != b.dim() {
         return None;
     }
-    let (sa, sb) = (surface(a), surface(b));
+    // Work on the joint bounding box of the masks plus one voxel (clamped to the grid): the
+    // surfaces are the same voxels (a neighbour outside the grid stays outside it) and every
+    // surface voxel is inside, so the distances are exactly those of the whole grid.
+    let (nz, ny, nx) = a.dim();
+    let (mut lo, mut hi) = ([usize::MAX; 3], [0usize; 3]);
+    for (((z, y, x), &va), &vb) in a.indexed_iter().zip(b.iter()) {
+        if va != 0 || vb != 0 {
+            for (k, v) in [z, y, x].into_iter().enumerate() {
+                lo[k] = lo[k].min(v);
+                hi[k] = hi[k].max(v);
+            }
+        }
+    }
+    if lo[0] == usize::MAX {
+        return None;
+    }
+    let window = ndarray::s![
+        lo[0].saturating_sub(1)..(hi[0] + 2).min(nz),
+        lo[1].saturating_sub(1)..(hi[1] + 2).min(ny),
+        lo[2].saturating_sub(1)..(hi[2] + 2).min(nx)
+    ];
+    let (a, b) = (a.slice(window).to_owned(), b.slice(window).to_owned());
+    let (sa, sb) = (surface(&a), surface(&b));
     if !sa.iter().any(|&v| v) || !sb.iter().any(|&v| v) {
         return None;
     }
