@@ -238,8 +238,8 @@ fn us(tag: Tag, v: u16) -> DataElement<InMemDicomObject> {
     DataElement::new(tag, VR::US, PrimitiveValue::from(v))
 }
 
-/// Image orientation (row cosine, column cosine) of the grid's axial slices.
-fn orientation(g: &Geometry) -> [f64; 6] {
+/// ImageOrientationPatient (row cosine, column cosine) of the grid's axial slices.
+pub(crate) fn image_orientation(g: &Geometry) -> [f64; 6] {
     [
         g.direction[0][0],
         g.direction[1][0],
@@ -488,7 +488,7 @@ pub fn write_dicom_seg(
                 vec![item(vec![text(
                     tags::IMAGE_ORIENTATION_PATIENT,
                     VR::DS,
-                    &multi_ds(&orientation(g)),
+                    &multi_ds(&image_orientation(g)),
                 )])],
             ),
             seq(
@@ -795,7 +795,7 @@ impl DicomSeg {
                 self.rows, self.columns
             )));
         }
-        let want = orientation(geometry);
+        let want = image_orientation(geometry);
         if self
             .orientation
             .iter()

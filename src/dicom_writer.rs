@@ -118,14 +118,7 @@ pub fn write_ct_series(
     } else {
         (0, (1i64 << opts.bits_stored) - 1)
     };
-    let iop = [
-        g.direction[0][0],
-        g.direction[1][0],
-        g.direction[2][0],
-        g.direction[0][1],
-        g.direction[1][1],
-        g.direction[2][1],
-    ];
+    let iop = crate::dicom_seg::image_orientation(g);
     let mut files = Vec::with_capacity(nz);
     for k in 0..nz {
         let mut obj = InMemDicomObject::new_empty();

@@ -101,31 +101,23 @@ fn real_series_without_study_uid_is_refused() {
         eprintln!("SKIPPED: {} not present", real.display());
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_pancseg"))
-        .arg("segment")
-        .arg(&real)
-        .arg(dir.path().join("m.nii.gz"))
-        .arg("--model")
-        .arg(root().join("tests/fixtures/bundle-tiny"))
-        .arg("--dicom-seg")
-        .arg(dir.path().join("s.dcm"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && err.contains("no StudyInstanceUID"),
-        "{err}"
-    );
-    assert!(!dir.path().join("m.nii.gz").exists());
+    refused_before_segmenting(&real, "no StudyInstanceUID");
 }
 
 #[test]
 fn nifti_input_is_refused_before_segmenting() {
+    refused_before_segmenting(
+        &root().join("tests/fixtures/phantom/ct.nii.gz"),
+        "needs a DICOM series",
+    );
+}
+
+/// `segment INPUT ... --dicom-seg` fails with `reason` and writes no mask.
+fn refused_before_segmenting(input: &Path, reason: &str) {
     let dir = tempfile::tempdir().unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_pancseg"))
         .arg("segment")
-        .arg(root().join("tests/fixtures/phantom/ct.nii.gz"))
+        .arg(input)
         .arg(dir.path().join("m.nii.gz"))
         .arg("--model")
         .arg(root().join("tests/fixtures/bundle-tiny"))
@@ -133,8 +125,7 @@ fn nifti_input_is_refused_before_segmenting() {
         .arg(dir.path().join("s.dcm"))
         .output()
         .unwrap();
-    assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("needs a DICOM series"), "{err}");
+    assert!(!o.status.success() && err.contains(reason), "{err}");
     assert!(!dir.path().join("m.nii.gz").exists());
 }
