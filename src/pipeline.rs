@@ -449,20 +449,7 @@ impl Segmenter {
             .sum();
         let method = opts.method;
         let smooth = matches!(method, Method::GP0 | Method::GP1 | Method::GP2);
-        let r = m.sigma_voxels.map(radius);
-        let stride = m.p0_stride;
-        let working_box = cands.bbox().map(|b| {
-            let x0 = b[0].saturating_sub(r[0]) / stride * stride;
-            let y0 = b[1].saturating_sub(r[1]) / stride * stride;
-            [
-                x0,
-                y0,
-                b[2].saturating_sub(r[2]),
-                (b[3] + r[0]).min(nx - 1),
-                (b[4] + r[1]).min(ny - 1),
-                (b[5] + r[2]).min(nz - 1),
-            ]
-        });
+        let working_box = working_box(&cands, m, (nz, ny, nx));
         let mut counts = (0usize, 0usize, 0usize);
         // the map the mask comes from, over the box (None: no candidates)
         let map: Option<(MapCrop, f32, Option<Vec<bool>>)> = match working_box {
@@ -730,6 +717,27 @@ impl Segmenter {
             .map(|(&(a, b), &p)| PairScore { a, b, p_same: p })
             .collect())
     }
+}
+
+/// The box the maps live in: the candidates' bounding box `[x0, y0, z0, x1, y1, z1]` grown by
+/// the smoothing radius, x0 and y0 aligned to the P0 stride; `None` without candidates.
+fn working_box(
+    cands: &Candidates,
+    m: &Manifest,
+    (nz, ny, nx): (usize, usize, usize),
+) -> Option<[usize; 6]> {
+    let r = m.sigma_voxels.map(radius);
+    let stride = m.p0_stride;
+    cands.bbox().map(|b| {
+        [
+            b[0].saturating_sub(r[0]) / stride * stride,
+            b[1].saturating_sub(r[1]) / stride * stride,
+            b[2].saturating_sub(r[2]),
+            (b[3] + r[0]).min(nx - 1),
+            (b[4] + r[1]).min(ny - 1),
+            (b[5] + r[2]).min(nz - 1),
+        ]
+    })
 }
 
 /// The candidates' mask over the box.

@@ -4,11 +4,11 @@
 //! thresholds and weights are then free to vary. The maps are exactly what
 //! [`Segmenter::segment`] thresholds for each method (same stages, same code).
 
-use super::{crop_selection, paint, Progress, Segmenter};
+use super::{crop_selection, paint, working_box, Progress, Segmenter};
 use crate::candidates::selection_mask;
 use crate::error::Result;
 use crate::orient::Canonical;
-use crate::smoothing::{gaussian_smooth_in_place, radius};
+use crate::smoothing::gaussian_smooth_in_place;
 use crate::superpixels::{compute_superpixels_with, SuperpixelSet};
 use crate::volume::Volume;
 use ndarray::{s, Array3};
@@ -95,12 +95,9 @@ impl Segmenter {
         let cct = canonical.volume(ct);
         let cct: &Volume = &cct;
         let dims = cct.data.dim();
-        let (nz, ny, nx) = dims;
         let set = compute_superpixels_with(cct, &self.cascade.superpixels, &|| true)
             .ok_or(crate::Error::Cancelled)?;
         let cands = self.cascade.score(cct, set)?;
-        let r = m.sigma_voxels.map(radius);
-        let stride = m.p0_stride;
         let empty = || Array3::<f32>::zeros((0, 0, 0));
         let mut maps = StageMaps {
             canonical,
@@ -120,18 +117,7 @@ impl Segmenter {
             g_p2: empty(),
             crf: Vec::new(),
         };
-        if let Some(b) = cands.bbox() {
-            // the working box of Segmenter::segment
-            let x0 = b[0].saturating_sub(r[0]) / stride * stride;
-            let y0 = b[1].saturating_sub(r[1]) / stride * stride;
-            let bx = [
-                x0,
-                y0,
-                b[2].saturating_sub(r[2]),
-                (b[3] + r[0]).min(nx - 1),
-                (b[4] + r[1]).min(ny - 1),
-                (b[5] + r[2]).min(nz - 1),
-            ];
+        if let Some(bx) = working_box(&cands, m, dims) {
             let offset = [bx[0], bx[1], bx[2]];
             let dim = (bx[5] - bx[2] + 1, bx[4] - bx[1] + 1, bx[3] - bx[0] + 1);
             let region = crop_selection(&cands, offset, dim);
