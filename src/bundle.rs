@@ -108,6 +108,12 @@ pub struct Manifest {
     pub region: RegionGeometry,
     /// The P0 grid stride n (voxels, in x and y).
     pub p0_stride: usize,
+    /// The P0 grid step in millimetres (x and y). When present it replaces `p0_stride` per scan
+    /// by `round(step / in-plane spacing)` (at least 1), so a finely sampled scan gets the grid
+    /// density, in millimetres, the bundle was calibrated with rather than many times as many
+    /// P-ConvNet patches. Absent in bundles written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p0_step_mm: Option<f64>,
     /// Smoothing sigma in voxels (x, y, z).
     pub sigma_voxels: [f64; 3],
     pub operating_points: OperatingPoints,
@@ -133,6 +139,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl Manifest {
+    /// The P0 grid stride (voxels, x and y) for a scan with this spacing: from `p0_step_mm`
+    /// when the bundle gives it, else `p0_stride`.
+    pub fn p0_stride_for(&self, spacing: [f64; 3]) -> usize {
+        let in_plane = spacing[0].min(spacing[1]);
+        match self.p0_step_mm {
+            Some(step) if in_plane > 0.0 && in_plane.is_finite() => {
+                ((step / in_plane).round() as usize).clamp(1, 64)
+            }
+            _ => self.p0_stride,
+        }
+    }
+
     /// Parses and validates `manifest.json` text (`path` names it in errors).
     pub fn parse(text: &str, path: &Path) -> Result<Manifest> {
         let manifest: Manifest = serde_json::from_str(text)
@@ -203,6 +221,11 @@ impl Manifest {
         }
         if self.p0_stride == 0 || self.p0_stride > 64 {
             return bad(format!("p0_stride {} is not in 1..=64", self.p0_stride));
+        }
+        if let Some(step) = self.p0_step_mm {
+            if !(step > 0.0 && step <= 100.0) {
+                return bad(format!("p0_step_mm {step} is not in (0, 100]"));
+            }
         }
         if self.sigma_voxels.iter().any(|s| !(*s >= 0.0 && *s <= 20.0)) {
             return bad(format!(
@@ -383,5 +406,37 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    fn fixture_manifest() -> (Manifest, PathBuf) {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bundle-tiny/manifest.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        (Manifest::parse(&text, &path).unwrap(), path)
+    }
+
+    #[test]
+    fn p0_grid_step_in_mm_sets_the_stride_per_scan() {
+        let (mut m, path) = fixture_manifest();
+        // a bundle without the field keeps its voxel stride on every scan
+        assert_eq!(m.p0_step_mm, None);
+        assert_eq!(m.p0_stride_for([0.7, 0.7, 1.0]), m.p0_stride);
+        m.p0_step_mm = Some(4.0);
+        m.validate(&path).unwrap();
+        assert_eq!(m.p0_stride_for([1.96875, 1.96875, 2.5]), 2);
+        assert_eq!(m.p0_stride_for([2.17, 2.17, 2.5]), 2);
+        assert_eq!(m.p0_stride_for([0.77, 0.77, 1.0]), 5);
+        // the smaller in-plane spacing decides; far below a voxel still samples every voxel
+        assert_eq!(m.p0_stride_for([0.5, 2.0, 1.0]), 8);
+        assert_eq!(m.p0_stride_for([40.0, 40.0, 1.0]), 1);
+        // written only when present, read back equal
+        let text = serde_json::to_string(&m).unwrap();
+        assert!(text.contains("\"p0_step_mm\":4.0"));
+        assert_eq!(Manifest::parse(&text, &path).unwrap(), m);
+        for bad in [0.0, -1.0, f64::NAN, 1000.0] {
+            m.p0_step_mm = Some(bad);
+            let e = m.validate(&path).unwrap_err().to_string();
+            assert!(e.contains("p0_step_mm"), "{e}");
+        }
     }
 }

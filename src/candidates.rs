@@ -104,6 +104,10 @@ impl Candidates {
                 p[ra.max(rb)] = ra.min(rb);
             }
         };
+        let nz = self.set.dims.0;
+        // the labels of the slice above, drawn once per slice
+        let mut above: Option<(usize, std::borrow::Cow<'_, [u32]>)> = None;
+        let nx = self.set.dims.2;
         for (i, s) in self.set.superpixels.iter().enumerate() {
             if !self.selected[i] {
                 continue;
@@ -115,12 +119,17 @@ impl Candidates {
                 }
             }
             // overlap with the slice above
-            if s.slice + 1 < self.set.labels.dim().0 {
-                for sp in &s.spans {
-                    for x in sp.x0 as usize..=sp.x1 as usize {
-                        let l = self.set.labels[[s.slice + 1, sp.y as usize, x]];
-                        if l != 0 && self.selected[l as usize - 1] {
-                            union(&mut parent, i, l as usize - 1);
+            if s.slice + 1 < nz {
+                if above.as_ref().map(|a| a.0) != Some(s.slice + 1) {
+                    above = Some((s.slice + 1, self.set.slice_labels(s.slice + 1)));
+                }
+                if let Some((_, lab)) = &above {
+                    for sp in &s.spans {
+                        let row = sp.y as usize * nx;
+                        for &l in &lab[row + sp.x0 as usize..=row + sp.x1 as usize] {
+                            if l != 0 && self.selected[l as usize - 1] {
+                                union(&mut parent, i, l as usize - 1);
+                            }
                         }
                     }
                 }
@@ -152,7 +161,7 @@ impl Candidates {
 
 /// Mask (1 inside) of the superpixels of `set` flagged in `selected`.
 pub fn selection_mask(set: &SuperpixelSet, selected: &[bool]) -> Array3<u8> {
-    set.labels
+    set.label_volume()
         .mapv(|l| u8::from(l != 0 && selected[l as usize - 1]))
 }
 

@@ -127,6 +127,7 @@ mod tests {
         // slice 0: 1 - 2 - 3 in a row; slice 1: 4 alone
         SuperpixelSet {
             labels: Array3::zeros((2, 1, 1)),
+            dims: (2, 1, 1),
             superpixels: vec![
                 sp(1, 0, vec![2]),
                 sp(2, 0, vec![1, 3]),

@@ -100,14 +100,15 @@ struct SliceRef {
 
 fn slice_refs(
     hu: &[f32],
-    labels: &[u32],
+    set: &SuperpixelSet,
     dims: (usize, usize, usize),
 ) -> (Vec<Option<SliceRef>>, (usize, usize)) {
     let (nz, ny, nx) = dims;
     let refs: Vec<Option<SliceRef>> = (0..nz)
         .into_par_iter()
         .map(|z| {
-            let lab = &labels[z * ny * nx..(z + 1) * ny * nx];
+            let lab = set.slice_labels(z);
+            let lab: &[u32] = &lab;
             let hu = &hu[z * ny * nx..(z + 1) * ny * nx];
             let (mut n, mut sx, mut sy) = (0.0f64, 0.0f64, 0.0f64);
             let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
@@ -323,9 +324,8 @@ pub fn superpixel_features(ct: &Volume, set: &SuperpixelSet) -> Vec<f32> {
     let sx = ct.geometry.spacing[0];
     let sy = ct.geometry.spacing[1];
     let hu = contiguous(&ct.data);
-    let labels = contiguous(&set.labels);
-    let (hu, labels): (&[f32], &[u32]) = (&hu, &labels);
-    let (refs, (zfirst, zlast)) = slice_refs(hu, labels, (nz, ny, nx));
+    let hu: &[f32] = &hu;
+    let (refs, (zfirst, zlast)) = slice_refs(hu, set, (nz, ny, nx));
     let zspan = (zlast.saturating_sub(zfirst)).max(1) as f64;
     // superpixels grouped by slice: each slice's HU and gradient images stay in cache while its
     // superpixels are measured (a superpixel touches a dozen short row segments)
@@ -412,37 +412,51 @@ pub const N_LEVEL2_FEATURES: usize = N_FEATURES + 6;
 /// its in-slice neighbours' probabilities, and the overlap-weighted mean probability of the
 /// superpixels under it in the slice below and above, and the max of those two.
 pub fn level2_features(set: &SuperpixelSet, level1_rows: &[f32], p1: &[f32]) -> Vec<f32> {
-    let (nz, ny, nx) = set.labels.dim();
+    let nz = set.dims.0;
     let n = set.superpixels.len();
-    let labels = contiguous(&set.labels);
-    let labels: &[u32] = &labels;
-    // overlap-weighted probabilities from adjacent slices
-    let adjacent: Vec<[f32; 2]> = set
-        .superpixels
-        .par_iter()
-        .map(|s| {
-            let mut out = [0f32; 2];
-            for (k, dz) in [-1i64, 1].iter().enumerate() {
-                let z = s.slice as i64 + dz;
-                if z < 0 || z >= nz as i64 {
-                    out[k] = p1[s.id as usize - 1];
-                    continue;
-                }
-                let (mut acc, mut cnt) = (0.0f64, 0.0f64);
-                for sp in &s.spans {
-                    let start = (z as usize * ny + sp.y as usize) * nx;
-                    for &l in &labels[start + sp.x0 as usize..=start + sp.x1 as usize] {
-                        cnt += 1.0;
-                        if l != 0 {
-                            acc += p1[l as usize - 1] as f64;
-                        }
-                    }
-                }
-                out[k] = if cnt > 0.0 { (acc / cnt) as f32 } else { 0.0 };
+    // overlap-weighted probabilities from adjacent slices, slice by slice (the labels of the
+    // slices below and above are drawn once per slice)
+    let per_slice: Vec<Vec<(usize, [f32; 2])>> = (0..nz)
+        .into_par_iter()
+        .map(|z| {
+            let here = set.in_slice(z);
+            if here.is_empty() {
+                return Vec::new();
             }
-            out
+            let nx = set.dims.2;
+            let around = [
+                z.checked_sub(1).map(|b| set.slice_labels(b)),
+                (z + 1 < nz).then(|| set.slice_labels(z + 1)),
+            ];
+            here.iter()
+                .map(|s| {
+                    let mut out = [0f32; 2];
+                    for (k, lab) in around.iter().enumerate() {
+                        let Some(lab) = lab else {
+                            out[k] = p1[s.id as usize - 1];
+                            continue;
+                        };
+                        let (mut acc, mut cnt) = (0.0f64, 0.0f64);
+                        for sp in &s.spans {
+                            let start = sp.y as usize * nx;
+                            for &l in &lab[start + sp.x0 as usize..=start + sp.x1 as usize] {
+                                cnt += 1.0;
+                                if l != 0 {
+                                    acc += p1[l as usize - 1] as f64;
+                                }
+                            }
+                        }
+                        out[k] = if cnt > 0.0 { (acc / cnt) as f32 } else { 0.0 };
+                    }
+                    (s.id as usize - 1, out)
+                })
+                .collect()
         })
         .collect();
+    let mut adjacent = vec![[0f32; 2]; n];
+    for (i, v) in per_slice.into_iter().flatten() {
+        adjacent[i] = v;
+    }
     let mut rows = Vec::with_capacity(n * N_LEVEL2_FEATURES);
     for (i, s) in set.superpixels.iter().enumerate() {
         rows.extend_from_slice(&level1_rows[i * N_FEATURES..(i + 1) * N_FEATURES]);

@@ -78,7 +78,8 @@ impl Canonical {
         v
     }
 
-    fn view_mut<'a, T>(&self, a: ArrayViewMut3<'a, T>) -> ArrayViewMut3<'a, T> {
+    /// A view of an input-layout array in canonical order (writes land in the input layout).
+    pub fn view_mut<'a, T>(&self, a: ArrayViewMut3<'a, T>) -> ArrayViewMut3<'a, T> {
         let mut v = a.permuted_axes(self.array_axes());
         for r in 0..3 {
             if self.flip[r] {

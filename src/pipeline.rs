@@ -23,7 +23,7 @@ use crate::network::{Network, RuntimeOptions};
 use crate::orient::Canonical;
 use crate::prob_map::{grid_points, nearest_fill, MapCrop};
 use crate::smoothing::{gaussian_smooth_in_place, radius};
-use crate::superpixels::compute_superpixels_with;
+use crate::superpixels::{compute_superpixel_records, compute_superpixels_with};
 use crate::volume::{Image, Mask, Volume};
 use ndarray::{s, Array3};
 use rayon::prelude::*;
@@ -422,20 +422,22 @@ impl Segmenter {
         // 2. candidates (0 .. 0.45)
         let (nz, ny, nx) = cct.data.dim();
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let set = compute_superpixels_with(cct, &self.cascade.superpixels, &|| {
+        let on_slice = || {
             let k = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(0.4 * k as f32 / nz as f32);
             !progress.cancelled()
-        })
+        };
+        // only the CRF's boundary inputs read the label volume; everything else walks the
+        // superpixels' spans, so the other methods never build it (it is as large as the CT)
+        let set = if opts.method == Method::CrfP2 {
+            compute_superpixels_with(cct, &self.cascade.superpixels, &on_slice)
+        } else {
+            compute_superpixel_records(cct, &self.cascade.superpixels, &on_slice)
+        }
         .ok_or(Error::Cancelled)?;
         timer.lap("superpixels");
-        let mut cands = self.cascade.score(cct, set)?;
+        let cands = self.cascade.score(cct, set)?;
         timer.lap("cascade");
-        // only the CRF reads the label volume after this point (everything else walks the
-        // superpixels' spans): free it early, it is as large as the CT
-        if opts.method != Method::CrfP2 {
-            cands.set.labels = Array3::zeros((0, 0, 0));
-        }
         progress.report(0.45);
         progress.check()?;
         let n_cand = cands.count();
@@ -449,7 +451,8 @@ impl Segmenter {
             .sum();
         let method = opts.method;
         let smooth = matches!(method, Method::GP0 | Method::GP1 | Method::GP2);
-        let working_box = working_box(&cands, m, (nz, ny, nx));
+        let stride = m.p0_stride_for(cct.geometry.spacing);
+        let working_box = working_box(&cands, stride, m, (nz, ny, nx));
         let mut counts = (0usize, 0usize, 0usize);
         // the map the mask comes from, over the box (None: no candidates)
         let map: Option<(MapCrop, f32, Option<Vec<bool>>)> = match working_box {
@@ -507,49 +510,58 @@ impl Segmenter {
         };
         progress.report(0.95);
         progress.check()?;
-        // 3. output map and mask over the box, then the whole canonical grid
-        let mut mask_c = Array3::<u8>::zeros((nz, ny, nx));
-        let mut prob_c = opts.probability.then(|| Array3::<f32>::zeros((nz, ny, nx)));
-        if let Some((crop, threshold, labels)) = map {
-            let mut values = crop.data;
-            if smooth {
-                gaussian_smooth_in_place(&mut values, m.sigma_voxels);
-                timer.lap("smoothing");
+        // 3. the mask (and map) written straight into input-layout arrays through their
+        // canonical views: no canonical full-size copy to restore afterwards
+        let input_dim = ct.data.dim();
+        let mut mask_data = Array3::<u8>::zeros(input_dim);
+        let mut prob_data = opts.probability.then(|| Array3::<f32>::zeros(input_dim));
+        {
+            let mut mask_c = canonical.view_mut(mask_data.view_mut());
+            if mask_c.dim() != (nz, ny, nx) {
+                return Err(Error::Internal(format!(
+                    "canonical view {:?} does not match {:?}",
+                    mask_c.dim(),
+                    (nz, ny, nx)
+                )));
             }
-            let [x0, y0, z0] = crop.offset;
-            let (dz, dy, dx) = values.dim();
-            let window = s![z0..z0 + dz, y0..y0 + dy, x0..x0 + dx];
-            match labels {
-                Some(l) => {
-                    let full = crate::candidates::selection_mask(&cands.set, &l);
-                    mask_c.assign(&full);
+            if let Some((crop, threshold, labels)) = map {
+                let mut values = crop.data;
+                if smooth {
+                    gaussian_smooth_in_place(&mut values, m.sigma_voxels);
+                    timer.lap("smoothing");
                 }
-                None => mask_c
-                    .slice_mut(window)
-                    .zip_mut_with(&values, |o, &v| *o = u8::from(v >= threshold)),
+                let [x0, y0, z0] = crop.offset;
+                let (dz, dy, dx) = values.dim();
+                let window = s![z0..z0 + dz, y0..y0 + dy, x0..x0 + dx];
+                match labels {
+                    Some(l) => {
+                        let full = crate::candidates::selection_mask(&cands.set, &l);
+                        mask_c.assign(&full);
+                    }
+                    None => mask_c
+                        .slice_mut(window)
+                        .zip_mut_with(&values, |o, &v| *o = u8::from(v >= threshold)),
+                }
+                if let Some(p) = prob_data.as_mut() {
+                    canonical
+                        .view_mut(p.view_mut())
+                        .slice_mut(window)
+                        .assign(&values);
+                }
             }
-            if let Some(p) = prob_c.as_mut() {
-                p.slice_mut(window).assign(&values);
+            if opts.largest_component {
+                keep_largest_component(mask_c);
             }
-        }
-        if opts.largest_component {
-            keep_largest_component(&mut mask_c);
         }
         timer.lap("mask");
-        // 4. back to the input grid
-        let input_dim = ct.data.dim();
         let mask = Image {
-            data: canonical.restore(&mask_c, input_dim)?,
+            data: mask_data,
             geometry: ct.geometry,
         };
-        drop(mask_c);
-        let probability = match prob_c {
-            Some(p) => Some(Image {
-                data: canonical.restore(&p, input_dim)?,
-                geometry: ct.geometry,
-            }),
-            None => None,
-        };
+        let probability = prob_data.map(|data| Image {
+            data,
+            geometry: ct.geometry,
+        });
         let pancreas_voxels = mask.data.iter().filter(|&&v| v != 0).count();
         timer.lap("output");
         progress.report(1.0);
@@ -604,7 +616,8 @@ impl Segmenter {
         Ok(out)
     }
 
-    /// P0 over the box: the P-ConvNet every `stride` voxels inside the candidates, filled.
+    /// P0 over the box: the P-ConvNet on the bundle's grid (every `p0_stride_for(spacing)`
+    /// voxels) inside the candidates, filled.
     fn p0_map(
         &self,
         ct: &Volume,
@@ -613,7 +626,8 @@ impl Segmenter {
         progress: &Progress,
     ) -> Result<(MapCrop, usize)> {
         let m = &self.bundle.manifest;
-        let pts = grid_points(region, m.p0_stride);
+        let stride = m.p0_stride_for(ct.geometry.spacing);
+        let pts = grid_points(region, stride);
         let probs = self.infer(
             &self.p,
             pts.len(),
@@ -625,7 +639,7 @@ impl Segmenter {
             progress,
             (0.45, 0.7),
         )?;
-        let data = nearest_fill(region, m.p0_stride, ct.geometry.spacing, &pts, &probs);
+        let data = nearest_fill(region, stride, ct.geometry.spacing, &pts, &probs);
         Ok((MapCrop { data, offset }, pts.len()))
     }
 
@@ -723,11 +737,11 @@ impl Segmenter {
 /// the smoothing radius, x0 and y0 aligned to the P0 stride; `None` without candidates.
 fn working_box(
     cands: &Candidates,
+    stride: usize,
     m: &Manifest,
     (nz, ny, nx): (usize, usize, usize),
 ) -> Option<[usize; 6]> {
     let r = m.sigma_voxels.map(radius);
-    let stride = m.p0_stride;
     cands.bbox().map(|b| {
         [
             b[0].saturating_sub(r[0]) / stride * stride,
@@ -789,7 +803,7 @@ fn paint(
 }
 
 /// Keeps the largest 6-connected component of a 0/1 mask (ties: the first in raster order).
-pub fn keep_largest_component(mask: &mut Array3<u8>) {
+pub fn keep_largest_component(mut mask: ndarray::ArrayViewMut3<'_, u8>) {
     let (nz, ny, nx) = mask.dim();
     let mut comp = Array3::<u32>::zeros((nz, ny, nx));
     let mut sizes = vec![0usize];
@@ -868,7 +882,7 @@ mod tests {
         let mut m = Array3::<u8>::zeros((3, 5, 5));
         m[[0, 0, 0]] = 1;
         m.slice_mut(s![1..3, 2..4, 2..4]).fill(1);
-        keep_largest_component(&mut m);
+        keep_largest_component(m.view_mut());
         assert_eq!(m.sum(), 8);
         assert_eq!(m[[0, 0, 0]], 0);
     }

@@ -67,15 +67,14 @@ impl StageMaps {
     pub fn optimal_mask(&self, truth: &Array3<u8>) -> Array3<u8> {
         let n = self.set.superpixels.len();
         let (mut inside, mut total) = (vec![0usize; n + 1], vec![0usize; n + 1]);
-        for (&l, &t) in self.set.labels.iter().zip(truth.iter()) {
+        let labels = self.set.label_volume();
+        for (&l, &t) in labels.iter().zip(truth.iter()) {
             total[l as usize] += 1;
             if t != 0 {
                 inside[l as usize] += 1;
             }
         }
-        self.set
-            .labels
-            .mapv(|l| u8::from(l != 0 && 2 * inside[l as usize] >= total[l as usize]))
+        labels.mapv(|l| u8::from(l != 0 && 2 * inside[l as usize] >= total[l as usize]))
     }
 }
 
@@ -106,6 +105,7 @@ impl Segmenter {
             set: SuperpixelSet {
                 labels: Array3::zeros((0, 0, 0)),
                 superpixels: Vec::new(),
+                dims: (0, 0, 0),
             },
             selected: cands.selected.clone(),
             offset: [0; 3],
@@ -117,7 +117,7 @@ impl Segmenter {
             g_p2: empty(),
             crf: Vec::new(),
         };
-        if let Some(bx) = working_box(&cands, m, dims) {
+        if let Some(bx) = working_box(&cands, m.p0_stride_for(cct.geometry.spacing), m, dims) {
             let offset = [bx[0], bx[1], bx[2]];
             let dim = (bx[5] - bx[2] + 1, bx[4] - bx[1] + 1, bx[3] - bx[0] + 1);
             let region = crop_selection(&cands, offset, dim);

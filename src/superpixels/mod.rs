@@ -64,15 +64,68 @@ pub struct Superpixel {
 /// All superpixels of a volume.
 #[derive(Debug, Clone)]
 pub struct SuperpixelSet {
-    /// `[z][y][x]` global label, 0 outside the body.
+    /// `[z][y][x]` global label, 0 outside the body; empty (0 x 0 x 0) when not kept
+    /// ([`compute_superpixel_records`]): the spans hold the same information, and
+    /// [`SuperpixelSet::slice_labels`] / [`SuperpixelSet::label_volume`] give the labels either way.
     pub labels: Array3<u32>,
-    /// `superpixels[id - 1]` is superpixel `id`.
+    /// `superpixels[id - 1]` is superpixel `id`, in slice order.
     pub superpixels: Vec<Superpixel>,
+    /// Volume dimensions (z, y, x).
+    pub dims: (usize, usize, usize),
 }
 
 impl SuperpixelSet {
     pub fn get(&self, id: u32) -> Option<&Superpixel> {
         self.superpixels.get(id.checked_sub(1)? as usize)
+    }
+
+    /// Whether the label volume is kept (else the labels come from the spans).
+    pub fn has_label_volume(&self) -> bool {
+        self.labels.dim() == self.dims && self.labels.is_standard_layout()
+    }
+
+    /// The superpixels of axial slice `z` (a range of ids, as they are in slice order).
+    pub fn in_slice(&self, z: usize) -> &[Superpixel] {
+        let lo = self.superpixels.partition_point(|s| s.slice < z);
+        let hi = self.superpixels.partition_point(|s| s.slice <= z);
+        &self.superpixels[lo..hi.max(lo)]
+    }
+
+    /// Global labels of axial slice `z`, row-major `ny * nx`: a view of the label volume when it
+    /// is kept, else drawn from the spans of the slice's superpixels.
+    pub fn slice_labels(&self, z: usize) -> std::borrow::Cow<'_, [u32]> {
+        let (nz, ny, nx) = self.dims;
+        if self.has_label_volume() {
+            if let Some(all) = self.labels.as_slice() {
+                return std::borrow::Cow::Borrowed(&all[z * ny * nx..(z + 1) * ny * nx]);
+            }
+        }
+        let mut out = vec![0u32; ny * nx];
+        if z < nz {
+            for s in self.in_slice(z) {
+                for sp in &s.spans {
+                    let row = sp.y as usize * nx;
+                    out[row + sp.x0 as usize..=row + sp.x1 as usize].fill(s.id);
+                }
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// The label volume: borrowed when kept, else drawn from the spans.
+    pub fn label_volume(&self) -> std::borrow::Cow<'_, Array3<u32>> {
+        if self.has_label_volume() {
+            return std::borrow::Cow::Borrowed(&self.labels);
+        }
+        let (nz, ny, nx) = self.dims;
+        let mut out = Array3::<u32>::zeros(self.dims);
+        if let Some(flat) = out.as_slice_mut() {
+            flat.par_chunks_mut((ny * nx).max(1))
+                .enumerate()
+                .take(nz)
+                .for_each(|(z, chunk)| chunk.copy_from_slice(&self.slice_labels(z)));
+        }
+        std::borrow::Cow::Owned(out)
     }
 }
 
@@ -196,7 +249,19 @@ pub fn compute_superpixels(ct: &Volume, cfg: &SuperpixelConfig) -> SuperpixelSet
     compute_superpixels_with(ct, cfg, &|| true).unwrap_or_else(|| SuperpixelSet {
         labels: Array3::zeros(ct.data.dim()),
         superpixels: Vec::new(),
+        dims: ct.data.dim(),
     })
+}
+
+/// [`compute_superpixels_with`] without the label volume (`labels` left empty): the superpixel
+/// records only. The pipeline uses it: the label volume is as large as the CT (u32 per voxel)
+/// and everything after the superpixels can work from the spans.
+pub fn compute_superpixel_records(
+    ct: &Volume,
+    cfg: &SuperpixelConfig,
+    on_slice: &(dyn Fn() -> bool + Sync),
+) -> Option<SuperpixelSet> {
+    superpixels_impl(ct, cfg, on_slice, false)
 }
 
 /// [`compute_superpixels`] calling `on_slice` after each finished slice (from worker threads);
@@ -207,30 +272,48 @@ pub fn compute_superpixels_with(
     cfg: &SuperpixelConfig,
     on_slice: &(dyn Fn() -> bool + Sync),
 ) -> Option<SuperpixelSet> {
+    superpixels_impl(ct, cfg, on_slice, true)
+}
+
+fn superpixels_impl(
+    ct: &Volume,
+    cfg: &SuperpixelConfig,
+    on_slice: &(dyn Fn() -> bool + Sync),
+    keep_labels: bool,
+) -> Option<SuperpixelSet> {
     let (nz, ny, nx) = ct.data.dim();
     let spacing = (ct.geometry.spacing[0], ct.geometry.spacing[1]);
     let pixel_area = spacing.0 * spacing.1;
     let stop = std::sync::atomic::AtomicBool::new(false);
     // each slice writes its local labels straight into its part of the volume (no second copy
     // of the label volume); global ids are applied in place afterwards
-    let mut flat = vec![0u32; nz * ny * nx];
-    let per_slice: Vec<Vec<Superpixel>> = flat
-        .par_chunks_mut((ny * nx).max(1))
-        .enumerate()
-        .map(|(z, out)| {
-            if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                return Vec::new();
-            }
-            let slice = ct.slice_vec(z);
-            let (lab, n) = slice_superpixels(&slice, nx, ny, spacing, cfg);
-            let recs = slice_records(z, &lab, n, nx, ny, pixel_area);
+    let mut flat = vec![0u32; if keep_labels { nz * ny * nx } else { 0 }];
+    let one_slice = |z: usize, out: Option<&mut [u32]>| -> Vec<Superpixel> {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Vec::new();
+        }
+        let slice = ct.slice_vec(z);
+        let (lab, n) = slice_superpixels(&slice, nx, ny, spacing, cfg);
+        let recs = slice_records(z, &lab, n, nx, ny, pixel_area);
+        if let Some(out) = out {
             out.copy_from_slice(&lab);
-            if !on_slice() {
-                stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-            recs
-        })
-        .collect();
+        }
+        if !on_slice() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        recs
+    };
+    let per_slice: Vec<Vec<Superpixel>> = if keep_labels {
+        flat.par_chunks_mut((ny * nx).max(1))
+            .enumerate()
+            .map(|(z, out)| one_slice(z, Some(out)))
+            .collect()
+    } else {
+        (0..nz)
+            .into_par_iter()
+            .map(|z| one_slice(z, None))
+            .collect()
+    };
     if stop.into_inner() {
         return None;
     }
@@ -250,8 +333,12 @@ pub fn compute_superpixels_with(
                 }
             }
         });
-    // the shape matches the length by construction
-    let labels = Array3::from_shape_vec((nz, ny, nx), flat).expect("label volume shape");
+    let labels = if keep_labels {
+        // the shape matches the length by construction
+        Array3::from_shape_vec((nz, ny, nx), flat).expect("label volume shape")
+    } else {
+        Array3::zeros((0, 0, 0))
+    };
     let mut superpixels = Vec::with_capacity(total as usize);
     for (recs, offset) in per_slice.into_iter().zip(offsets) {
         superpixels.extend(recs.into_iter().map(|mut r| {
@@ -265,6 +352,7 @@ pub fn compute_superpixels_with(
     Some(SuperpixelSet {
         labels,
         superpixels,
+        dims: (nz, ny, nx),
     })
 }
 
@@ -272,7 +360,7 @@ pub fn compute_superpixels_with(
 /// pancreas) and the DSC of that labelling against the mask: the "Opt." upper bound of Table 1.
 pub fn optimal_labels(set: &SuperpixelSet, mask: &Array3<u8>) -> (Vec<bool>, f64) {
     let mut inside = vec![0usize; set.superpixels.len()];
-    for (l, m) in set.labels.iter().zip(mask.iter()) {
+    for (l, m) in set.label_volume().iter().zip(mask.iter()) {
         if *l != 0 && *m != 0 {
             inside[*l as usize - 1] += 1;
         }
@@ -290,7 +378,7 @@ pub fn optimal_labels(set: &SuperpixelSet, mask: &Array3<u8>) -> (Vec<bool>, f64
 /// DSC between the union of the selected superpixels and the mask.
 pub fn selection_dsc(set: &SuperpixelSet, selected: &[bool], mask: &Array3<u8>) -> f64 {
     let (mut tp, mut a, mut b) = (0usize, 0usize, 0usize);
-    for (l, m) in set.labels.iter().zip(mask.iter()) {
+    for (l, m) in set.label_volume().iter().zip(mask.iter()) {
         let s = *l != 0 && selected[*l as usize - 1];
         let t = *m != 0;
         tp += usize::from(s && t);
@@ -307,7 +395,7 @@ pub fn selection_dsc(set: &SuperpixelSet, selected: &[bool], mask: &Array3<u8>) 
 /// Fraction of mask voxels covered by the selected superpixels.
 pub fn selection_recall(set: &SuperpixelSet, selected: &[bool], mask: &Array3<u8>) -> f64 {
     let (mut tp, mut t) = (0usize, 0usize);
-    for (l, m) in set.labels.iter().zip(mask.iter()) {
+    for (l, m) in set.label_volume().iter().zip(mask.iter()) {
         if *m != 0 {
             t += 1;
             tp += usize::from(*l != 0 && selected[*l as usize - 1]);
@@ -317,5 +405,64 @@ pub fn selection_recall(set: &SuperpixelSet, selected: &[bool], mask: &Array3<u8
         1.0
     } else {
         tp as f64 / t as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::candidates::{selection_mask, Candidates};
+    use crate::features::{level2_features, superpixel_features};
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    #[test]
+    fn records_without_the_label_volume_give_the_same_labels_features_and_groups() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/phantom/ct.nii.gz");
+        let ct = crate::nifti_io::read_nifti(path).unwrap().volume;
+        let cfg = SuperpixelConfig::default();
+        let full = compute_superpixels(&ct, &cfg);
+        let recs = compute_superpixel_records(&ct, &cfg, &|| true).unwrap();
+        assert!(full.has_label_volume() && !recs.has_label_volume());
+        assert_eq!(recs.labels.len(), 0);
+        assert_eq!(recs.dims, ct.data.dim());
+        assert_eq!(full.superpixels, recs.superpixels);
+        assert_eq!(*recs.label_volume(), full.labels);
+        for z in 0..full.dims.0 {
+            assert_eq!(full.slice_labels(z), recs.slice_labels(z), "slice {z}");
+            assert!(full.in_slice(z).iter().all(|s| s.slice == z));
+        }
+        let n = full.superpixels.len();
+        assert!(n > 100);
+        let (fa, fb) = (
+            superpixel_features(&ct, &full),
+            superpixel_features(&ct, &recs),
+        );
+        assert_eq!(bits(&fa), bits(&fb));
+        let p1: Vec<f32> = (0..n).map(|i| (i * 37 % 101) as f32 / 100.0).collect();
+        assert_eq!(
+            bits(&level2_features(&full, &fa, &p1)),
+            bits(&level2_features(&recs, &fb, &p1))
+        );
+        // the largest connected group of a selection (in-slice neighbours and overlap with the
+        // slice above) and its mask
+        let selected: Vec<bool> = p1.iter().map(|&p| p > 0.4).collect();
+        let group = |set: SuperpixelSet| {
+            let c = Candidates {
+                set,
+                p1: p1.clone(),
+                p2: p1.clone(),
+                selected: selected.clone(),
+            };
+            (c.main_group(), selection_mask(&c.set, &c.selected))
+        };
+        let (ga, ma) = group(full);
+        let (gb, mb) = group(recs);
+        assert_eq!(ga, gb);
+        assert!(ga.iter().filter(|&&g| g).count() > 1);
+        assert_eq!(ma, mb);
     }
 }

@@ -25,6 +25,8 @@ pub struct ExportArgs {
     pub boundary: Option<PathBuf>,
     pub out: PathBuf,
     pub p0_stride: usize,
+    /// The P0 grid step in mm (replaces the stride per scan; see [`Manifest::p0_stride_for`]).
+    pub p0_step_mm: Option<f64>,
     pub sigma_voxels: f64,
     pub operating_points: OperatingPoints,
     pub crf_weight: f64,
@@ -123,6 +125,7 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
         patch,
         region,
         p0_stride: a.p0_stride,
+        p0_step_mm: a.p0_step_mm,
         sigma_voxels: [a.sigma_voxels; 3],
         operating_points: a.operating_points,
         crf_weight: a.crf_weight,

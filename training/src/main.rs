@@ -73,6 +73,10 @@ enum Command {
         /// Worker threads of the segmentations (0: all cores).
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// After the folds, train on every case, calibrate on every case and write that bundle
+        /// to this directory (how models/default is made).
+        #[arg(long)]
+        final_bundle: Option<PathBuf>,
     },
     /// Train the random-forest cascade per fold and evaluate its candidates {S_RF}.
     Candidates {
@@ -166,6 +170,9 @@ enum Command {
         /// P0 grid stride n (voxels).
         #[arg(long, default_value_t = 2)]
         p0_stride: usize,
+        /// P0 grid step in mm: the stride becomes round(step / in-plane spacing) per scan.
+        #[arg(long)]
+        p0_step_mm: Option<f64>,
         /// Smoothing sigma (voxels).
         #[arg(long, default_value_t = 3.0)]
         sigma: f64,
@@ -378,6 +385,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             out,
             profile,
             threads,
+            final_bundle,
         } => {
             let t = pancseg_train::cv::run_cv(&pancseg_train::cv::CvArgs {
                 cohort,
@@ -386,6 +394,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 out,
                 profile,
                 threads,
+                final_bundle,
             })?;
             print!("{}", t.to_markdown());
         }
@@ -474,6 +483,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             boundary,
             out,
             p0_stride,
+            p0_step_mm,
             sigma,
             operating_points,
             crf_weight,
@@ -495,6 +505,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 boundary,
                 out: out.clone(),
                 p0_stride,
+                p0_step_mm,
                 sigma_voxels: sigma,
                 operating_points,
                 crf_weight,

@@ -191,15 +191,39 @@ pub fn run_train(a: &TrainArgs) -> Result<String> {
             "train needs at least 2 cases (training and validation)".into(),
         ));
     }
-    let seed = a.options.seed;
+    let prepared = prepare_cases(&cohort, &ids, &SuperpixelConfig::default())?;
+    let mut cases = example_cases(prepared, a.forests.as_deref(), a.options.seed)?;
+    train_on_cases(
+        &TrainArgs {
+            cases: ids,
+            ..a.clone()
+        },
+        &mut cases,
+    )
+}
+
+/// Superpixels, features and optimal labels of the listed cases (cases in parallel).
+pub fn prepare_cases(
+    cohort: &Cohort,
+    ids: &[String],
+    cfg: &SuperpixelConfig,
+) -> Result<Vec<PreparedCase>> {
     eprintln!("preparing {} cases (superpixels, features)...", ids.len());
-    let prepared: Vec<PreparedCase> = ids
-        .iter()
-        .map(|id| prepare_case(&cohort, id, &SuperpixelConfig::default()))
-        .collect::<Result<_>>()?;
+    ids.par_iter()
+        .map(|id| prepare_case(cohort, id, cfg))
+        .collect()
+}
+
+/// The network training cases: prepared cases with their candidates (from the cascade in
+/// `forests`, or cross-fitted when `None`).
+pub fn example_cases(
+    prepared: Vec<PreparedCase>,
+    forests: Option<&Path>,
+    seed: u64,
+) -> Result<Vec<ExampleCase>> {
     eprintln!("candidates...");
-    let cands = candidates(&prepared, a.forests.as_deref(), seed)?;
-    let mut cases: Vec<ExampleCase> = prepared
+    let cands = candidates(&prepared, forests, seed)?;
+    Ok(prepared
         .into_iter()
         .zip(cands)
         .map(|(p, c)| ExampleCase {
@@ -211,7 +235,22 @@ pub fn run_train(a: &TrainArgs) -> Result<String> {
             candidates: c,
             p0: None,
         })
-        .collect();
+        .collect())
+}
+
+/// Trains `a.net` on prepared cases (`a.cases` are their ids, in order) and exports it. R2
+/// writes the P0 map of each case into `cases` (from `a.p_net`); the other networks only read
+/// them, so one set of cases serves every network of a run.
+pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String> {
+    let ids = &a.cases;
+    if ids.len() != cases.len() || ids.len() < 2 {
+        return Err(TrainError::Invalid(format!(
+            "train needs at least 2 cases and one id per case ({} ids, {} cases)",
+            ids.len(),
+            cases.len()
+        )));
+    }
+    let seed = a.options.seed;
     let g = Geometry::default();
     let plain = crate::convnet::compute_device();
     if a.net == NetKind::R2 {
@@ -264,14 +303,14 @@ pub fn run_train(a: &TrainArgs) -> Result<String> {
     }
     cfg.validate().map_err(TrainError::Invalid)?;
     let fitted = fit(
-        a.net, &cfg, &cases, &train, &val, &g, &a.options, &a.out, a.resume,
+        a.net, &cfg, cases, &train, &val, &g, &a.options, &a.out, a.resume,
     )?;
     let bytes = export_onnx(&fitted.net, &cfg, &format!("pancseg-{}", a.net.name()))
         .map_err(TrainError::Invalid)?;
     // parity of the exported graph on (up to) 64 validation inputs
     let m = val.len().min(64);
     let items: Vec<(usize, usize)> = (0..m).map(|i| (i, 0)).collect();
-    let inputs = crate::convnet::train::batch_inputs(a.net, &cases, &val, &items, &g, &cfg, seed);
+    let inputs = crate::convnet::train::batch_inputs(a.net, cases, &val, &items, &g, &cfg, seed);
     let parity = match crate::convnet::parity::max_abs_difference(
         &fitted.net,
         &cfg,

@@ -2,7 +2,8 @@
 //! cohort, 2 folds; per fold the cascade and the four ConvNets are trained, the operating points
 //! calibrated on the training cases, and every case evaluated. Checks Table 1's shape and
 //! invariants (Opt. is an upper bound of S_RF, operating points come from the grid, the fold
-//! split is a partition), Fig. 5's PNG, and that a second run reuses the finished folds.
+//! split is a partition), Fig. 5's PNG, that a second run reuses the finished folds, and the
+//! final bundle trained and calibrated on every case (`--final-bundle`).
 
 use pancseg_train::cv::{run_cv, CvArgs, Profile, COLUMNS};
 use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
@@ -30,6 +31,7 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
         out: out.clone(),
         profile: Profile::Quick,
         threads: 2,
+        final_bundle: None,
     };
     let t = run_cv(&args).unwrap();
     assert_eq!((t.cases, t.folds, t.folds_detail.len()), (4, 2, 2));
@@ -80,12 +82,26 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
         u32::from_be_bytes([png[16], png[17], png[18], png[19]]),
         1400
     );
-    // resumable: the finished folds are reused and give the same table
-    let again = run_cv(&args).unwrap();
+    // resumable: the finished folds are reused and give the same table; this run also trains
+    // the final bundle on every case
+    let final_dir = dir.path().join("final-bundle");
+    let again = run_cv(&CvArgs {
+        final_bundle: Some(final_dir.clone()),
+        ..args.clone()
+    })
+    .unwrap();
     assert!(again.wall_seconds < 30.0, "{} s", again.wall_seconds);
     for (a, b) in again.testing.iter().zip(&t.testing) {
         // (read back from results.json: equal up to the last bit of the JSON float text)
         assert!((a.dsc.mean - b.dsc.mean).abs() < 1e-12, "{}", a.column);
         assert_eq!(a.above, b.above);
     }
+    let bundle = pancseg::bundle::Bundle::load(&final_dir).unwrap();
+    let fin: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("final/results.json")).unwrap())
+            .unwrap();
+    assert_eq!(fin["train_cases"].as_array().unwrap().len(), 4);
+    assert!(fin["test_cases"].as_array().unwrap().is_empty());
+    let g = fin["operating_points"]["g_p2"].as_f64().unwrap() as f32;
+    assert_eq!(bundle.manifest.operating_points.g_p2, g);
 }

@@ -111,6 +111,7 @@ fn train_export_resume_and_reproduce() {
         boundary: None,
         out: bundle.clone(),
         p0_stride: 3,
+        p0_step_mm: Some(6.0),
         sigma_voxels: 3.0,
         operating_points: Default::default(),
         crf_weight: 1.0,
@@ -119,6 +120,9 @@ fn train_export_resume_and_reproduce() {
     .unwrap();
     assert_eq!(m.networks.r2.input_shape, [2, 64, 64]);
     assert!(m.networks.boundary.is_none());
+    // the grid step in mm: stride 3 at 2 mm, 8 at 0.75 mm
+    assert_eq!(m.p0_stride_for([2.0, 2.0, 2.5]), 3);
+    assert_eq!(m.p0_stride_for([0.75, 0.75, 1.0]), 8);
     // a swapped network is refused
     let e = run_export(&ExportArgs {
         forests: Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny"),
@@ -128,6 +132,7 @@ fn train_export_resume_and_reproduce() {
         boundary: None,
         out: dir.path().join("bad"),
         p0_stride: 3,
+        p0_step_mm: None,
         sigma_voxels: 3.0,
         operating_points: Default::default(),
         crf_weight: 1.0,
