@@ -2,6 +2,7 @@
 //! binary links and monomorphises the dependencies once instead of once per file).
 
 mod cli;
+mod default_bundle;
 mod dicom_seg;
 mod dicom_series;
 mod fuzz_replay;

@@ -605,6 +605,16 @@ pub fn run_cv(a: &CvArgs) -> Result<Table1> {
         )));
     }
     std::fs::create_dir_all(&a.out).map_err(|e| TrainError::io(&a.out, e))?;
+    // the final bundle first: the shipped model exists before the (longer) folds finish
+    if let Some(target) = &a.final_bundle {
+        let done = a.out.join("final").join("results.json");
+        if done.is_file() {
+            eprintln!("final: reusing {}", done.display());
+        } else {
+            run_fold(a, &cohort, a.folds, &ids, &[])?;
+        }
+        copy_bundle(&a.out.join("final").join("bundle"), target)?;
+    }
     let fold_of = split_folds(ids.len(), a.folds, a.seed);
     let mut folds = Vec::new();
     for f in 0..a.folds {
@@ -648,13 +658,6 @@ pub fn run_cv(a: &CvArgs) -> Result<Table1> {
     write("table1.json", json + "\n")?;
     write("table1.md", table.to_markdown())?;
     crate::fig5::draw(&table.folds_detail[0].curves, &a.out.join("fig5.png"))?;
-    if let Some(target) = &a.final_bundle {
-        let done = a.out.join("final").join("results.json");
-        if !done.is_file() {
-            run_fold(a, &cohort, a.folds, &ids, &[])?;
-        }
-        copy_bundle(&a.out.join("final").join("bundle"), target)?;
-    }
     Ok(table)
 }
 

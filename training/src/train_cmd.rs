@@ -149,9 +149,41 @@ pub fn load_trained(dir: &Path, device: &Device) -> Result<(ConvNet, TrainReport
 }
 
 /// P0 of a case: the P-ConvNet on the candidate grid, nearest-neighbour filled.
+/// The exported P-ConvNet of a `train` folder as an ONNX Runtime session (what inference runs;
+/// several times faster than burn's forward pass here); None when ONNX Runtime cannot be loaded.
+fn p_session(dir: &Path, r: &TrainReport) -> Option<pancseg::network::Network> {
+    let path = dir.join(&r.onnx.file);
+    let bytes = std::fs::read(&path).ok()?;
+    let entry = pancseg::bundle::NetworkEntry {
+        file: r.onnx.file.clone(),
+        sha256: r.onnx.sha256.clone(),
+        input: r.onnx.input.clone(),
+        output: r.onnx.output.clone(),
+        input_shape: [
+            r.config.in_channels,
+            r.config.input_size,
+            r.config.input_size,
+        ],
+        channels: vec!["ct axial".into(), "ct coronal".into(), "ct sagittal".into()],
+        hu_normalisation: pancseg::bundle::HU_NORMALISATION.to_string(),
+    };
+    let opts = pancseg::network::RuntimeOptions::default();
+    match pancseg::network::Network::load("p", &path, &bytes, &entry, &opts) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            eprintln!("P0 maps through burn ({e})");
+            None
+        }
+    }
+}
+
+/// P0 of a training case, exactly as the pipeline computes it: the P-ConvNet on the grid
+/// inside the candidates, nearest-neighbour filled. Through ONNX Runtime when `onnx` is given
+/// (the same network exported; parity 1e-4 is checked at export), else through burn.
 pub fn p0_map(
     net: &ConvNet,
     report: &TrainReport,
+    onnx: Option<&pancseg::network::Network>,
     c: &ExampleCase,
     stride: usize,
     device: &Device,
@@ -167,7 +199,14 @@ pub fn p0_map(
             .par_chunks_mut(len)
             .zip(chunk.par_iter())
             .for_each(|(buf, p)| p_patch(&c.ct, *p, &report.patch, None, buf));
-        probs.extend(predict(net, cfg, &inputs, device, 256)?);
+        match onnx {
+            Some(session) => {
+                for batch in inputs.chunks(len * 256) {
+                    probs.extend(session.probabilities(batch)?);
+                }
+            }
+            None => probs.extend(predict(net, cfg, &inputs, device, 256)?),
+        }
     }
     Ok(pancseg::prob_map::MapCrop::whole(nearest_fill(
         &region,
@@ -266,8 +305,16 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
             )));
         }
         eprintln!("P0 maps (stride {})...", a.p0_stride);
+        let session = p_session(dir, &prep);
         for c in cases.iter_mut() {
-            c.p0 = Some(p0_map(&pnet, &prep, c, a.p0_stride, &plain)?);
+            c.p0 = Some(p0_map(
+                &pnet,
+                &prep,
+                session.as_ref(),
+                c,
+                a.p0_stride,
+                &plain,
+            )?);
         }
     }
     // validation: whole cases
