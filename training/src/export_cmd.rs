@@ -59,6 +59,23 @@ fn channels(kind: NetKind) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
+/// The manifest entry of a trained network stored as `file` with that SHA-256.
+pub(crate) fn network_entry(r: &TrainReport, file: String, sha256: String) -> NetworkEntry {
+    NetworkEntry {
+        file,
+        sha256,
+        input: r.onnx.input.clone(),
+        output: r.onnx.output.clone(),
+        input_shape: [
+            r.config.in_channels,
+            r.config.input_size,
+            r.config.input_size,
+        ],
+        channels: channels(r.net),
+        hu_normalisation: HU_NORMALISATION.to_string(),
+    }
+}
+
 /// Writes the bundle; returns the manifest.
 pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
     std::fs::create_dir_all(&a.out).map_err(|e| TrainError::io(&a.out, e))?;
@@ -90,19 +107,7 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
             &a.out,
             &format!("{}.onnx", kind.name()),
         )?;
-        Ok(NetworkEntry {
-            file: f.file,
-            sha256: f.sha256,
-            input: r.onnx.input.clone(),
-            output: r.onnx.output.clone(),
-            input_shape: [
-                r.config.in_channels,
-                r.config.input_size,
-                r.config.input_size,
-            ],
-            channels: channels(kind),
-            hu_normalisation: HU_NORMALISATION.to_string(),
-        })
+        Ok(network_entry(&r, f.file, f.sha256))
     };
     let networks = Networks {
         p: net(&a.p, NetKind::P)?,

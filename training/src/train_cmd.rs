@@ -154,19 +154,7 @@ pub fn load_trained(dir: &Path, device: &Device) -> Result<(ConvNet, TrainReport
 fn p_session(dir: &Path, r: &TrainReport) -> Option<pancseg::network::Network> {
     let path = dir.join(&r.onnx.file);
     let bytes = std::fs::read(&path).ok()?;
-    let entry = pancseg::bundle::NetworkEntry {
-        file: r.onnx.file.clone(),
-        sha256: r.onnx.sha256.clone(),
-        input: r.onnx.input.clone(),
-        output: r.onnx.output.clone(),
-        input_shape: [
-            r.config.in_channels,
-            r.config.input_size,
-            r.config.input_size,
-        ],
-        channels: vec!["ct axial".into(), "ct coronal".into(), "ct sagittal".into()],
-        hu_normalisation: pancseg::bundle::HU_NORMALISATION.to_string(),
-    };
+    let entry = crate::export_cmd::network_entry(r, r.onnx.file.clone(), r.onnx.sha256.clone());
     let opts = pancseg::network::RuntimeOptions::default();
     match pancseg::network::Network::load("p", &path, &bytes, &entry, &opts) {
         Ok(n) => Some(n),
