@@ -148,9 +148,8 @@ pub fn load_trained(dir: &Path, device: &Device) -> Result<(ConvNet, TrainReport
     Ok((net, report))
 }
 
-/// P0 of a case: the P-ConvNet on the candidate grid, nearest-neighbour filled.
 /// The exported P-ConvNet of a `train` folder as an ONNX Runtime session (what inference runs;
-/// several times faster than burn's forward pass here); None when ONNX Runtime cannot be loaded.
+/// faster than burn's forward pass here); None when ONNX Runtime cannot be loaded.
 fn p_session(dir: &Path, r: &TrainReport) -> Option<pancseg::network::Network> {
     let path = dir.join(&r.onnx.file);
     let bytes = std::fs::read(&path).ok()?;
