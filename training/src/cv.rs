@@ -589,9 +589,8 @@ fn copy_bundle(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs `cv`; returns Table 1.
-pub fn run_cv(a: &CvArgs) -> Result<Table1> {
-    let started = std::time::Instant::now();
+/// The cohort's case ids, after the checks every `cv` run makes.
+fn open_cohort(a: &CvArgs) -> Result<(Cohort, Vec<String>)> {
     if a.folds < 2 {
         return Err(TrainError::Invalid("--folds must be at least 2".into()));
     }
@@ -605,6 +604,47 @@ pub fn run_cv(a: &CvArgs) -> Result<Table1> {
         )));
     }
     std::fs::create_dir_all(&a.out).map_err(|e| TrainError::io(&a.out, e))?;
+    Ok((cohort, ids))
+}
+
+/// Fold `f` (0-based): its result, reused from `OUT/fold_K/results.json` when that exists.
+fn fold_result(a: &CvArgs, cohort: &Cohort, ids: &[String], f: usize) -> Result<FoldResult> {
+    let path = a.out.join(format!("fold_{}", f + 1)).join("results.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(r) = serde_json::from_str::<FoldResult>(&text) {
+            eprintln!("fold {}: reusing {}", f + 1, path.display());
+            return Ok(r);
+        }
+    }
+    let fold_of = split_folds(ids.len(), a.folds, a.seed);
+    let pick = |test: bool| -> Vec<String> {
+        ids.iter()
+            .zip(&fold_of)
+            .filter(|(_, &k)| (k == f) == test)
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    run_fold(a, cohort, f, &pick(false), &pick(true))
+}
+
+/// Runs one fold (`fold`, 1-based) of the split and nothing else, so the folds of one split can
+/// run on separate machines: each writes `OUT/fold_K/`, and a later `cv` over an `OUT` holding
+/// every `fold_K/results.json` reuses them and writes Table 1.
+pub fn run_single_fold(a: &CvArgs, fold: usize) -> Result<FoldResult> {
+    if fold == 0 || fold > a.folds {
+        return Err(TrainError::Invalid(format!(
+            "--only-fold {fold} is outside 1..={}",
+            a.folds
+        )));
+    }
+    let (cohort, ids) = open_cohort(a)?;
+    fold_result(a, &cohort, &ids, fold - 1)
+}
+
+/// Runs `cv`; returns Table 1.
+pub fn run_cv(a: &CvArgs) -> Result<Table1> {
+    let started = std::time::Instant::now();
+    let (cohort, ids) = open_cohort(a)?;
     // the final bundle first: the shipped model exists before the (longer) folds finish
     if let Some(target) = &a.final_bundle {
         let done = a.out.join("final").join("results.json");
@@ -615,26 +655,9 @@ pub fn run_cv(a: &CvArgs) -> Result<Table1> {
         }
         copy_bundle(&a.out.join("final").join("bundle"), target)?;
     }
-    let fold_of = split_folds(ids.len(), a.folds, a.seed);
-    let mut folds = Vec::new();
-    for f in 0..a.folds {
-        let path = a.out.join(format!("fold_{}", f + 1)).join("results.json");
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            if let Ok(r) = serde_json::from_str::<FoldResult>(&text) {
-                eprintln!("fold {}: reusing {}", f + 1, path.display());
-                folds.push(r);
-                continue;
-            }
-        }
-        let pick = |test: bool| -> Vec<String> {
-            ids.iter()
-                .zip(&fold_of)
-                .filter(|(_, &k)| (k == f) == test)
-                .map(|(id, _)| id.clone())
-                .collect()
-        };
-        folds.push(run_fold(a, &cohort, f, &pick(false), &pick(true))?);
-    }
+    let folds = (0..a.folds)
+        .map(|f| fold_result(a, &cohort, &ids, f))
+        .collect::<Result<Vec<_>>>()?;
     let all: Vec<&CaseResult> = folds.iter().flat_map(|f| &f.cases).collect();
     let train: Vec<&CaseResult> = all.iter().copied().filter(|c| c.split == "train").collect();
     let test: Vec<&CaseResult> = all.iter().copied().filter(|c| c.split == "test").collect();

@@ -77,6 +77,10 @@ enum Command {
         /// to this directory (how models/default is made).
         #[arg(long)]
         final_bundle: Option<PathBuf>,
+        /// Run only fold K (1-based) of the split and write OUT/fold_K/, so the folds can run
+        /// on separate machines; a later run without it reuses them and writes Table 1.
+        #[arg(long, value_name = "K")]
+        only_fold: Option<usize>,
     },
     /// Train the random-forest cascade per fold and evaluate its candidates {S_RF}.
     Candidates {
@@ -386,8 +390,9 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             profile,
             threads,
             final_bundle,
+            only_fold,
         } => {
-            let t = pancseg_train::cv::run_cv(&pancseg_train::cv::CvArgs {
+            let args = pancseg_train::cv::CvArgs {
                 cohort,
                 folds,
                 seed,
@@ -395,8 +400,19 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 profile,
                 threads,
                 final_bundle,
-            })?;
-            print!("{}", t.to_markdown());
+            };
+            match only_fold {
+                Some(k) => {
+                    let r = pancseg_train::cv::run_single_fold(&args, k)?;
+                    let test: Vec<_> = r.cases.iter().filter(|c| c.split == "test").collect();
+                    println!(
+                        "fold {k}: {} test cases written to {}",
+                        test.len(),
+                        args.out.join(format!("fold_{k}")).display()
+                    );
+                }
+                None => print!("{}", pancseg_train::cv::run_cv(&args)?.to_markdown()),
+            }
         }
         Command::Candidates {
             cohort,

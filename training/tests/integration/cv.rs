@@ -5,7 +5,7 @@
 //! split is a partition), Fig. 5's PNG, that a second run reuses the finished folds, and the
 //! final bundle trained and calibrated on every case (`--final-bundle`).
 
-use pancseg_train::cv::{run_cv, CvArgs, Profile, COLUMNS};
+use pancseg_train::cv::{run_cv, run_single_fold, CvArgs, Profile, COLUMNS};
 use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
 
 #[test]
@@ -90,6 +90,19 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
         // (read back from results.json: equal up to the last bit of the JSON float text)
         assert!((a.dsc.mean - b.dsc.mean).abs() < 1e-12, "{}", a.column);
         assert_eq!(a.above, b.above);
+    }
+    // one fold on its own (folds on separate machines): reused, the same cases; out of range fails
+    let second = run_single_fold(&args, 2).unwrap();
+    let ids = |f: &pancseg_train::cv::FoldResult| -> Vec<(String, String)> {
+        f.cases
+            .iter()
+            .map(|c| (c.id.clone(), c.split.clone()))
+            .collect()
+    };
+    assert_eq!(ids(&second), ids(&t.folds_detail[1]));
+    for k in [0, 3] {
+        let e = run_single_fold(&args, k).unwrap_err().to_string();
+        assert!(e.contains("--only-fold"), "{e}");
     }
     let bundle = pancseg::bundle::Bundle::load(&final_dir).unwrap();
     let fin: serde_json::Value =
