@@ -12,6 +12,7 @@
 
 use crate::candidates_cv::{split_folds, train_cascade, CandidateOptions, PreparedCase, Stat};
 use crate::cohort::Cohort;
+use crate::convnet::model::WeightInit;
 use crate::convnet::train::TrainOptions;
 use crate::convnet::NetKind;
 use crate::error::{Result, TrainError};
@@ -139,6 +140,8 @@ pub struct CvArgs {
     /// Also train on every case, calibrate on every case and write that bundle here (the
     /// shipped default bundle is made this way); its run lives in `OUT/final`.
     pub final_bundle: Option<PathBuf>,
+    /// Start of the ConvNets' weights (`uniform` reproduces runs made before session 6).
+    pub init: WeightInit,
 }
 
 /// One case's figures at the calibrated operating points, per column (`None`: a surface distance
@@ -419,6 +422,7 @@ fn run_fold(
                 // the boundary ConvNet diverges at 1e-3 (docs/results/convnets.md)
                 options.lr = 3e-4;
             }
+            options.init = a.init;
             let out = nets.join(net.name());
             let line = train_on_cases(
                 &TrainArgs {

@@ -81,6 +81,10 @@ enum Command {
         /// on separate machines; a later run without it reuses them and writes Table 1.
         #[arg(long, value_name = "K")]
         only_fold: Option<usize>,
+        /// Start of the ConvNets' weights: he (default) or uniform (reproduces the runs made
+        /// before session 6, models/default among them).
+        #[arg(long, value_enum, default_value = "he")]
+        init: pancseg_train::convnet::model::WeightInit,
     },
     /// Train the random-forest cascade per fold and evaluate its candidates {S_RF}.
     Candidates {
@@ -152,6 +156,10 @@ enum Command {
         /// Fully connected width (default 256).
         #[arg(long)]
         fc: Option<usize>,
+        /// Start of the weights: he (default) or uniform (burn's layer default, used before
+        /// session 6).
+        #[arg(long, value_enum, default_value = "he")]
+        init: pancseg_train::convnet::model::WeightInit,
     },
     /// Assemble a model bundle (manifest.json with SHA-256s, forests, ONNX networks) for the
     /// library from a trained cascade and trained networks.
@@ -391,6 +399,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             threads,
             final_bundle,
             only_fold,
+            init,
         } => {
             let args = pancseg_train::cv::CvArgs {
                 cohort,
@@ -400,6 +409,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 profile,
                 threads,
                 final_bundle,
+                init,
             };
             match only_fold {
                 Some(k) => {
@@ -449,6 +459,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             resume,
             widths,
             fc,
+            init,
         } => {
             let widths = match widths.len() {
                 0 => None,
@@ -481,6 +492,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     weight_decay,
                     patience,
                     seed,
+                    init,
                 },
                 val_fraction,
                 resume,

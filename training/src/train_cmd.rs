@@ -335,6 +335,7 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
     if let Some(f) = a.fc {
         cfg.fc = f;
     }
+    cfg.init = a.options.init;
     cfg.validate().map_err(TrainError::Invalid)?;
     let fitted = fit(
         a.net, &cfg, cases, &train, &val, &g, &a.options, &a.out, a.resume,

@@ -9,7 +9,7 @@
 
 use super::examples::{balanced_epoch, deformation, write_input, Example, ExampleCase, Geometry};
 use super::metrics::{accuracy, auc, cross_entropy};
-use super::model::{ConvNet, ConvNetConfig};
+use super::model::{ConvNet, ConvNetConfig, WeightInit};
 use super::NetKind;
 use crate::error::{Result, TrainError};
 use burn::module::Module;
@@ -38,6 +38,9 @@ pub struct TrainOptions {
     /// Epochs without a better validation loss before stopping.
     pub patience: usize,
     pub seed: u64,
+    /// Start of the hidden layers' weights (recorded in the network's config).
+    #[serde(default)]
+    pub init: WeightInit,
 }
 
 impl Default for TrainOptions {
@@ -51,6 +54,7 @@ impl Default for TrainOptions {
             weight_decay: 1e-4,
             patience: 3,
             seed: 1,
+            init: WeightInit::He,
         }
     }
 }

@@ -26,6 +26,7 @@ fn args(cohort: &Path, net: NetKind, out: &Path, epochs: usize) -> TrainArgs {
             weight_decay: 1e-4,
             patience: 10,
             seed: 5,
+            init: Default::default(),
         },
         val_fraction: 0.34,
         resume: false,
