@@ -116,6 +116,12 @@ pub struct Manifest {
     pub p0_step_mm: Option<f64>,
     /// Smoothing sigma in voxels (x, y, z).
     pub sigma_voxels: [f64; 3],
+    /// Smoothing sigma in millimetres (x, y, z). When present it replaces `sigma_voxels` per
+    /// scan by `sigma_mm / spacing` on each axis: the paper's 3 voxels were voxels of its own
+    /// scans (about 0.7 mm in-plane), and the same count on a coarser grid smooths several times
+    /// as far. Absent in bundles written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma_mm: Option<[f64; 3]>,
     pub operating_points: OperatingPoints,
     /// Weight of the boundary term against the unary term in the CRF.
     pub crf_weight: f64,
@@ -148,6 +154,17 @@ impl Manifest {
                 ((step / in_plane).round() as usize).clamp(1, 64)
             }
             _ => self.p0_stride,
+        }
+    }
+
+    /// The smoothing sigma (voxels, x, y, z) for a scan with this spacing: from `sigma_mm`
+    /// when the bundle gives it (at most 20 voxels per axis), else `sigma_voxels`.
+    pub fn sigma_for(&self, spacing: [f64; 3]) -> [f64; 3] {
+        match self.sigma_mm {
+            Some(mm) if spacing.iter().all(|s| *s > 0.0 && s.is_finite()) => {
+                [0, 1, 2].map(|i| (mm[i] / spacing[i]).min(20.0))
+            }
+            _ => self.sigma_voxels,
         }
     }
 
@@ -232,6 +249,11 @@ impl Manifest {
                 "sigma_voxels {:?} is not in [0, 20]",
                 self.sigma_voxels
             ));
+        }
+        if let Some(mm) = self.sigma_mm {
+            if mm.iter().any(|s| !(*s >= 0.0 && *s <= 100.0)) {
+                return bad(format!("sigma_mm {mm:?} is not in [0, 100]"));
+            }
         }
         let o = self.operating_points;
         if [o.p0, o.p1, o.p2, o.g_p0, o.g_p1, o.g_p2]
@@ -437,6 +459,38 @@ mod tests {
             m.p0_step_mm = Some(bad);
             let e = m.validate(&path).unwrap_err().to_string();
             assert!(e.contains("p0_step_mm"), "{e}");
+        }
+    }
+
+    #[test]
+    fn smoothing_sigma_in_mm_sets_the_voxels_per_scan() {
+        let (mut m, path) = fixture_manifest();
+        // a bundle without the field smooths by its voxel sigma on every grid
+        assert_eq!(m.sigma_mm, None);
+        assert_eq!(m.sigma_for([0.7, 0.7, 2.0]), m.sigma_voxels);
+        assert!(!serde_json::to_string(&m).unwrap().contains("sigma_mm"));
+        // the paper's 3 voxels on its ~0.7 mm scans, on a 1.86 mm phantom and a 0.7 mm scan
+        m.sigma_mm = Some([2.1, 2.1, 6.0]);
+        m.validate(&path).unwrap();
+        let s = m.sigma_for([1.859375, 1.859375, 2.5]);
+        assert!(
+            (s[0] - 1.129).abs() < 1e-3 && (s[2] - 2.4).abs() < 1e-12,
+            "{s:?}"
+        );
+        let s = m.sigma_for([0.7, 0.7, 2.0]);
+        assert!(
+            (s[0] - 3.0).abs() < 1e-12 && (s[2] - 3.0).abs() < 1e-12,
+            "{s:?}"
+        );
+        // capped at 20 voxels; a grid without a valid spacing keeps the voxel sigma
+        assert_eq!(m.sigma_for([0.01, 0.01, 0.01]), [20.0; 3]);
+        assert_eq!(m.sigma_for([f64::NAN, 1.0, 1.0]), m.sigma_voxels);
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(Manifest::parse(&text, &path).unwrap(), m);
+        for bad in [-1.0, f64::NAN, 1000.0] {
+            m.sigma_mm = Some([2.0, bad, 2.0]);
+            let e = m.validate(&path).unwrap_err().to_string();
+            assert!(e.contains("sigma_mm"), "{e}");
         }
     }
 }

@@ -452,7 +452,8 @@ impl Segmenter {
         let method = opts.method;
         let smooth = matches!(method, Method::GP0 | Method::GP1 | Method::GP2);
         let stride = m.p0_stride_for(cct.geometry.spacing);
-        let working_box = working_box(&cands, stride, m, (nz, ny, nx));
+        let sigma = m.sigma_for(cct.geometry.spacing);
+        let working_box = working_box(&cands, stride, sigma, (nz, ny, nx));
         let mut counts = (0usize, 0usize, 0usize);
         // the map the mask comes from, over the box (None: no candidates)
         let map: Option<(MapCrop, f32, Option<Vec<bool>>)> = match working_box {
@@ -527,7 +528,7 @@ impl Segmenter {
             if let Some((crop, threshold, labels)) = map {
                 let mut values = crop.data;
                 if smooth {
-                    gaussian_smooth_in_place(&mut values, m.sigma_voxels);
+                    gaussian_smooth_in_place(&mut values, sigma);
                     timer.lap("smoothing");
                 }
                 let [x0, y0, z0] = crop.offset;
@@ -734,14 +735,15 @@ impl Segmenter {
 }
 
 /// The box the maps live in: the candidates' bounding box `[x0, y0, z0, x1, y1, z1]` grown by
-/// the smoothing radius, x0 and y0 aligned to the P0 stride; `None` without candidates.
+/// the smoothing radius of `sigma` (voxels, x, y, z), x0 and y0 aligned to the P0 stride; `None`
+/// without candidates.
 fn working_box(
     cands: &Candidates,
     stride: usize,
-    m: &Manifest,
+    sigma: [f64; 3],
     (nz, ny, nx): (usize, usize, usize),
 ) -> Option<[usize; 6]> {
-    let r = m.sigma_voxels.map(radius);
+    let r = sigma.map(radius);
     cands.bbox().map(|b| {
         [
             b[0].saturating_sub(r[0]) / stride * stride,

@@ -117,7 +117,8 @@ impl Segmenter {
             g_p2: empty(),
             crf: Vec::new(),
         };
-        if let Some(bx) = working_box(&cands, m.p0_stride_for(cct.geometry.spacing), m, dims) {
+        let sigma = m.sigma_for(cct.geometry.spacing);
+        if let Some(bx) = working_box(&cands, m.p0_stride_for(cct.geometry.spacing), sigma, dims) {
             let offset = [bx[0], bx[1], bx[2]];
             let dim = (bx[5] - bx[2] + 1, bx[4] - bx[1] + 1, bx[3] - bx[0] + 1);
             let region = crop_selection(&cands, offset, dim);
@@ -142,7 +143,7 @@ impl Segmenter {
             }
             let smoothed = |a: &Array3<f32>| {
                 let mut g = a.clone();
-                gaussian_smooth_in_place(&mut g, m.sigma_voxels);
+                gaussian_smooth_in_place(&mut g, sigma);
                 g
             };
             maps.offset = offset;

@@ -142,6 +142,8 @@ pub struct CvArgs {
     pub final_bundle: Option<PathBuf>,
     /// Start of the ConvNets' weights (`uniform` reproduces runs made before session 6).
     pub init: WeightInit,
+    /// Smoothing sigma in mm (x, y, z) of the bundles (`None`: 3 voxels, the paper's figure).
+    pub sigma_mm: Option<[f64; 3]>,
 }
 
 /// One case's figures at the calibrated operating points, per column (`None`: a surface distance
@@ -343,6 +345,7 @@ fn mean_curve(cases: &[&Evaluated], f: impl Fn(&Evaluated) -> &Vec<f64>) -> Vec<
 }
 
 fn export(
+    a: &CvArgs,
     fold_dir: &Path,
     out: &Path,
     ops: OperatingPoints,
@@ -362,6 +365,7 @@ fn export(
         p0_stride: s.p0_stride,
         p0_step_mm: s.p0_step_mm,
         sigma_voxels: 3.0,
+        sigma_mm: a.sigma_mm,
         operating_points: ops,
         crf_weight,
         description,
@@ -449,6 +453,7 @@ fn run_fold(
     // operating points)
     let provisional = dir.join("bundle-uncalibrated");
     export(
+        a,
         &dir,
         &provisional,
         OperatingPoints::default(),
@@ -498,6 +503,7 @@ fn run_fold(
     let crf_pick = (!crf_means.is_empty()).then(|| argmax(&crf_means));
     let crf_weight = crf_pick.map(|i| CRF_WEIGHTS[i]);
     export(
+        a,
         &dir,
         &dir.join("bundle"),
         ops,

@@ -28,6 +28,9 @@ pub struct ExportArgs {
     /// The P0 grid step in mm (replaces the stride per scan; see [`Manifest::p0_stride_for`]).
     pub p0_step_mm: Option<f64>,
     pub sigma_voxels: f64,
+    /// Smoothing sigma in mm (x, y, z; replaces `sigma_voxels` per scan, see
+    /// [`Manifest::sigma_for`]).
+    pub sigma_mm: Option<[f64; 3]>,
     pub operating_points: OperatingPoints,
     pub crf_weight: f64,
     pub description: String,
@@ -132,6 +135,7 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
         p0_stride: a.p0_stride,
         p0_step_mm: a.p0_step_mm,
         sigma_voxels: [a.sigma_voxels; 3],
+        sigma_mm: a.sigma_mm,
         operating_points: a.operating_points,
         crf_weight: a.crf_weight,
     };

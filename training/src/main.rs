@@ -85,6 +85,10 @@ enum Command {
         /// before session 6, models/default among them).
         #[arg(long, value_enum, default_value = "he")]
         init: pancseg_train::convnet::model::WeightInit,
+        /// Smoothing sigma of the bundles in mm, one value or x,y,z (default: 3 voxels, the
+        /// paper's figure on its own ~0.7 mm scans).
+        #[arg(long, value_delimiter = ',')]
+        sigma_mm: Vec<f64>,
     },
     /// Train the random-forest cascade per fold and evaluate its candidates {S_RF}.
     Candidates {
@@ -188,6 +192,10 @@ enum Command {
         /// Smoothing sigma (voxels).
         #[arg(long, default_value_t = 3.0)]
         sigma: f64,
+        /// Smoothing sigma in mm, one value or x,y,z: per scan it replaces --sigma by
+        /// sigma_mm / spacing on each axis.
+        #[arg(long, value_delimiter = ',')]
+        sigma_mm: Vec<f64>,
         /// JSON file with the operating points {p0, p1, p2, g_p0, g_p1, g_p2} (default: 0.5 each).
         #[arg(long)]
         operating_points: Option<PathBuf>,
@@ -400,6 +408,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             final_bundle,
             only_fold,
             init,
+            sigma_mm,
         } => {
             let args = pancseg_train::cv::CvArgs {
                 cohort,
@@ -410,6 +419,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 threads,
                 final_bundle,
                 init,
+                sigma_mm: sigma_triple(&sigma_mm)?,
             };
             match only_fold {
                 Some(k) => {
@@ -513,6 +523,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             p0_stride,
             p0_step_mm,
             sigma,
+            sigma_mm,
             operating_points,
             crf_weight,
             description,
@@ -535,6 +546,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 p0_stride,
                 p0_step_mm,
                 sigma_voxels: sigma,
+                sigma_mm: sigma_triple(&sigma_mm)?,
                 operating_points,
                 crf_weight,
                 description,
@@ -568,5 +580,18 @@ fn main() -> ExitCode {
             eprintln!("pancseg-train: error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `--sigma-mm`: none, one value for every axis, or x,y,z.
+fn sigma_triple(v: &[f64]) -> Result<Option<[f64; 3]>, TrainError> {
+    match *v {
+        [] => Ok(None),
+        [s] => Ok(Some([s; 3])),
+        [x, y, z] => Ok(Some([x, y, z])),
+        _ => Err(TrainError::Invalid(format!(
+            "--sigma-mm takes 1 or 3 comma-separated values, got {}",
+            v.len()
+        ))),
     }
 }

@@ -34,6 +34,7 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
         threads: 2,
         final_bundle: Some(final_dir.clone()),
         init: Default::default(),
+        sigma_mm: None,
     };
     let t = run_cv(&args).unwrap();
     assert_eq!((t.cases, t.folds, t.folds_detail.len()), (4, 2, 2));

@@ -114,6 +114,7 @@ fn train_export_resume_and_reproduce() {
         p0_stride: 3,
         p0_step_mm: Some(6.0),
         sigma_voxels: 3.0,
+        sigma_mm: Some([2.0, 2.0, 5.0]),
         operating_points: Default::default(),
         crf_weight: 1.0,
         description: "test".into(),
@@ -124,6 +125,8 @@ fn train_export_resume_and_reproduce() {
     // the grid step in mm: stride 3 at 2 mm, 8 at 0.75 mm
     assert_eq!(m.p0_stride_for([2.0, 2.0, 2.5]), 3);
     assert_eq!(m.p0_stride_for([0.75, 0.75, 1.0]), 8);
+    // the smoothing sigma in mm: 1 voxel in-plane and 2 in z at 2 x 2 x 2.5 mm
+    assert_eq!(m.sigma_for([2.0, 2.0, 2.5]), [1.0, 1.0, 2.0]);
     // a swapped network is refused
     let e = run_export(&ExportArgs {
         forests: Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny"),
@@ -135,6 +138,7 @@ fn train_export_resume_and_reproduce() {
         p0_stride: 3,
         p0_step_mm: None,
         sigma_voxels: 3.0,
+        sigma_mm: None,
         operating_points: Default::default(),
         crf_weight: 1.0,
         description: String::new(),
