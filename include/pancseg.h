@@ -169,7 +169,7 @@ typedef struct {
    */
   uint32_t threads;
   /**
-   * Network inputs per ONNX Runtime call (0: 128).
+   * Network inputs per ONNX Runtime call (0: 32).
    */
   uint32_t batch_size;
   /**

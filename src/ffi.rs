@@ -136,7 +136,7 @@ pub struct pancseg_options {
     pub strict: i32,
     /// Worker threads (0: one per core).
     pub threads: u32,
-    /// Network inputs per ONNX Runtime call (0: 128).
+    /// Network inputs per ONNX Runtime call (0: 32).
     pub batch_size: u32,
     /// Path of the ONNX Runtime library (NULL: `ORT_DYLIB_PATH`, then next to the executable or
     /// in `../lib`). ONNX Runtime is loaded once per process.
@@ -497,10 +497,11 @@ pub extern "C" fn pancseg_create(
             intra_threads: 0,
             ort_library,
             batch_size: if o.batch_size == 0 {
-                128
+                crate::network::DEFAULT_BATCH_SIZE
             } else {
                 o.batch_size as usize
             },
+            cpu_arena: false,
         };
         let defaults = Limits::default();
         let limits = Limits {

@@ -65,7 +65,17 @@ pub struct RuntimeOptions {
     pub ort_library: Option<PathBuf>,
     /// Inputs per `run` call.
     pub batch_size: usize,
+    /// ONNX Runtime's CPU memory arena (and memory-pattern planning). Off by default: the arena
+    /// keeps the largest activations of every network resident after their runs, about 100 MB
+    /// at the peak of a full-size scan (docs/results/pipeline.md); on, repeated runs reuse it
+    /// and are a few percent faster.
+    pub cpu_arena: bool,
 }
+
+/// Network inputs per ONNX Runtime call unless the caller chooses: batches of 32 keep the
+/// 64 x 64 activations of the R networks small (the peak memory of a full-size run) at a cost
+/// within measurement noise against 128.
+pub const DEFAULT_BATCH_SIZE: usize = 32;
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
@@ -74,7 +84,8 @@ impl Default for RuntimeOptions {
             strict: false,
             intra_threads: 0,
             ort_library: None,
-            batch_size: 128,
+            batch_size: DEFAULT_BATCH_SIZE,
+            cpu_arena: false,
         }
     }
 }
@@ -121,6 +132,15 @@ impl Network {
             if opts.intra_threads > 0 {
                 b = b
                     .with_intra_threads(opts.intra_threads)
+                    .map_err(rt_err(&ctx))?;
+            }
+            if !opts.cpu_arena {
+                b = b
+                    .with_memory_pattern(false)
+                    .map_err(rt_err(&ctx))?
+                    .with_execution_providers([ort::ep::CPU::default()
+                        .with_arena_allocator(false)
+                        .build()])
                     .map_err(rt_err(&ctx))?;
             }
             if let Some(id) = cuda {

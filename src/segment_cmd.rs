@@ -38,8 +38,12 @@ pub struct SegmentArgs {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Network inputs per ONNX Runtime call.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = pancseg::network::DEFAULT_BATCH_SIZE)]
     pub batch_size: usize,
+    /// Use ONNX Runtime's CPU memory arena: a few percent faster, about 100 MB more peak memory
+    /// on a full-size scan.
+    #[arg(long)]
+    pub cpu_arena: bool,
     /// Keep only the largest connected component of the mask.
     #[arg(long)]
     pub largest_component: bool,
@@ -155,6 +159,7 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
         intra_threads: 0,
         ort_library: a.ort_library.clone(),
         batch_size: a.batch_size,
+        cpu_arena: a.cpu_arena,
     };
     let seg = Segmenter::new(bundle, runtime, a.threads)?.with_limits(a.limits());
     let load_model_seconds = t1.elapsed().as_secs_f64();
