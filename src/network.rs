@@ -134,21 +134,25 @@ impl Network {
                     .with_intra_threads(opts.intra_threads)
                     .map_err(rt_err(&ctx))?;
             }
-            if !opts.cpu_arena {
-                b = b
-                    .with_memory_pattern(false)
-                    .map_err(rt_err(&ctx))?
-                    .with_execution_providers([ort::ep::CPU::default()
-                        .with_arena_allocator(false)
-                        .build()])
-                    .map_err(rt_err(&ctx))?;
-            }
+            // providers in priority order: CUDA first when asked for, then the CPU (without its
+            // arena unless asked for)
+            let mut providers = Vec::new();
             if let Some(id) = cuda {
-                let ep = ort::ep::CUDA::default()
-                    .with_device_id(id as i32)
-                    .build()
-                    .error_on_failure();
-                b = b.with_execution_providers([ep]).map_err(rt_err(&ctx))?;
+                providers.push(
+                    ort::ep::CUDA::default()
+                        .with_device_id(id as i32)
+                        .build()
+                        .error_on_failure(),
+                );
+            }
+            if !opts.cpu_arena {
+                b = b.with_memory_pattern(false).map_err(rt_err(&ctx))?;
+                providers.push(ort::ep::CPU::default().with_arena_allocator(false).build());
+            }
+            if !providers.is_empty() {
+                b = b
+                    .with_execution_providers(providers)
+                    .map_err(rt_err(&ctx))?;
             }
             b.commit_from_memory(bytes).map_err(rt_err(&ctx))
         };
