@@ -23,16 +23,30 @@ pub const TARGETS: [(&str, Target); 5] = [
     ("ffi_volume", ffi_volume),
 ];
 
-/// A scratch directory private to this process and thread.
-fn scratch(name: &str) -> Option<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "pancseg-fuzz-{name}-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).ok()?;
-    Some(dir)
+/// A scratch directory private to this process and thread, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Option<Scratch> {
+        let dir = std::env::temp_dir().join(format!(
+            "pancseg-fuzz-{name}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).ok()?;
+        Some(Scratch(dir))
+    }
+
+    fn join(&self, name: impl AsRef<Path>) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The NIfTI reader on arbitrary bytes: raw NIfTI-1 through `decode_nifti`, and gzip input through
@@ -40,7 +54,7 @@ fn scratch(name: &str) -> Option<PathBuf> {
 /// a successful read must give a volume whose geometry validates.
 pub fn nifti(data: &[u8]) {
     let result = if data.starts_with(&[0x1f, 0x8b]) {
-        let Some(dir) = scratch("nifti") else {
+        let Some(dir) = Scratch::new("nifti") else {
             return;
         };
         let path = dir.join("input.nii.gz");
@@ -80,7 +94,7 @@ fn split(data: &[u8]) -> Vec<&[u8]> {
 /// `read_dicom_dir` (grouping, sorting, spacing and orientation checks, pixel decoding). Any
 /// outcome but a panic, abort or hang is fine; a successful read must give a consistent volume.
 pub fn dicom_series(data: &[u8]) {
-    let Some(dir) = scratch("dicom") else {
+    let Some(dir) = Scratch::new("dicom") else {
         return;
     };
     let parts = split(data);
@@ -96,7 +110,7 @@ pub fn dicom_series(data: &[u8]) {
     let result = if files.len() == 1 {
         read_dicom_files(&files, &opts)
     } else {
-        read_dicom_dir(&dir, &opts)
+        read_dicom_dir(&dir.0, &opts)
     };
     if let Ok(s) = result {
         assert!(s.volume.geometry.validate().is_ok());
