@@ -134,6 +134,11 @@ pub fn p_patch(
 ) {
     let s = g.size;
     let sp = ct.geometry.spacing;
+    if warp.is_none() {
+        if let Some(data) = ct.data.as_slice() {
+            return p_patch_separable(data, ct.data.dim(), sp, center, g, out);
+        }
+    }
     let half = (s as f64 - 1.0) / 2.0;
     let (cx, cy, cz) = (center[0] as f64, center[1] as f64, center[2] as f64);
     for plane in 0..3 {
@@ -152,6 +157,115 @@ pub fn p_patch(
                     _ => (cx, cy + du / sp[1], cz - dv / sp[2]),
                 };
                 out[plane * s * s + r * s + c] = normalise_hu(trilinear(&ct.data, x, y, z));
+            }
+        }
+    }
+}
+
+/// One sampling position along a patch axis: whether it lies in (-1, n), its floor and
+/// fraction, as [`trilinear`] computes them.
+#[derive(Clone, Copy)]
+struct AxisSample {
+    inside: bool,
+    i0: i64,
+    f: f32,
+}
+
+fn axis_samples(
+    centre: f64,
+    offsets_mm: &[f64],
+    spacing: f64,
+    sign: f64,
+    n: usize,
+) -> Vec<AxisSample> {
+    offsets_mm
+        .iter()
+        .map(|&d| {
+            let c = if sign > 0.0 {
+                centre + d / spacing
+            } else {
+                centre - d / spacing
+            };
+            let c0 = c.floor();
+            AxisSample {
+                inside: c > -1.0 && c < n as f64,
+                i0: c0 as i64,
+                f: (c - c0) as f32,
+            }
+        })
+        .collect()
+}
+
+/// [`p_patch`] without a warp, on a contiguous volume: each plane's sampling grid is separable
+/// and the plane's third coordinate is the centre voxel's own, so positions and fractions are
+/// computed once per row and column and a sample reads 4 voxels instead of testing 8 weights.
+/// The same arithmetic as [`trilinear`] term for term (the weights along the fixed axis are
+/// exactly 1 and 0, and the zero-weight terms are skipped there too), so the values are
+/// bit-identical (tested against the general path).
+fn p_patch_separable(
+    data: &[f32],
+    dims: (usize, usize, usize),
+    sp: [f64; 3],
+    center: [usize; 3],
+    g: &PatchGeometry,
+    out: &mut [f32],
+) {
+    let s = g.size;
+    let (nz, ny, nx) = dims;
+    let half = (s as f64 - 1.0) / 2.0;
+    let (cx, cy, cz) = (center[0] as f64, center[1] as f64, center[2] as f64);
+    let offsets: Vec<f64> = (0..s).map(|i| (i as f64 - half) * g.pixel_mm).collect();
+    let plane_xy = nx * ny;
+    // per plane: column axis (samples, length, stride), row axis (same), fixed-voxel offset
+    let planes = [
+        (
+            axis_samples(cx, &offsets, sp[0], 1.0, nx),
+            (nx, 1),
+            axis_samples(cy, &offsets, sp[1], 1.0, ny),
+            (ny, nx),
+            center[2] * plane_xy,
+        ),
+        (
+            axis_samples(cx, &offsets, sp[0], 1.0, nx),
+            (nx, 1),
+            axis_samples(cz, &offsets, sp[2], -1.0, nz),
+            (nz, plane_xy),
+            center[1] * nx,
+        ),
+        (
+            axis_samples(cy, &offsets, sp[1], 1.0, ny),
+            (ny, nx),
+            axis_samples(cz, &offsets, sp[2], -1.0, nz),
+            (nz, plane_xy),
+            center[0],
+        ),
+    ];
+    for (plane, (cols, (na, sa), rows, (nb, sb), base)) in planes.iter().enumerate() {
+        let out = &mut out[plane * s * s..(plane + 1) * s * s];
+        for (r, b) in rows.iter().enumerate() {
+            for (c, a) in cols.iter().enumerate() {
+                let hu = if !(a.inside && b.inside) {
+                    -1000.0
+                } else {
+                    let mut v = 0.0f32;
+                    for (db, wb) in [(0i64, 1.0 - b.f), (1, b.f)] {
+                        for (da, wa) in [(0i64, 1.0 - a.f), (1, a.f)] {
+                            let w = wa * wb;
+                            if w != 0.0 {
+                                let (ia, ib) = (a.i0 + da, b.i0 + db);
+                                let x = if ia < 0 || ib < 0 || ia >= *na as i64 || ib >= *nb as i64
+                                {
+                                    -1000.0
+                                } else {
+                                    data[base + ia as usize * sa + ib as usize * sb]
+                                };
+                                v += w * x;
+                            }
+                        }
+                    }
+                    v
+                };
+                out[r * s + c] = normalise_hu(hu);
             }
         }
     }
@@ -456,6 +570,42 @@ mod tests {
                 r_input(&ct, Some(&p0), sp, &g, scale, Some(&id), &mut b);
                 assert_eq!(a, b, "superpixel {} scale {scale}", sp.id);
             }
+        }
+    }
+
+    #[test]
+    fn separable_patches_equal_the_general_path_bit_for_bit() {
+        // anisotropic spacing, centres inside, on and near every border
+        let (nz, ny, nx) = (13, 17, 19);
+        let mut state = 7u64;
+        let data = Array3::from_shape_fn((nz, ny, nx), |_| {
+            // a fixed pseudo-random sequence (LCG) of HU in [-1100, 1500)
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            -1100.0 + 2600.0 * ((state >> 40) as f32 / (1u64 << 24) as f32)
+        });
+        let ct = Image::new(
+            data,
+            Geometry {
+                spacing: [0.7, 0.9, 2.5],
+                origin: [0.0; 3],
+                direction: IDENTITY,
+            },
+        )
+        .unwrap();
+        let g = PatchGeometry {
+            size: 9,
+            pixel_mm: 1.3,
+        };
+        let n = 3 * g.size * g.size;
+        for center in [[0, 0, 0], [18, 16, 12], [9, 8, 6], [1, 15, 11], [17, 2, 1]] {
+            let (mut fast, mut general) = (vec![0.0f32; n], vec![0.0f32; n]);
+            p_patch(&ct, center, &g, None, &mut fast);
+            // the general path: an identity warp takes it and changes no position
+            p_patch(&ct, center, &g, Some(&Tps::identity()), &mut general);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast), bits(&general), "centre {center:?}");
         }
     }
 
