@@ -171,8 +171,10 @@ struct AxisSample {
     f: f32,
 }
 
+/// The positions `centre + sign * offset / spacing` (voxels) of a patch axis on a volume axis of
+/// `n` voxels; `sign` is 1 or -1 (an exact negation, so `centre - offset / spacing` for -1).
 fn axis_samples(
-    centre: f64,
+    centre: usize,
     offsets_mm: &[f64],
     spacing: f64,
     sign: f64,
@@ -181,11 +183,7 @@ fn axis_samples(
     offsets_mm
         .iter()
         .map(|&d| {
-            let c = if sign > 0.0 {
-                centre + d / spacing
-            } else {
-                centre - d / spacing
-            };
+            let c = centre as f64 + sign * (d / spacing);
             let c0 = c.floor();
             AxisSample {
                 inside: c > -1.0 && c < n as f64,
@@ -213,32 +211,17 @@ fn p_patch_separable(
     let s = g.size;
     let (nz, ny, nx) = dims;
     let half = (s as f64 - 1.0) / 2.0;
-    let (cx, cy, cz) = (center[0] as f64, center[1] as f64, center[2] as f64);
     let offsets: Vec<f64> = (0..s).map(|i| (i as f64 - half) * g.pixel_mm).collect();
+    // columns run +x (axial, coronal) or +y (sagittal); rows +y (axial) or -z (superior up)
+    let xs = axis_samples(center[0], &offsets, sp[0], 1.0, nx);
+    let ys = axis_samples(center[1], &offsets, sp[1], 1.0, ny);
+    let zs = axis_samples(center[2], &offsets, sp[2], -1.0, nz);
     let plane_xy = nx * ny;
     // per plane: column axis (samples, length, stride), row axis (same), fixed-voxel offset
     let planes = [
-        (
-            axis_samples(cx, &offsets, sp[0], 1.0, nx),
-            (nx, 1),
-            axis_samples(cy, &offsets, sp[1], 1.0, ny),
-            (ny, nx),
-            center[2] * plane_xy,
-        ),
-        (
-            axis_samples(cx, &offsets, sp[0], 1.0, nx),
-            (nx, 1),
-            axis_samples(cz, &offsets, sp[2], -1.0, nz),
-            (nz, plane_xy),
-            center[1] * nx,
-        ),
-        (
-            axis_samples(cy, &offsets, sp[1], 1.0, ny),
-            (ny, nx),
-            axis_samples(cz, &offsets, sp[2], -1.0, nz),
-            (nz, plane_xy),
-            center[0],
-        ),
+        (&xs, (nx, 1), &ys, (ny, nx), center[2] * plane_xy),
+        (&xs, (nx, 1), &zs, (nz, plane_xy), center[1] * nx),
+        (&ys, (ny, nx), &zs, (nz, plane_xy), center[0]),
     ];
     for (plane, (cols, (na, sa), rows, (nb, sb), base)) in planes.iter().enumerate() {
         let out = &mut out[plane * s * s..(plane + 1) * s * s];
