@@ -441,12 +441,8 @@ mod tests {
     use crate::superpixels::{compute_superpixels, SuperpixelConfig};
     use crate::volume::{Geometry, Image, IDENTITY};
 
-    fn ramp(spacing: [f64; 3]) -> Volume {
-        // HU = 10 * (x_mm + y_mm - z_mm) / 4: a linear ramp in millimetres
-        let (nz, ny, nx) = (24, 40, 40);
-        let data = Array3::from_shape_fn((nz, ny, nx), |(z, y, x)| {
-            ((x as f64 * spacing[0] + y as f64 * spacing[1] - z as f64 * spacing[2]) * 2.5) as f32
-        });
+    /// A volume of `data` with `spacing`, at the origin, axis-aligned.
+    fn volume(data: Array3<f32>, spacing: [f64; 3]) -> Volume {
         Image::new(
             data,
             Geometry {
@@ -456,6 +452,15 @@ mod tests {
             },
         )
         .unwrap()
+    }
+
+    fn ramp(spacing: [f64; 3]) -> Volume {
+        // HU = 10 * (x_mm + y_mm - z_mm) / 4: a linear ramp in millimetres
+        let (nz, ny, nx) = (24, 40, 40);
+        let data = Array3::from_shape_fn((nz, ny, nx), |(z, y, x)| {
+            ((x as f64 * spacing[0] + y as f64 * spacing[1] - z as f64 * spacing[2]) * 2.5) as f32
+        });
+        volume(data, spacing)
     }
 
     #[test]
@@ -568,15 +573,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             -1100.0 + 2600.0 * ((state >> 40) as f32 / (1u64 << 24) as f32)
         });
-        let ct = Image::new(
-            data,
-            Geometry {
-                spacing: [0.7, 0.9, 2.5],
-                origin: [0.0; 3],
-                direction: IDENTITY,
-            },
-        )
-        .unwrap();
+        let ct = volume(data, [0.7, 0.9, 2.5]);
         let g = PatchGeometry {
             size: 9,
             pixel_mm: 1.3,
