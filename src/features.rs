@@ -184,62 +184,150 @@ fn contiguous<T: Copy>(a: &ndarray::Array3<T>) -> std::borrow::Cow<'_, [T]> {
 /// Percentiles of `vals`.
 const PERCENTILES: [f64; 5] = [0.1, 0.25, 0.5, 0.75, 0.9];
 
-/// The [`PERCENTILES`] of `vals` (linear interpolation between order statistics, in the
-/// `f32::total_cmp` order) into `out`, by successive selections instead of a full sort: each
-/// selection runs on the part right of the previous one. `vals` is reordered.
-fn order_statistics(vals: &mut [f32], out: &mut [f32]) {
-    if vals.is_empty() {
+/// The key of `v` whose integer order is `f32::total_cmp`'s order (the same bit flip that
+/// `total_cmp` applies on every comparison; it is its own inverse).
+fn total_order_key(v: f32) -> i32 {
+    let b = v.to_bits() as i32;
+    b ^ (((b >> 31) as u32) >> 1) as i32
+}
+
+/// The value of a [`total_order_key`].
+fn from_total_order_key(k: i32) -> f32 {
+    f32::from_bits((k ^ (((k >> 31) as u32) >> 1) as i32) as u32)
+}
+
+/// Upper edges of the histogram bins but the last: bin k holds `edge_k-1 <= v < edge_k` (the
+/// first and last bins are open-ended; NaN counts in the last). Multiples of 50 HU, exact in f32
+/// and nonzero (so the sign of zero never matters).
+fn histogram_edges() -> [f32; HIST_BINS - 1] {
+    let width = (WINDOW.1 - WINDOW.0) / HIST_BINS as f32;
+    std::array::from_fn(|k| WINDOW.0 + width * (k + 1) as f32)
+}
+
+/// `vals` as [`total_order_key`]s, sorted, into `keys`: one sort serves the percentiles and the
+/// histogram (a few hundred integer keys sort faster than five selections and a
+/// seven-comparison histogram pass on floats).
+fn sorted_keys(vals: &[f32], keys: &mut Vec<i32>) {
+    keys.clear();
+    keys.extend(vals.iter().map(|&v| total_order_key(v)));
+    keys.sort_unstable();
+}
+
+/// The [`PERCENTILES`] of the values of the sorted `keys` (linear interpolation between order
+/// statistics, in the `f32::total_cmp` order) into `out`; zeros when empty.
+fn percentiles(keys: &[i32], out: &mut [f32]) {
+    if keys.is_empty() {
         out.fill(0.0);
         return;
     }
-    let n = vals.len();
-    let mut done = 0usize; // vals[..done] holds the smallest `done` values
+    let n = keys.len();
     for (o, q) in out.iter_mut().zip(PERCENTILES) {
         let pos = q * (n - 1) as f64;
         let i = pos.floor() as usize;
         let j = (i + 1).min(n - 1);
         let t = (pos - i as f64) as f32;
-        let vi = if i >= done {
-            let (_, v, _) = vals[done..].select_nth_unstable_by(i - done, f32::total_cmp);
-            let v = *v;
-            done = i + 1;
-            v
-        } else {
-            vals[i]
-        };
-        // the next order statistic is the smallest value right of position i
-        let vj = if j == i {
-            vi
-        } else if j < done {
-            vals[j]
-        } else {
-            let (_, v, _) = vals[done..].select_nth_unstable_by(j - done, f32::total_cmp);
-            let v = *v;
-            done = j + 1;
-            v
-        };
+        let (vi, vj) = (from_total_order_key(keys[i]), from_total_order_key(keys[j]));
         *o = vi * (1.0 - t) + vj * t;
     }
 }
 
+/// Counts of the [`histogram_edges`] bins of the values of the sorted `keys`, by binary search.
+/// In key order the negative NaNs come before -inf and the positive ones after +inf; both count
+/// in the last bin, as `v >= edge` is false for NaN but NaN belongs to no other bin.
+fn histogram(keys: &[i32]) -> [usize; HIST_BINS] {
+    let n = keys.len();
+    let negative_nans = keys.partition_point(|&k| k < total_order_key(f32::NEG_INFINITY));
+    // at_least[k]: values in bins k.. (v >= edge_k-1, or NaN)
+    let mut at_least = [n; HIST_BINS + 1];
+    for (k, e) in histogram_edges().into_iter().enumerate() {
+        let below = keys.partition_point(|&x| x < total_order_key(e)) - negative_nans;
+        at_least[k + 1] = n - below;
+    }
+    at_least[HIST_BINS] = 0;
+    let mut hist = [0usize; HIST_BINS];
+    for k in 0..HIST_BINS {
+        hist[k] = at_least[k] - at_least[k + 1];
+    }
+    hist
+}
+
+/// Sum of `vals` mapped by `f`, in f64 with four running sums (independent additions pipeline;
+/// the f32 features taken from these sums do not depend on the association in practice).
+fn sum4(vals: &[f32], f: impl Fn(f64) -> f64) -> f64 {
+    // -0.0 is the identity of addition (an empty or all -0.0 sum stays -0.0, as in `Iterator::sum`)
+    let mut acc = [-0.0f64; 4];
+    let chunks = vals.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..4 {
+            acc[k] += f(c[k] as f64);
+        }
+    }
+    let mut tail = -0.0;
+    for &v in rest {
+        tail += f(v as f64);
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
 /// In-slice gradient magnitude (HU/mm) of windowed HU by central differences, one-sided at the
-/// slice border, for a row-major `ny x nx` slice.
-fn gradient_magnitude(hu: &[f32], nx: usize, ny: usize, spacing: (f64, f64)) -> Vec<f32> {
+/// slice border, for a row-major `ny x nx` slice, on the rows `rows` only (the rest stays 0).
+fn gradient_magnitude(
+    hu: &[f32],
+    nx: usize,
+    ny: usize,
+    spacing: (f64, f64),
+    rows: std::ops::RangeInclusive<usize>,
+) -> Vec<f32> {
     let (gxs, gys) = (
         (1.0 / (2.0 * spacing.0)) as f32,
         (1.0 / (2.0 * spacing.1)) as f32,
     );
-    let w: Vec<f32> = hu.iter().map(|v| v.clamp(WINDOW.0, WINDOW.1)).collect();
     let mut g = vec![0f32; nx * ny];
-    for y in 0..ny {
-        let row = &w[y * nx..(y + 1) * nx];
-        let up = &w[y.saturating_sub(1) * nx..][..nx];
-        let down = &w[(y + 1).min(ny - 1) * nx..][..nx];
+    if nx == 0 || ny == 0 {
+        return g;
+    }
+    let (y0, y1) = (*rows.start(), (*rows.end()).min(ny - 1));
+    if y0 > y1 {
+        return g;
+    }
+    // windowed copy of the rows and their neighbours, in a slice-sized buffer like the output
+    // (both zeroed allocations of the same size: the allocator maps and unmaps them whole
+    // instead of keeping a heap of odd-sized blocks per thread)
+    let (w0, w1) = (y0.saturating_sub(1), (y1 + 1).min(ny - 1));
+    let mut w = vec![0f32; nx * ny];
+    for (o, v) in w[w0 * nx..(w1 + 1) * nx]
+        .iter_mut()
+        .zip(&hu[w0 * nx..(w1 + 1) * nx])
+    {
+        *o = v.clamp(WINDOW.0, WINDOW.1);
+    }
+    let wrow = |y: usize| &w[y * nx..(y + 1) * nx];
+    let magnitude = |gx: f32, gy: f32| (gx * gx + gy * gy).sqrt();
+    for y in y0..=y1 {
+        let row = wrow(y);
+        let up = wrow(y.saturating_sub(1));
+        let down = wrow((y + 1).min(ny - 1));
         let out = &mut g[y * nx..(y + 1) * nx];
-        for x in 0..nx {
-            let gx = (row[(x + 1).min(nx - 1)] - row[x.saturating_sub(1)]) * gxs;
-            let gy = (down[x] - up[x]) * gys;
-            out[x] = (gx * gx + gy * gy).sqrt();
+        let last = nx - 1;
+        // one-sided at the borders (a one-pixel row differences its pixel with itself)
+        out[0] = magnitude((row[1.min(last)] - row[0]) * gxs, (down[0] - up[0]) * gys);
+        if nx == 1 {
+            continue;
+        }
+        out[last] = magnitude(
+            (row[last] - row[last - 1]) * gxs,
+            (down[last] - up[last]) * gys,
+        );
+        // interior: the same arithmetic on zipped slices, which the compiler vectorises
+        for ((((o, &r), &l), &d), &u) in out[1..last]
+            .iter_mut()
+            .zip(&row[2..])
+            .zip(&row[..last - 1])
+            .zip(&down[1..last])
+            .zip(&up[1..last])
+        {
+            *o = magnitude((r - l) * gxs, (d - u) * gys);
         }
     }
     g
@@ -253,11 +341,11 @@ fn local_features(
     s: &crate::superpixels::Superpixel,
     image: (&[f32], &[f32], usize),
     spacing: (f64, f64),
-    scratch: (&mut Vec<f32>, &mut Vec<f32>),
+    scratch: (&mut Vec<f32>, &mut Vec<f32>, &mut Vec<i32>),
 ) -> (f64, f64) {
     let (hu, grad, nx) = image;
     let (sx, sy) = spacing;
-    let (vals, grads) = scratch;
+    let (vals, grads, keys) = scratch;
     vals.clear();
     grads.clear();
     let (mut mx, mut my) = (0.0f64, 0.0f64);
@@ -274,31 +362,28 @@ fn local_features(
     let n = vals.len().max(1) as f64;
     mx /= n;
     my /= n;
+    // second moments in closed form per span: sum over x = x0..=x1 of (x - mx) and (x - mx)^2
     let (mut cxx, mut cyy, mut cxy) = (0.0, 0.0, 0.0);
     for sp in &s.spans {
         let dy = (sp.y as f64 - my) * sy;
-        for x in sp.x0 as usize..=sp.x1 as usize {
-            let dx = (x as f64 - mx) * sx;
-            cxx += dx * dx;
-            cyy += dy * dy;
-            cxy += dx * dy;
-        }
+        let len = (sp.x1 - sp.x0) as f64 + 1.0;
+        let d0 = sp.x0 as f64 - mx;
+        let s1 = len * (len - 1.0) / 2.0; // sum of i for i < len
+        let s2 = (len - 1.0) * len * (2.0 * len - 1.0) / 6.0; // sum of i^2
+        let sum_d = len * d0 + s1;
+        let sum_d2 = len * d0 * d0 + 2.0 * d0 * s1 + s2;
+        cxx += sum_d2 * sx * sx;
+        cyy += len * dy * dy;
+        cxy += sum_d * sx * dy;
     }
-    let mean = vals.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let var = vals.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    let mean = sum4(vals, |v| v) / n;
+    let var = sum4(vals, |v| (v - mean).powi(2)) / n;
     f[0] = mean as f32;
     f[1] = var.sqrt() as f32;
-    order_statistics(vals, &mut f[2..7]);
-    // histogram: bin k holds edge_k <= v < edge_k+1 (the first and last bins are open-ended;
-    // NaN counts in the last); edges are multiples of 50 HU, exact in f32
-    let width = (WINDOW.1 - WINDOW.0) / HIST_BINS as f32;
-    let edges: [f32; HIST_BINS - 1] = std::array::from_fn(|k| WINDOW.0 + width * (k + 1) as f32);
-    let mut hist = [0usize; HIST_BINS];
-    for &v in vals.iter() {
-        hist[edges.iter().filter(|&&e| v >= e || v.is_nan()).count()] += 1;
-    }
-    for k in 0..HIST_BINS {
-        f[7 + k] = hist[k] as f32 / n as f32;
+    sorted_keys(vals, keys);
+    percentiles(keys, &mut f[2..7]);
+    for (k, c) in histogram(keys).into_iter().enumerate() {
+        f[7 + k] = c as f32 / n as f32;
     }
     let bw = (s.bbox[2] - s.bbox[0] + 1) as f64;
     let bh = (s.bbox[3] - s.bbox[1] + 1) as f64;
@@ -311,8 +396,8 @@ fn local_features(
     let disc = (tr * tr / 4.0 - det).max(0.0).sqrt();
     let (l1, l2) = (tr / 2.0 + disc, (tr / 2.0 - disc).max(1e-6));
     f[19] = (l1 / l2).sqrt().min(100.0) as f32;
-    let gm = grads.iter().map(|&g| g as f64).sum::<f64>() / n;
-    let gv = grads.iter().map(|&g| (g as f64 - gm).powi(2)).sum::<f64>() / n;
+    let gm = sum4(grads, |g| g) / n;
+    let gv = sum4(grads, |g| (g - gm).powi(2)) / n;
     f[20] = gm as f32;
     f[21] = gv.sqrt() as f32;
     (mx, my)
@@ -342,8 +427,19 @@ pub fn superpixel_features(ct: &Volume, set: &SuperpixelSet) -> Vec<f32> {
                 return Vec::new();
             }
             let slice_hu = &hu[z * ny * nx..(z + 1) * ny * nx];
-            let grad = gradient_magnitude(slice_hu, nx, ny, spacing);
-            let (mut vals, mut grads) = (Vec::new(), Vec::new());
+            // rows of the slice's superpixels
+            let y0 = ids
+                .iter()
+                .map(|&i| set.superpixels[i].bbox[1])
+                .min()
+                .unwrap_or(0);
+            let y1 = ids
+                .iter()
+                .map(|&i| set.superpixels[i].bbox[3])
+                .max()
+                .unwrap_or(0);
+            let grad = gradient_magnitude(slice_hu, nx, ny, spacing, y0..=y1);
+            let (mut vals, mut grads, mut keys) = (Vec::new(), Vec::new(), Vec::new());
             ids.iter()
                 .map(|&i| {
                     let mut f = [0f32; N_FEATURES];
@@ -353,7 +449,7 @@ pub fn superpixel_features(ct: &Volume, set: &SuperpixelSet) -> Vec<f32> {
                         s,
                         (slice_hu, &grad, nx),
                         spacing,
-                        (&mut vals, &mut grads),
+                        (&mut vals, &mut grads, &mut keys),
                     );
                     if let Some(r) = refs[s.slice] {
                         f[22] = ((mx - r.cx) / r.half_w) as f32;
@@ -497,7 +593,7 @@ mod tests {
     }
 
     #[test]
-    fn order_statistics_match_a_full_sort() {
+    fn percentiles_of_sorted_keys_match_a_float_sort() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         for n in (1..40).chain([97, 130, 257, 1000]) {
             for _ in 0..5 {
@@ -507,9 +603,10 @@ mod tests {
                     .collect();
                 let mut sorted = vals.clone();
                 sorted.sort_unstable_by(f32::total_cmp);
-                let mut work = vals.clone();
                 let mut out = [0f32; 5];
-                order_statistics(&mut work, &mut out);
+                let mut keys = Vec::new();
+                sorted_keys(&vals, &mut keys);
+                percentiles(&keys, &mut out);
                 for (o, q) in out.iter().zip(PERCENTILES) {
                     assert_eq!(
                         o.to_bits(),
@@ -518,6 +615,201 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn total_order_keys_sort_like_total_cmp_and_invert() {
+        let vals = [
+            f32::NAN,
+            -f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            0.0,
+            -0.0,
+            -110.0,
+            f32::MIN_POSITIVE,
+            -1e-40,
+            3.5,
+            -3.5,
+            f32::MAX,
+        ];
+        for a in vals {
+            assert_eq!(
+                from_total_order_key(total_order_key(a)).to_bits(),
+                a.to_bits()
+            );
+            for b in vals {
+                assert_eq!(total_order_key(a).cmp(&total_order_key(b)), a.total_cmp(&b));
+            }
+        }
+    }
+
+    #[test]
+    fn histogram_of_sorted_keys_matches_per_value_binning() {
+        let edges = histogram_edges();
+        assert_eq!(edges, [-110.0, -60.0, -10.0, 40.0, 90.0, 140.0, 190.0]);
+        let brute = |vals: &[f32]| {
+            let mut h = [0usize; HIST_BINS];
+            for &v in vals {
+                h[edges.iter().filter(|&&e| v >= e || v.is_nan()).count()] += 1;
+            }
+            h
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let specials = [
+            f32::NAN,
+            -f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -110.0,
+            -60.0,
+            190.0,
+            190.0f32.next_down(),
+            -110.0f32.next_down(),
+            0.0,
+            -0.0,
+        ];
+        for n in [0usize, 1, 2, 7, 50, 300] {
+            for _ in 0..20 {
+                let vals: Vec<f32> = (0..n)
+                    .map(|_| {
+                        if rng.random_range(0..4) == 0 {
+                            specials[rng.random_range(0..specials.len())]
+                        } else {
+                            rng.random_range(-400.0..500.0)
+                        }
+                    })
+                    .collect();
+                let mut keys = Vec::new();
+                sorted_keys(&vals, &mut keys);
+                assert_eq!(histogram(&keys), brute(&vals), "{vals:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn four_way_sums_match_a_serial_sum_on_exact_values() {
+        let vals: Vec<f32> = (0..37).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let serial: f64 = vals.iter().map(|&v| v as f64).sum();
+        assert_eq!(sum4(&vals, |v| v), serial);
+        assert_eq!(sum4(&vals[..3], |v| v * v), 9.0 + 6.25 + 4.0);
+        assert_eq!(sum4(&[], |v| v).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(sum4(&[-0.0; 5], |v| v).to_bits(), (-0.0f64).to_bits());
+    }
+
+    #[test]
+    fn gradient_matches_central_differences_on_the_requested_rows() {
+        let reference = |hu: &[f32], nx: usize, ny: usize, sp: (f64, f64)| {
+            let w: Vec<f32> = hu.iter().map(|v| v.clamp(WINDOW.0, WINDOW.1)).collect();
+            let (gxs, gys) = ((1.0 / (2.0 * sp.0)) as f32, (1.0 / (2.0 * sp.1)) as f32);
+            let mut g = vec![0f32; nx * ny];
+            for y in 0..ny {
+                for x in 0..nx {
+                    let at = |x: usize, y: usize| w[y * nx + x];
+                    let gx = (at((x + 1).min(nx - 1), y) - at(x.saturating_sub(1), y)) * gxs;
+                    let gy = (at(x, (y + 1).min(ny - 1)) - at(x, y.saturating_sub(1))) * gys;
+                    g[y * nx + x] = (gx * gx + gy * gy).sqrt();
+                }
+            }
+            g
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+        for (nx, ny) in [(1, 1), (1, 5), (2, 3), (7, 6), (33, 17)] {
+            let hu: Vec<f32> = (0..nx * ny)
+                .map(|_| rng.random_range(-400.0..400.0))
+                .collect();
+            let sp = (0.7, 1.3);
+            let full = reference(&hu, nx, ny, sp);
+            for (y0, y1) in [(0, ny - 1), (ny / 2, ny - 1), (0, ny / 3), (ny - 1, ny - 1)] {
+                let g = gradient_magnitude(&hu, nx, ny, sp, y0..=y1);
+                for y in 0..ny {
+                    for x in 0..nx {
+                        let want = if (y0..=y1).contains(&y) {
+                            full[y * nx + x]
+                        } else {
+                            0.0
+                        };
+                        assert_eq!(
+                            g[y * nx + x].to_bits(),
+                            want.to_bits(),
+                            "{nx}x{ny} ({x}, {y})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn local_features_match_per_pixel_definitions() {
+        use crate::superpixels::{Span, Superpixel};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(21);
+        let (nx, ny) = (40usize, 30usize);
+        let hu: Vec<f32> = (0..nx * ny)
+            .map(|_| rng.random_range(-300.0..300.0))
+            .collect();
+        let grad = gradient_magnitude(&hu, nx, ny, (0.8, 0.6), 0..=ny - 1);
+        for _ in 0..30 {
+            // a ragged blob of 1..12 rows
+            let y0 = rng.random_range(0..20u16);
+            let spans: Vec<Span> = (0..rng.random_range(1..12u16))
+                .map(|dy| {
+                    let x0 = rng.random_range(0..30u16);
+                    Span {
+                        y: y0 + dy,
+                        x0,
+                        x1: x0 + rng.random_range(0..10u16),
+                    }
+                })
+                .collect();
+            let pixels: Vec<(usize, usize)> = spans
+                .iter()
+                .flat_map(|sp| (sp.x0..=sp.x1).map(move |x| (x as usize, sp.y as usize)))
+                .collect();
+            let n = pixels.len() as f64;
+            let sp = Superpixel {
+                id: 1,
+                slice: 0,
+                pixels: pixels.len(),
+                area_mm2: n * 0.48,
+                bbox: [
+                    pixels.iter().map(|p| p.0).min().unwrap(),
+                    pixels.iter().map(|p| p.1).min().unwrap(),
+                    pixels.iter().map(|p| p.0).max().unwrap(),
+                    pixels.iter().map(|p| p.1).max().unwrap(),
+                ],
+                spans,
+                neighbours: Vec::new(),
+            };
+            let mut f = [0f32; N_FEATURES];
+            let scratch = (&mut Vec::new(), &mut Vec::new(), &mut Vec::new());
+            let (mx, my) = local_features(&mut f, &sp, (&hu, &grad, nx), (0.8, 0.6), scratch);
+            let vals: Vec<f64> = pixels.iter().map(|&(x, y)| hu[y * nx + x] as f64).collect();
+            let mean = vals.iter().sum::<f64>() / n;
+            let std = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+            assert!((f[0] as f64 - mean).abs() < 1e-3 && (f[1] as f64 - std).abs() < 1e-3);
+            let cx = pixels.iter().map(|p| p.0 as f64).sum::<f64>() / n;
+            let cy = pixels.iter().map(|p| p.1 as f64).sum::<f64>() / n;
+            assert!((mx - cx).abs() < 1e-9 && (my - cy).abs() < 1e-9);
+            let (mut cxx, mut cyy, mut cxy) = (0.0, 0.0, 0.0);
+            for &(x, y) in &pixels {
+                let (dx, dy) = ((x as f64 - cx) * 0.8, (y as f64 - cy) * 0.6);
+                cxx += dx * dx;
+                cyy += dy * dy;
+                cxy += dx * dy;
+            }
+            let (tr, det) = ((cxx + cyy) / n, (cxx * cyy - cxy * cxy) / (n * n));
+            let disc = (tr * tr / 4.0 - det).max(0.0).sqrt();
+            let (l1, l2) = (tr / 2.0 + disc, (tr / 2.0 - disc).max(1e-6));
+            let elongation = (l1 / l2).sqrt().min(100.0);
+            assert!(
+                (f[19] as f64 - elongation).abs() <= 1e-4 * elongation,
+                "{} vs {elongation}",
+                f[19]
+            );
+            let hist: f32 = f[7..15].iter().sum();
+            assert!((hist - 1.0).abs() < 1e-5);
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod ffi;
 pub mod forest;
 #[doc(hidden)]
 pub mod fuzz_harness;
+pub mod heap_trim;
 pub mod info;
 pub mod input;
 pub mod maxflow;
