@@ -842,8 +842,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = f.save(dir.path().join("bad.psrf")).unwrap_err();
         assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
-        // A malformed hand-built tree terminates instead of looping.
+        // A malformed hand-built tree terminates instead of looping, one row or many, and both
+        // stop on the same node.
         assert!(f.trees[0].predict(&[0.0, 0.0]).is_finite());
+        let rows = [0.0, 0.0, 0.9, -3.0, f32::NAN, 1.0];
+        let one: Vec<f32> = rows.chunks(2).map(|x| f.predict(x)).collect();
+        assert_eq!(f.predict_many(&rows, 3), one);
     }
 
     /// A valid random tree: internal nodes before their children, depth at most `depth`.
