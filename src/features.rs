@@ -236,11 +236,13 @@ fn percentiles(keys: &[i32], out: &mut [f32]) {
 /// in the last bin, as `v >= edge` is false for NaN but NaN belongs to no other bin.
 fn histogram(keys: &[i32]) -> [usize; HIST_BINS] {
     let n = keys.len();
-    let negative_nans = keys.partition_point(|&k| k < total_order_key(f32::NEG_INFINITY));
+    let below_neg_inf = total_order_key(f32::NEG_INFINITY);
+    let negative_nans = keys.partition_point(|&k| k < below_neg_inf);
     // at_least[k]: values in bins k.. (v >= edge_k-1, or NaN)
     let mut at_least = [n; HIST_BINS + 1];
     for (k, e) in histogram_edges().into_iter().enumerate() {
-        let below = keys.partition_point(|&x| x < total_order_key(e)) - negative_nans;
+        let edge = total_order_key(e);
+        let below = keys.partition_point(|&x| x < edge) - negative_nans;
         at_least[k + 1] = n - below;
     }
     at_least[HIST_BINS] = 0;
