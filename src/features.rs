@@ -236,8 +236,8 @@ fn percentiles(keys: &[i32], out: &mut [f32]) {
 /// in the last bin, as `v >= edge` is false for NaN but NaN belongs to no other bin.
 fn histogram(keys: &[i32]) -> [usize; HIST_BINS] {
     let n = keys.len();
-    let below_neg_inf = total_order_key(f32::NEG_INFINITY);
-    let negative_nans = keys.partition_point(|&k| k < below_neg_inf);
+    let neg_inf = total_order_key(f32::NEG_INFINITY);
+    let negative_nans = keys.partition_point(|&k| k < neg_inf);
     // at_least[k]: values in bins k.. (v >= edge_k-1, or NaN)
     let mut at_least = [n; HIST_BINS + 1];
     for (k, e) in histogram_edges().into_iter().enumerate() {
