@@ -184,16 +184,21 @@ fn contiguous<T: Copy>(a: &ndarray::Array3<T>) -> std::borrow::Cow<'_, [T]> {
 /// Percentiles of `vals`.
 const PERCENTILES: [f64; 5] = [0.1, 0.25, 0.5, 0.75, 0.9];
 
-/// The key of `v` whose integer order is `f32::total_cmp`'s order (the same bit flip that
-/// `total_cmp` applies on every comparison; it is its own inverse).
-fn total_order_key(v: f32) -> i32 {
-    let b = v.to_bits() as i32;
+/// Flips the magnitude bits of negative values: on the bits of an f32 read as i32, this makes
+/// the integer order `f32::total_cmp`'s order (the flip `total_cmp` applies on every comparison).
+/// Its own inverse.
+fn flip_negative(b: i32) -> i32 {
     b ^ (((b >> 31) as u32) >> 1) as i32
+}
+
+/// The key of `v` whose integer order is `f32::total_cmp`'s order.
+fn total_order_key(v: f32) -> i32 {
+    flip_negative(v.to_bits() as i32)
 }
 
 /// The value of a [`total_order_key`].
 fn from_total_order_key(k: i32) -> f32 {
-    f32::from_bits((k ^ (((k >> 31) as u32) >> 1) as i32) as u32)
+    f32::from_bits(flip_negative(k) as u32)
 }
 
 /// Upper edges of the histogram bins but the last: bin k holds `edge_k-1 <= v < edge_k` (the
