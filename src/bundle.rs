@@ -125,6 +125,11 @@ pub struct Manifest {
     pub operating_points: OperatingPoints,
     /// Weight of the boundary term against the unary term in the CRF.
     pub crf_weight: f64,
+    /// The CRF unary's prior `t` in (0, 1): the P2 value at which the unary alone changes
+    /// label ([`crate::crf`]). Absent (0.5, the paper's energy) in bundles written before it
+    /// existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crf_prior: Option<f64>,
 }
 
 /// A loaded, verified bundle. It keeps the verified contents of its files, so what is parsed
@@ -166,6 +171,11 @@ impl Manifest {
             }
             _ => self.sigma_voxels,
         }
+    }
+
+    /// The CRF unary's prior: `crf_prior`, or 0.5 when the bundle does not give one.
+    pub fn crf_prior(&self) -> f64 {
+        self.crf_prior.unwrap_or(0.5)
     }
 
     /// Parses and validates `manifest.json` text (`path` names it in errors).
@@ -264,6 +274,11 @@ impl Manifest {
         }
         if !(self.crf_weight >= 0.0 && self.crf_weight.is_finite()) {
             return bad(format!("crf_weight {} is invalid", self.crf_weight));
+        }
+        if let Some(t) = self.crf_prior {
+            if !(t > 0.0 && t < 1.0) {
+                return bad(format!("crf_prior {t} is not in (0, 1)"));
+            }
         }
         let s = &self.superpixels;
         let positive = |v: f64| v > 0.0 && v.is_finite();
@@ -491,6 +506,24 @@ mod tests {
             m.sigma_mm = Some([2.0, bad, 2.0]);
             let e = m.validate(&path).unwrap_err().to_string();
             assert!(e.contains("sigma_mm"), "{e}");
+        }
+    }
+
+    #[test]
+    fn crf_prior_is_optional_and_validated() {
+        let (mut m, path) = fixture_manifest();
+        assert_eq!(m.crf_prior, None);
+        assert_eq!(m.crf_prior(), 0.5);
+        assert!(!serde_json::to_string(&m).unwrap().contains("crf_prior"));
+        m.crf_prior = Some(0.8);
+        m.validate(&path).unwrap();
+        assert_eq!(m.crf_prior(), 0.8);
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(Manifest::parse(&text, &path).unwrap(), m);
+        for bad in [0.0, 1.0, -0.5, f64::NAN] {
+            m.crf_prior = Some(bad);
+            let e = m.validate(&path).unwrap_err().to_string();
+            assert!(e.contains("crf_prior"), "{e}");
         }
     }
 }

@@ -5,7 +5,10 @@
 //! neighbouring candidates. Unary (regional) term from R2: labelling superpixel `i` pancreas
 //! costs `-ln P2_i`, background `-ln (1 - P2_i)` (clamped away from 0 and 1), each weighted by
 //! the superpixel's area relative to the slice's mean candidate area, so large superpixels count
-//! for more. Pairwise (boundary) term from the boundary ConvNet: giving two neighbours different
+//! for more. An optional prior `t` moves the unary's decision boundary from P2 = 0.5 to P2 = t
+//! (pancreas `-ln (P2 / t)`, background `-ln ((1 - P2) / (1 - t))`, shifted per node so both
+//! stay non-negative): the unary alone then agrees with P2 thresholded at its calibrated
+//! operating point instead of at one half. `t = 0.5` is exactly the energy above. Pairwise (boundary) term from the boundary ConvNet: giving two neighbours different
 //! labels costs `w * p_same`, where `p_same` is the network's probability that the two
 //! superpixels carry the same label (its training target) and `w` the calibrated CRF weight.
 //! The minimum of the energy is found exactly by min-cut ([`crate::maxflow`]).
@@ -49,7 +52,12 @@ pub fn crf_labels(
     p2: &[f32],
     pairs: &[PairScore],
     weight: f64,
+    prior: f64,
 ) -> Vec<bool> {
+    // the unary's offsets ln(2t), ln(2(1 - t)): both 0 at t = 0.5 (the paper's energy, bit for
+    // bit); callers validate t in (0, 1), the clamp only keeps the logarithms finite
+    let t = prior.clamp(P_MIN, 1.0 - P_MIN);
+    let (off_fg, off_bg) = ((2.0 * t).ln(), (2.0 * (1.0 - t)).ln());
     let n = set.superpixels.len();
     let mut out = vec![false; n];
     // candidates grouped by slice, in id order (ids grow with the slice)
@@ -78,9 +86,12 @@ pub fn crf_labels(
         for (k, &i) in nodes.iter().enumerate() {
             let p = f64::from(p2[i]).clamp(P_MIN, 1.0 - P_MIN);
             let a = set.superpixels[i].pixels as f64 / mean_area.max(1.0);
-            // source side = pancreas: ending on the sink side (background) pays -ln(1 - p),
-            // on the source side -ln p
-            g.add_terminal(k, -(1.0 - p).ln() * a, -p.ln() * a);
+            // source side = pancreas: ending on the sink side (background) pays
+            // -ln(1 - p) + ln(2(1 - t)), on the source side -ln p + ln(2t); a constant added
+            // to both does not move the minimum, so the smaller is brought to 0 when negative
+            let (fg, bg) = (-p.ln() + off_fg, -(1.0 - p).ln() + off_bg);
+            let shift = fg.min(bg).min(0.0);
+            g.add_terminal(k, (bg - shift) * a, (fg - shift) * a);
         }
         for &i in &nodes {
             let s = &set.superpixels[i];
@@ -142,7 +153,7 @@ mod tests {
         let set = chain();
         let sel = vec![true; 4];
         let p2 = [0.9, 0.4, 0.6, 0.2];
-        let labels = crf_labels(&set, &sel, &p2, &[], 1.0);
+        let labels = crf_labels(&set, &sel, &p2, &[], 1.0, 0.5);
         assert_eq!(labels, vec![true, false, true, false]);
     }
 
@@ -156,7 +167,7 @@ mod tests {
             .map(|(a, b)| PairScore { a, b, p_same: 1.0 })
             .collect();
         assert_eq!(pairs.len(), 2);
-        let labels = crf_labels(&set, &sel, &p2, &pairs, 2.0);
+        let labels = crf_labels(&set, &sel, &p2, &pairs, 2.0, 0.5);
         assert_eq!(labels, vec![true, true, true, false]);
         // a boundary the network is sure of keeps the weak middle out
         let sure: Vec<PairScore> = pairs
@@ -164,7 +175,7 @@ mod tests {
             .map(|p| PairScore { p_same: 0.0, ..*p })
             .collect();
         assert_eq!(
-            crf_labels(&set, &sel, &p2, &sure, 2.0),
+            crf_labels(&set, &sel, &p2, &sure, 2.0, 0.5),
             vec![true, false, true, false]
         );
     }
@@ -173,7 +184,37 @@ mod tests {
     fn non_candidates_stay_background() {
         let set = chain();
         let sel = vec![true, false, true, false];
-        let labels = crf_labels(&set, &sel, &[0.9, 0.99, 0.9, 0.99], &[], 1.0);
+        let labels = crf_labels(&set, &sel, &[0.9, 0.99, 0.9, 0.99], &[], 1.0, 0.5);
         assert_eq!(labels, vec![true, false, true, false]);
+    }
+
+    #[test]
+    fn a_prior_moves_the_unary_boundary_to_the_operating_point() {
+        let set = chain();
+        let sel = vec![true; 4];
+        let p2 = [0.9, 0.4, 0.6, 0.2];
+        for (t, want) in [
+            (0.3, [true, true, true, false]),
+            (0.5, [true, false, true, false]),
+            (0.7, [true, false, false, false]),
+            (0.95, [false, false, false, false]),
+        ] {
+            assert_eq!(crf_labels(&set, &sel, &p2, &[], 1.0, t), want, "t {t}");
+        }
+        // with pairwise terms the prior only shifts the unary: same-label evidence still
+        // pulls the weak middle in at t = 0.7 when the pairs are strong enough
+        let pairs: Vec<PairScore> = candidate_pairs(&set, &sel)
+            .into_iter()
+            .map(|(a, b)| PairScore { a, b, p_same: 1.0 })
+            .collect();
+        let p2 = [0.9, 0.65, 0.9, 0.2];
+        assert_eq!(
+            crf_labels(&set, &sel, &p2, &[], 1.0, 0.7),
+            vec![true, false, true, false]
+        );
+        assert_eq!(
+            crf_labels(&set, &sel, &p2, &pairs, 2.0, 0.7),
+            vec![true, true, true, false]
+        );
     }
 }

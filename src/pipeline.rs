@@ -696,6 +696,7 @@ impl Segmenter {
                 p2,
                 &scores,
                 self.bundle.manifest.crf_weight,
+                self.bundle.manifest.crf_prior(),
             ),
             scores.len(),
         ))

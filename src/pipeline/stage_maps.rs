@@ -1,7 +1,7 @@
 //! Every stage map of the pipeline for one CT at once, for evaluation and calibration
 //! (`pancseg-train cv`): the candidates {S_RF}, P0, P1, P2 and their smoothed versions G(Pk)
-//! over the working box, and CRF(P2) labels for several pairwise weights. The networks run once;
-//! thresholds and weights are then free to vary. The maps are exactly what
+//! over the working box, and CRF(P2) labels for several (pairwise weight, unary prior) pairs.
+//! The networks run once; thresholds, weights and priors are then free to vary. The maps are exactly what
 //! [`Segmenter::segment`] thresholds for each method (same stages, same code).
 
 use super::{crop_selection, paint, working_box, Progress, Segmenter};
@@ -32,8 +32,9 @@ pub struct StageMaps {
     pub g_p0: Array3<f32>,
     pub g_p1: Array3<f32>,
     pub g_p2: Array3<f32>,
-    /// CRF(P2) over the box for each requested pairwise weight (empty without a boundary net).
-    pub crf: Vec<(f64, Array3<u8>)>,
+    /// CRF(P2) over the box for each requested (pairwise weight, unary prior) (empty without a
+    /// boundary net).
+    pub crf: Vec<((f64, f64), Array3<u8>)>,
 }
 
 impl StageMaps {
@@ -79,13 +80,13 @@ impl StageMaps {
 }
 
 impl Segmenter {
-    /// All stage maps of `ct` (see [`StageMaps`]); CRF(P2) for each of `crf_weights` when the
-    /// bundle has a boundary ConvNet.
-    pub fn stage_maps(&self, ct: &Volume, crf_weights: &[f64]) -> Result<StageMaps> {
-        self.pool.install(|| self.stage_maps_inner(ct, crf_weights))
+    /// All stage maps of `ct` (see [`StageMaps`]); CRF(P2) for each (pairwise weight, unary
+    /// prior) of `crf_params` when the bundle has a boundary ConvNet.
+    pub fn stage_maps(&self, ct: &Volume, crf_params: &[(f64, f64)]) -> Result<StageMaps> {
+        self.pool.install(|| self.stage_maps_inner(ct, crf_params))
     }
 
-    fn stage_maps_inner(&self, ct: &Volume, crf_weights: &[f64]) -> Result<StageMaps> {
+    fn stage_maps_inner(&self, ct: &Volume, crf_params: &[(f64, f64)]) -> Result<StageMaps> {
         let m = &self.bundle.manifest;
         ct.geometry.validate()?;
         self.limits.check(ct.data.len() as u64)?;
@@ -125,11 +126,11 @@ impl Segmenter {
             let (p0, _) = self.p0_map(cct, &region, offset, &progress)?;
             let (s1, _) = self.region_scores(cct, &cands, None, &progress)?;
             let (s2, _) = self.region_scores(cct, &cands, Some(&p0), &progress)?;
-            if self.boundary.is_some() && !crf_weights.is_empty() {
+            if self.boundary.is_some() && !crf_params.is_empty() {
                 let pairs = self.pair_scores(cct, &cands, &progress)?;
-                for &w in crf_weights {
+                for &(w, t) in crf_params {
                     let labels =
-                        crate::crf::crf_labels(&cands.set, &cands.selected, &s2, &pairs, w);
+                        crate::crf::crf_labels(&cands.set, &cands.selected, &s2, &pairs, w, t);
                     let full = selection_mask(&cands.set, &labels);
                     let boxed = full
                         .slice(s![
@@ -138,7 +139,7 @@ impl Segmenter {
                             offset[0]..offset[0] + dim.2
                         ])
                         .to_owned();
-                    maps.crf.push((w, boxed));
+                    maps.crf.push(((w, t), boxed));
                 }
             }
             let smoothed = |a: &Array3<f32>| {

@@ -106,7 +106,9 @@ fn every_method_gives_a_mask_inside_the_working_box() {
     let ct = ct();
     // the evaluation maps (pancseg-train cv) threshold to exactly the masks segment returns
     let m = shared().manifest();
-    let maps = shared().stage_maps(ct, &[m.crf_weight]).unwrap();
+    let maps = shared()
+        .stage_maps(ct, &[(m.crf_weight, m.crf_prior())])
+        .unwrap();
     let ops = m.operating_points;
     for method in Method::ALL {
         let boxed = match method {

@@ -33,6 +33,8 @@ pub struct ExportArgs {
     pub sigma_mm: Option<[f64; 3]>,
     pub operating_points: OperatingPoints,
     pub crf_weight: f64,
+    /// The CRF unary's prior (None: 0.5, see [`pancseg::crf`]).
+    pub crf_prior: Option<f64>,
     pub description: String,
 }
 
@@ -138,6 +140,7 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
         sigma_mm: a.sigma_mm,
         operating_points: a.operating_points,
         crf_weight: a.crf_weight,
+        crf_prior: a.crf_prior,
     };
     let path = a.out.join(MANIFEST);
     let text = serde_json::to_string_pretty(&manifest)

@@ -201,6 +201,10 @@ enum Command {
         operating_points: Option<PathBuf>,
         #[arg(long, default_value_t = 1.0)]
         crf_weight: f64,
+        /// The CRF unary's prior t in (0, 1): the P2 value at which the unary alone changes
+        /// label (absent: 0.5, the paper's energy).
+        #[arg(long)]
+        crf_prior: Option<f64>,
         /// Free text for the manifest (data and command).
         #[arg(long, default_value = "")]
         description: String,
@@ -526,6 +530,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             sigma_mm,
             operating_points,
             crf_weight,
+            crf_prior,
             description,
         } => {
             let operating_points = match operating_points {
@@ -549,6 +554,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 sigma_mm: sigma_triple(&sigma_mm)?,
                 operating_points,
                 crf_weight,
+                crf_prior,
                 description,
             };
             let m = pancseg_train::export_cmd::run_export(&args)?;

@@ -204,6 +204,26 @@ pub fn p0_map(
     )))
 }
 
+/// Sets the P0 map of every case from the P-ConvNet trained in `dir` (a `train` folder), as
+/// the pipeline computes it.
+pub fn fill_p0_maps(dir: &Path, cases: &mut [ExampleCase], stride: usize) -> Result<()> {
+    let plain = crate::convnet::compute_device();
+    let (pnet, prep) = load_trained(dir, &plain)?;
+    if prep.net != NetKind::P {
+        return Err(TrainError::Invalid(format!(
+            "{} holds a {} network, not a P-ConvNet",
+            dir.display(),
+            prep.net.name()
+        )));
+    }
+    eprintln!("P0 maps of {} cases (stride {stride})...", cases.len());
+    let session = p_session(dir, &prep);
+    for c in cases.iter_mut() {
+        c.p0 = Some(p0_map(&pnet, &prep, session.as_ref(), c, stride, &plain)?);
+    }
+    Ok(())
+}
+
 /// Runs `train`; returns a summary text.
 pub fn run_train(a: &TrainArgs) -> Result<String> {
     let cohort = Cohort::open(&a.cohort)?;
@@ -279,30 +299,13 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
     let seed = a.options.seed;
     let g = Geometry::default();
     let plain = crate::convnet::compute_device();
-    if a.net == NetKind::R2 {
+    // R2 reads P0: from `--p-net` unless the caller has filled every case's map already
+    // (cross-fitted maps, see `cv`)
+    if a.net == NetKind::R2 && cases.iter().any(|c| c.p0.is_none()) {
         let dir = a.p_net.as_ref().ok_or_else(|| {
             TrainError::Invalid("--net r2 needs --p-net DIR (a trained P-ConvNet)".into())
         })?;
-        let (pnet, prep) = load_trained(dir, &plain)?;
-        if prep.net != NetKind::P {
-            return Err(TrainError::Invalid(format!(
-                "{} holds a {} network, not a P-ConvNet",
-                dir.display(),
-                prep.net.name()
-            )));
-        }
-        eprintln!("P0 maps (stride {})...", a.p0_stride);
-        let session = p_session(dir, &prep);
-        for c in cases.iter_mut() {
-            c.p0 = Some(p0_map(
-                &pnet,
-                &prep,
-                session.as_ref(),
-                c,
-                a.p0_stride,
-                &plain,
-            )?);
-        }
+        fill_p0_maps(dir, cases, a.p0_stride)?;
     }
     // validation: whole cases
     let n_val = ((ids.len() as f64 * a.val_fraction).round() as usize).clamp(1, ids.len() - 1);

@@ -5,7 +5,7 @@
 //! split is a partition), Fig. 5's PNG, that a second run reuses the finished folds, and the
 //! final bundle trained and calibrated on every case (`--final-bundle`).
 
-use pancseg_train::cv::{run_cv, run_single_fold, CvArgs, Profile, COLUMNS};
+use pancseg_train::cv::{self, run_cv, run_single_fold, CvArgs, Profile, COLUMNS};
 use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
 
 #[test]
@@ -67,6 +67,8 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
             assert!((0.04..=0.96).contains(&p), "{p}");
         }
         assert!(f.crf_weight.is_some());
+        let t = f.crf_prior.expect("a calibrated CRF prior");
+        assert!(cv::CRF_PRIORS.contains(&t), "{t}");
         assert_eq!(f.curves.train.len(), 6);
         assert!(out
             .join(format!("fold_{}/bundle/manifest.json", f.fold))

@@ -117,6 +117,7 @@ fn train_export_resume_and_reproduce() {
         sigma_mm: Some([2.0, 2.0, 5.0]),
         operating_points: Default::default(),
         crf_weight: 1.0,
+        crf_prior: None,
         description: "test".into(),
     })
     .unwrap();
@@ -141,6 +142,7 @@ fn train_export_resume_and_reproduce() {
         sigma_mm: None,
         operating_points: Default::default(),
         crf_weight: 1.0,
+        crf_prior: None,
         description: String::new(),
     })
     .unwrap_err();
