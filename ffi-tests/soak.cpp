@@ -3,7 +3,13 @@
 // its progress callback. Checks that every completed mask is byte-identical to the first, that
 // every cancelled run returns PANCSEG_CANCELLED (or completes with the same mask when the request
 // came after the last cancellation point), and that resident memory stops growing: the RSS at the
-// end may exceed the RSS after the first quarter of the runs by at most max(2%, 8 MiB). Each RSS
+// end may exceed the RSS at half-way by at most max(2%, 8 MiB), or max(10%, 16 MiB) in a short
+// run (COUNT < 100, the ctest smoke run): the first half is the warm-up (allocator arenas and
+// per-thread state grow over the first ten or so runs, with the number of concurrent runs and the
+// points where runs are cancelled: 40.3 MiB after 6 runs, 48.9 after 12, 49.8 after 24 on 4
+// threads), and single readings of a short run scatter by up to 15 MiB without a trend (20-run
+// runs ended 0.3 to 11.8 MiB below their half-way reading), so a short run catches only leaks
+// above about 1.6 MiB per run; the long run is the leak check. Each RSS
 // reading first hands the allocator's free pages back to the system (glibc's malloc_trim, as the
 // library does between its stages), so the readings compare memory still in use, not what the
 // allocator happens to be caching at that instant: a leak cannot be trimmed away.
@@ -164,15 +170,17 @@ int main(int argc, char** argv) {
   rss_half = phase(count / 2);
   const double rss_end = phase(count);
   pancseg_free(ctx);
-  const double allowed = rss_quarter * 0.02 > 8.0 ? rss_quarter * 0.02 : 8.0;
-  const bool grew = rss_end - rss_quarter > allowed;
+  const bool short_run = count < 100;
+  const double share = short_run ? 0.10 : 0.02, floor_mib = short_run ? 16.0 : 8.0;
+  const double allowed = rss_half * share > floor_mib ? rss_half * share : floor_mib;
+  const bool grew = rss_end - rss_half > allowed;
   std::printf(
       "soak: %d runs on %d threads: %d completed (%d cancellations came too late), %d cancelled, "
       "%d failures; mask %zu voxels, %zu set; RSS MiB start %.1f, quarter %.1f, half %.1f, end %.1f "
-      "(growth after the first quarter %.1f, allowed %.1f)\n",
+      "(growth in the second half %.1f, allowed %.1f)\n",
       count, n_threads, completed.load(), late_cancels.load(), cancelled.load(), failures.load(),
       reference.size(), static_cast<size_t>(std::count(reference.begin(), reference.end(), 1)),
-      rss_start, rss_quarter, rss_half, rss_end, rss_end - rss_quarter, allowed);
+      rss_start, rss_quarter, rss_half, rss_end, rss_end - rss_half, allowed);
   const bool empty = std::count(reference.begin(), reference.end(), 1) == 0;
   if (failures.load() || grew || empty || cancelled.load() == 0 || completed.load() == 0) {
     std::fprintf(stderr, "soak: FAILED%s\n", grew ? " (resident memory kept growing)" : empty ? " (empty mask)" : "");
