@@ -30,7 +30,8 @@ def main(paths):
                 v = [c["dsc"][k] * 100 for c in cases]
                 cells.append("%s %.1f ± %.1f" % (name, st.mean(v), st.pstdev(v)))
             print("%s %s (%d): %s" % (path, split, len(cases), " | ".join(cells)))
-        print("%s operating points %s, CRF weight %s" % (path, r["operating_points"], r.get("crf_weight")))
+        print("%s operating points %s, CRF weight %s, prior %s"
+              % (path, r["operating_points"], r.get("crf_weight"), r.get("crf_prior", 0.5)))
 
 
 if __name__ == "__main__":
