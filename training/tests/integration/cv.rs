@@ -3,7 +3,8 @@
 //! calibrated on the training cases, and every case evaluated. Checks Table 1's shape and
 //! invariants (Opt. is an upper bound of S_RF, operating points come from the grid, the fold
 //! split is a partition), Fig. 5's PNG, that a second run reuses the finished folds, and the
-//! final bundle trained and calibrated on every case (`--final-bundle`).
+//! final bundle trained and calibrated on every case (`--final-bundle`), with its CRF prior and
+//! R2 trained on cross-fitted P0.
 
 use pancseg_train::cv::{self, run_cv, run_single_fold, CvArgs, Profile, COLUMNS};
 use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
@@ -116,4 +117,15 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
     assert!(fin["test_cases"].as_array().unwrap().is_empty());
     let g = fin["operating_points"]["g_p2"].as_f64().unwrap() as f32;
     assert_eq!(bundle.manifest.operating_points.g_p2, g);
+    assert_eq!(
+        bundle.manifest.crf_prior,
+        fin["crf_prior"].as_f64(),
+        "the calibrated CRF prior goes into the bundle"
+    );
+    // R2's P0 is cross-fitted on the final run's 4 cases (two halves of 2, each half's network
+    // trained on one case and validated on the other); a fold's 2 training cases are too few
+    for h in ["p_half_1", "p_half_2"] {
+        assert!(out.join("final/nets").join(h).join("train.json").is_file());
+        assert!(!out.join("fold_1/nets").join(h).exists());
+    }
 }
