@@ -402,7 +402,8 @@ fn export(
     Ok(())
 }
 
-/// The `train` arguments of network `net` of a fold, trained on `ids` into `nets/<name>`.
+/// The `train` arguments of network `net` of a fold, trained on `ids` into `nets/<name>` with
+/// the `schedule` of `s` it belongs to.
 fn train_args(
     a: &CvArgs,
     s: &Settings,
@@ -410,15 +411,10 @@ fn train_args(
     net: NetKind,
     name: &str,
     ids: &[String],
+    schedule: &TrainOptions,
 ) -> TrainArgs {
     let nets = dir.join("nets");
-    let mut options = if net == NetKind::P && name != net.name() {
-        s.p_half_train.clone()
-    } else if net == NetKind::P {
-        s.p_train.clone()
-    } else {
-        s.train.clone()
-    };
+    let mut options = schedule.clone();
     if net == NetKind::Boundary {
         // the boundary ConvNet diverges at 1e-3 (docs/results/convnets.md)
         options.lr = 3e-4;
@@ -487,7 +483,7 @@ fn cross_fit_p0(
         let ids: Vec<String> = idx.iter().map(|&i| train_ids[i].clone()).collect();
         eprintln!("{label}: training {} on {} cases", name(h), ids.len());
         let line = train_on_cases(
-            &train_args(a, s, dir, NetKind::P, &name(h), &ids),
+            &train_args(a, s, dir, NetKind::P, &name(h), &ids, &s.p_half_train),
             &mut half_cases,
         )?;
         eprint!("{label}: {line}");
@@ -553,7 +549,19 @@ fn run_fold(
             }
             eprintln!("{label}: training {}", net.name());
             let line = train_on_cases(
-                &train_args(a, &s, &dir, net, net.name(), train_ids),
+                &train_args(
+                    a,
+                    &s,
+                    &dir,
+                    net,
+                    net.name(),
+                    train_ids,
+                    if net == NetKind::P {
+                        &s.p_train
+                    } else {
+                        &s.train
+                    },
+                ),
                 &mut cases,
             )?;
             eprint!("{label}: {line}");
