@@ -7,9 +7,10 @@
 # Then `find_package(pancseg CONFIG)` (with CMAKE_PREFIX_PATH=PREFIX) or
 # `pkg-config --cflags --libs pancseg` work. Usage: scripts/install.sh PREFIX
 # PANCSEG_PROFILE=dev installs the dev-profile build (what `cargo test --workspace` already built;
-# the tests use it to avoid a second, release build). It is made by the same command, so that
-# cargo finds it fresh: `cargo build --lib` resolves the dependencies' features without the
-# workspace's dev-dependencies and would rebuild clap and pancseg.
+# the tests use it to avoid a second, release build). It is made by the same selection of
+# targets as the tests, so that cargo finds it fresh: `cargo build --lib` alone resolves the
+# dependencies' features without the workspace's dev-dependencies and would rebuild clap and
+# pancseg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix="${1:?usage: scripts/install.sh PREFIX}"
@@ -19,7 +20,12 @@ scripts/fetch-onnxruntime.sh >/dev/null
 profile="${PANCSEG_PROFILE:-release}"
 case "$profile" in
   release) cargo build --release --quiet --lib; dir=target/release ;;
-  dev) cargo test --workspace --no-run --quiet 2>/dev/null || cargo test --workspace --no-run; dir=target/debug ;;
+  dev)
+    cargo test --workspace --no-run --quiet 2>/dev/null || cargo test --workspace --no-run
+    # `cargo test` leaves the static and shared library in target/debug/deps; naming the lib
+    # target (with the tests, so that the features match) copies them up, without a rebuild.
+    cargo build --workspace --lib --tests --quiet
+    dir=target/debug ;;
   *) echo "PANCSEG_PROFILE must be release or dev" >&2; exit 2 ;;
 esac
 version="$(sed -n 's/^#define PANCSEG_VERSION_STRING "\(.*\)"/\1/p' include/pancseg.h)"
