@@ -27,7 +27,7 @@ pub struct ExportArgs {
     pub p0_stride: usize,
     /// The P0 grid step in mm (replaces the stride per scan; see [`Manifest::p0_stride_for`]).
     pub p0_step_mm: Option<f64>,
-    pub sigma_voxels: f64,
+    pub sigma_voxels: [f64; 3],
     /// Smoothing sigma in mm (x, y, z; replaces `sigma_voxels` per scan, see
     /// [`Manifest::sigma_for`]).
     pub sigma_mm: Option<[f64; 3]>,
@@ -136,7 +136,7 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
         region,
         p0_stride: a.p0_stride,
         p0_step_mm: a.p0_step_mm,
-        sigma_voxels: [a.sigma_voxels; 3],
+        sigma_voxels: a.sigma_voxels,
         sigma_mm: a.sigma_mm,
         operating_points: a.operating_points,
         crf_weight: a.crf_weight,

@@ -550,7 +550,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 out: out.clone(),
                 p0_stride,
                 p0_step_mm,
-                sigma_voxels: sigma,
+                sigma_voxels: [sigma; 3],
                 sigma_mm: sigma_triple(&sigma_mm)?,
                 operating_points,
                 crf_weight,

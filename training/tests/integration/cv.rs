@@ -70,6 +70,8 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
         assert!(f.crf_weight.is_some());
         let t = f.crf_prior.expect("a calibrated CRF prior");
         assert!(cv::CRF_PRIORS.contains(&t), "{t}");
+        let g = f.sigma_factors.expect("calibrated sigma factors");
+        assert!(cv::sigma_grid().contains(&g), "{g:?}");
         assert_eq!(f.curves.train.len(), 6);
         assert!(out
             .join(format!("fold_{}/bundle/manifest.json", f.fold))
@@ -122,6 +124,13 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
         fin["crf_prior"].as_f64(),
         "the calibrated CRF prior goes into the bundle"
     );
+    // so does the calibrated sigma: the base (here the paper's 3 voxels) times the factors
+    let (xy, z) = (
+        fin["sigma_factors"][0].as_f64().unwrap(),
+        fin["sigma_factors"][1].as_f64().unwrap(),
+    );
+    assert_eq!(bundle.manifest.sigma_voxels, [3.0 * xy, 3.0 * xy, 3.0 * z]);
+    assert_eq!(bundle.manifest.sigma_mm, None);
     // R2's P0 is cross-fitted on the final run's 4 cases (two halves of 2, each half's network
     // trained on one case and validated on the other); a fold's 2 training cases are too few
     for h in ["p_half_1", "p_half_2"] {
