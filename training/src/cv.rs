@@ -715,6 +715,8 @@ fn run_fold(
         argmax(&best)
     };
     let sigma = sigmas[sigma_pick];
+    // the chosen sigma's maps are smoothed again rather than kept from `evaluate_case`: nine
+    // sigmas x three maps per case, for 82 cases, would hold far more memory than one pass costs
     for e in evaluated.iter_mut() {
         for (k, c) in [1, 3, 5].into_iter().zip(&e.g_curves[sigma_pick]) {
             e.curve[k] = c.clone();
