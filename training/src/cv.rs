@@ -334,9 +334,10 @@ struct Evaluated {
     truth: Array3<u8>,
     /// Opt. and S_RF: (DSC, surface distances), computed while the label volume was there.
     fixed: [(f64, Option<(f64, f64)>); 2],
-    /// DSC per map per threshold (G(Pk) at the base sigma until calibration sets them).
+    /// DSC per map per threshold (G(Pk) empty until calibration has chosen the sigma).
     curve: Vec<Vec<f64>>,
-    /// DSC of G(P0), G(P1), G(P2) per threshold, for each sigma of [`sigma_grid`].
+    /// DSC of G(P0), G(P1), G(P2) per threshold, for each sigma of [`sigma_grid`]: only for the
+    /// held-out training cases the sigma is chosen on (empty for the others).
     g_curves: Vec<[Vec<f64>; 3]>,
     /// DSC per CRF (weight, prior) of [`crf_grid`].
     crf_dsc: Vec<f64>,
@@ -373,12 +374,28 @@ fn smoothed_maps(maps: &StageMaps, sigma: [f64; 3]) -> [Array3<f32>; 3] {
     [&maps.p0, &maps.p1, &maps.p2].map(|p| gaussian_smooth(p, sigma))
 }
 
+/// DSC of `map` thresholded at each of `ts` (the map covers the working box at `offset`).
+fn dsc_curve(
+    map: &Array3<f32>,
+    offset: [usize; 3],
+    truth: &Array3<u8>,
+    total: usize,
+    ts: &[f32],
+) -> Vec<f64> {
+    ts.iter()
+        .map(|&t| box_dsc(&StageMaps::threshold(map, t), offset, truth, total))
+        .collect()
+}
+
+/// A case's maps and DSC curves: the raw maps' always, the smoothed maps' at every sigma of the
+/// search when `sweep` (a case the sigma is calibrated on).
 fn evaluate_case(
     a: &CvArgs,
     seg: &Segmenter,
     cohort: &Cohort,
     id: &str,
     train: bool,
+    sweep: bool,
     ts: &[f32],
 ) -> Result<Evaluated> {
     let (ct, mask) = cohort.load_case(id)?;
@@ -389,30 +406,24 @@ fn evaluate_case(
     let srf = figures(&maps.candidates_mask(), &truth, maps.spacing);
     // the label volume is as large as the CT: not kept
     maps.set.labels = Array3::zeros((0, 0, 0));
+    // the smoothed maps' curves wait for the calibrated sigma
     let curve = (0..6)
-        .map(|k| {
-            ts.iter()
-                .map(|&t| {
-                    box_dsc(
-                        &StageMaps::threshold(map_of(&maps, k), t),
-                        maps.offset,
-                        &truth,
-                        total,
-                    )
-                })
-                .collect()
+        .map(|k| match k % 2 {
+            0 => dsc_curve(map_of(&maps, k), maps.offset, &truth, total, ts),
+            _ => Vec::new(),
         })
         .collect();
-    let g_curves = sigma_grid()
-        .into_iter()
-        .map(|g| {
-            smoothed_maps(&maps, case_sigma(a, seg, maps.spacing, g)).map(|m| {
-                ts.iter()
-                    .map(|&t| box_dsc(&StageMaps::threshold(&m, t), maps.offset, &truth, total))
-                    .collect()
+    let g_curves = if sweep {
+        sigma_grid()
+            .into_iter()
+            .map(|g| {
+                smoothed_maps(&maps, case_sigma(a, seg, maps.spacing, g))
+                    .map(|m| dsc_curve(&m, maps.offset, &truth, total, ts))
             })
-        })
-        .collect();
+            .collect()
+    } else {
+        Vec::new()
+    };
     let crf_dsc = maps
         .crf
         .iter()
@@ -672,16 +683,19 @@ fn run_fold(
         a.threads,
     )?;
     let ts = thresholds();
+    // the training cases that every ConvNet held out: the smoothing sigma is chosen on them
+    let held_out = held_out_cases(&nets)?;
     let mut evaluated = Vec::new();
     for (ids, train) in [(train_ids, true), (test_ids, false)] {
         for id in ids {
-            let e = evaluate_case(a, &seg, cohort, id, train, &ts)?;
+            let sweep = train && held_out.contains(id);
+            let e = evaluate_case(a, &seg, cohort, id, train, sweep, &ts)?;
             eprintln!(
-                "{label} {} {id}: Opt {:.3}, S_RF {:.3}, best G(P2) {:.3}",
+                "{label} {} {id}: Opt {:.3}, S_RF {:.3}, best P2 {:.3}",
                 if train { "train" } else { "test " },
                 e.fixed[0].0,
                 e.fixed[1].0,
-                e.curve[5].iter().cloned().fold(0.0, f64::max)
+                e.curve[4].iter().cloned().fold(0.0, f64::max)
             );
             evaluated.push(e);
         }
@@ -689,11 +703,10 @@ fn run_fold(
     // 4. calibration on the training cases only: the sigma by G(P2)'s best mean DSC on the
     // training cases that every ConvNet held out, then every G(Pk) at that sigma
     let sigmas = sigma_grid();
-    let held_out = held_out_cases(&nets)?;
     let sigma_pick = {
         let sigma_cases: Vec<&Evaluated> = evaluated
             .iter()
-            .filter(|e| e.train && held_out.contains(&e.id))
+            .filter(|e| !e.g_curves.is_empty())
             .collect();
         let best: Vec<f64> = (0..sigmas.len())
             .map(|g| {
@@ -715,14 +728,21 @@ fn run_fold(
         argmax(&best)
     };
     let sigma = sigmas[sigma_pick];
-    // the chosen sigma's maps are smoothed again rather than kept from `evaluate_case`: nine
-    // sigmas x three maps per case, for 82 cases, would hold far more memory than one pass costs
+    // every case's G(Pk) at the chosen sigma (the held-out cases' sweep maps were not kept:
+    // nine sigmas x three maps each would hold far more memory than smoothing once more costs)
     for e in evaluated.iter_mut() {
-        for (k, c) in [1, 3, 5].into_iter().zip(&e.g_curves[sigma_pick]) {
-            e.curve[k] = c.clone();
-        }
         let [g0, g1, g2] = smoothed_maps(&e.maps, case_sigma(a, &seg, e.maps.spacing, sigma));
         (e.maps.g_p0, e.maps.g_p1, e.maps.g_p2) = (g0, g1, g2);
+        let total = e.truth.iter().filter(|&&v| v != 0).count();
+        for k in [1, 3, 5] {
+            e.curve[k] = dsc_curve(
+                map_of(&e.maps, k),
+                e.maps.offset,
+                &e.truth,
+                total,
+                ts.as_slice(),
+            );
+        }
     }
     let train_cases: Vec<&Evaluated> = evaluated.iter().filter(|e| e.train).collect();
     let test_cases: Vec<&Evaluated> = evaluated.iter().filter(|e| !e.train).collect();
