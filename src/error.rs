@@ -31,7 +31,7 @@ pub enum Error {
     /// The ONNX Runtime library could not be found or loaded, or a model failed in it.
     #[error("ONNX Runtime: {0}")]
     Runtime(String),
-    /// A model file (e.g. a random forest, see [`crate::forest`]) is malformed, corrupted,
+    /// A model file (e.g. a random forest, see [`crate::model::forest`]) is malformed, corrupted,
     /// truncated or of an unsupported format version.
     #[error("{path}: invalid model file: {reason}")]
     Model { path: PathBuf, reason: String },

@@ -20,9 +20,9 @@
 // is NULL-checked, and the validity contract of non-NULL pointers is stated in the header.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-use crate::bundle::Bundle;
 use crate::error::Error;
-use crate::network::{Device, RuntimeOptions};
+use crate::model::bundle::Bundle;
+use crate::model::network::{Device, RuntimeOptions};
 use crate::pipeline::{Limits, Method, SegmentOptions, Segmenter};
 use crate::volume::{Geometry, Image, Volume};
 use ndarray::Array3;
@@ -497,7 +497,7 @@ pub extern "C" fn pancseg_create(
             intra_threads: 0,
             ort_library,
             batch_size: if o.batch_size == 0 {
-                crate::network::DEFAULT_BATCH_SIZE
+                crate::model::network::DEFAULT_BATCH_SIZE
             } else {
                 o.batch_size as usize
             },
@@ -963,7 +963,7 @@ pub extern "C" fn pancseg_result_write_nifti(
             data: r.mask.clone(),
             geometry: r.geometry,
         };
-        crate::nifti_io::write_nifti(&p, &img).map_err(from_error)
+        crate::io::nifti::write_nifti(&p, &img).map_err(from_error)
     })
 }
 
@@ -1000,16 +1000,16 @@ pub extern "C" fn pancseg_result_write_dicom_seg(
                 "source is not on the result's grid (dims or geometry differ)",
             );
         }
-        let series = crate::dicom_seg::SourceSeries::read(files).map_err(from_error)?;
+        let series = crate::io::dicom::seg::SourceSeries::read(files).map_err(from_error)?;
         let img = Image {
             data: r.mask.clone(),
             geometry: r.geometry,
         };
-        crate::dicom_seg::write_dicom_seg(
+        crate::io::dicom::seg::write_dicom_seg(
             &img,
             &series,
             &p,
-            &crate::dicom_seg::SegWriteOptions::default(),
+            &crate::io::dicom::seg::SegWriteOptions::default(),
         )
         .map(|_| ())
         .map_err(from_error)
@@ -1067,11 +1067,11 @@ pub extern "C" fn pancseg_result_write_overlay_png(
             data: r.mask.clone(),
             geometry: r.geometry,
         };
-        crate::render::render_png(
+        crate::io::render::render_png(
             &volume,
             Some(&mask),
             None,
-            &crate::render::RenderOptions::default(),
+            &crate::io::render::RenderOptions::default(),
             &p,
         )
         .map_err(from_error)?;
@@ -1095,12 +1095,14 @@ pub extern "C" fn pancseg_image_load(
         let Some(p) = path_arg(path, "path")? else {
             return fail(PANCSEG_INVALID_ARGUMENT, "path is NULL");
         };
-        let loaded =
-            crate::input::load_volume(&p, &crate::dicom_series::DicomReadOptions::default())
-                .map_err(from_error)?;
+        let loaded = crate::io::input::load_volume(
+            &p,
+            &crate::io::dicom::series::DicomReadOptions::default(),
+        )
+        .map_err(from_error)?;
         let dicom_files = match loaded.source {
-            crate::input::Source::Dicom { files, .. } => Some(files),
-            crate::input::Source::Nifti { .. } => None,
+            crate::io::input::Source::Dicom { files, .. } => Some(files),
+            crate::io::input::Source::Nifti { .. } => None,
         };
         let img = Box::new(pancseg_image {
             volume: loaded.volume,

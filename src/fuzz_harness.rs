@@ -3,11 +3,11 @@
 //! arbitrary bytes and may return any error, but must not panic, abort or hang; where a parse
 //! succeeds it checks that the result is consistent. Not part of the supported API.
 
-use crate::bundle::Manifest;
-use crate::dicom_series::{read_dicom_dir, read_dicom_files, DicomReadOptions};
 use crate::ffi::{check_volume, pancseg_status, pancseg_volume};
-use crate::forest::Forest;
-use crate::nifti_io::{decode_nifti, read_nifti};
+use crate::io::dicom::series::{read_dicom_dir, read_dicom_files, DicomReadOptions};
+use crate::io::nifti::{decode_nifti, read_nifti};
+use crate::model::bundle::Manifest;
+use crate::model::forest::Forest;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 

@@ -1,13 +1,13 @@
 //! The `pancseg` command-line tool.
 
 use clap::{Parser, Subcommand};
-use pancseg::dicom_series::DicomReadOptions;
-use pancseg::info::VolumeInfo;
-use pancseg::input::load_volume;
+use cli::info::VolumeInfo;
+use pancseg::io::dicom::series::DicomReadOptions;
+use pancseg::io::input::load_volume;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-mod segment_cmd;
+mod cli;
 
 #[derive(Parser)]
 #[command(
@@ -56,10 +56,10 @@ enum Command {
         /// along the view's axis (axial: inferior to superior, coronal: anterior to posterior,
         /// sagittal: right to left).
         #[arg(long, default_value = "auto")]
-        slice: pancseg::render::SliceChoice,
+        slice: pancseg::io::render::SliceChoice,
         /// axial, coronal or sagittal.
         #[arg(long, default_value = "axial")]
-        view: pancseg::render::View,
+        view: pancseg::io::render::View,
         /// Output PNG file.
         #[arg(long)]
         out: PathBuf,
@@ -68,7 +68,7 @@ enum Command {
         series: Option<String>,
     },
     /// Segment the pancreas: writes a 0/1 mask (uint8 NIfTI) on the input's grid and geometry.
-    Segment(segment_cmd::SegmentArgs),
+    Segment(cli::segment::SegmentArgs),
 }
 
 fn check_nifti_name(p: &std::path::Path) -> pancseg::Result<()> {
@@ -121,7 +121,7 @@ fn run(cli: Cli) -> pancseg::Result<()> {
                     ..DicomReadOptions::default()
                 },
             )?;
-            pancseg::nifti_io::write_ct(&output, &loaded.volume)?;
+            pancseg::io::nifti::write_ct(&output, &loaded.volume)?;
             let [nx, ny, nz] = loaded.volume.dims_xyz();
             println!("wrote {} ({nx} x {ny} x {nz})", output.display());
         }
@@ -164,13 +164,13 @@ fn run(cli: Cli) -> pancseg::Result<()> {
             };
             let mask = load_mask(&mask)?;
             let truth = load_mask(&truth)?;
-            let opts = pancseg::render::RenderOptions {
+            let opts = pancseg::io::render::RenderOptions {
                 view,
                 slice,
                 ..Default::default()
             };
             let info =
-                pancseg::render::render_png(&ct, mask.as_ref(), truth.as_ref(), &opts, &out)?;
+                pancseg::io::render::render_png(&ct, mask.as_ref(), truth.as_ref(), &opts, &out)?;
             println!(
                 "wrote {} ({} x {} px): {view} slice {}, mask outline {} px, truth outline {} px",
                 out.display(),
@@ -186,7 +186,7 @@ fn run(cli: Cli) -> pancseg::Result<()> {
             if let Some(p) = &args.probability {
                 check_nifti_name(p)?;
             }
-            segment_cmd::run(&args)?;
+            cli::segment::run(&args)?;
         }
     }
     Ok(())

@@ -5,15 +5,15 @@
 //! [`Segmenter::segment`] thresholds for each method (same stages, same code).
 
 use super::{crop_selection, paint, working_box, Progress, Segmenter};
-use crate::candidates::selection_mask;
 use crate::error::Result;
-use crate::orient::Canonical;
-use crate::smoothing::gaussian_smooth_in_place;
-use crate::superpixels::{compute_superpixels_with, SuperpixelSet};
+use crate::pipeline::candidates::cascade::selection_mask;
+use crate::pipeline::candidates::superpixels::{compute_superpixels_with, SuperpixelSet};
+use crate::pipeline::fusion::smoothing::gaussian_smooth_in_place;
+use crate::pipeline::orient::Canonical;
 use crate::volume::Volume;
 use ndarray::{s, Array3};
 
-/// The stage maps of one CT on its canonical grid (see [`crate::orient`]).
+/// The stage maps of one CT on its canonical grid (see [`crate::pipeline::orient`]).
 pub struct StageMaps {
     /// How the CT was reoriented; reference masks go through [`StageMaps::reorient`].
     pub canonical: Canonical,
@@ -129,8 +129,14 @@ impl Segmenter {
             if self.boundary.is_some() && !crf_params.is_empty() {
                 let pairs = self.pair_scores(cct, &cands, &progress)?;
                 for &(w, t) in crf_params {
-                    let labels =
-                        crate::crf::crf_labels(&cands.set, &cands.selected, &s2, &pairs, w, t);
+                    let labels = crate::pipeline::fusion::crf::crf_labels(
+                        &cands.set,
+                        &cands.selected,
+                        &s2,
+                        &pairs,
+                        w,
+                        t,
+                    );
                     let full = selection_mask(&cands.set, &labels);
                     let boxed = full
                         .slice(s![

@@ -2,7 +2,7 @@
 //! NIfTI that reads back identical; bad inputs exit non-zero with the cause.
 
 use ndarray::Array3;
-use pancseg::nifti_io::{read_nifti, write_ct};
+use pancseg::io::nifti::{read_nifti, write_ct};
 use pancseg::volume::{Geometry, Image};
 use std::process::Command;
 

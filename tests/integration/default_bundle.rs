@@ -4,10 +4,10 @@
 //! mask lies on the sample's grid with its geometry. This is what `scripts/demo.sh`, the README's
 //! main command, runs through the CLI.
 
-use pancseg::bundle::Bundle;
-use pancseg::metrics::dice;
-use pancseg::network::RuntimeOptions;
-use pancseg::nifti_io::read_nifti;
+use pancseg::eval::metrics::dice;
+use pancseg::io::nifti::read_nifti;
+use pancseg::model::bundle::Bundle;
+use pancseg::model::network::RuntimeOptions;
 use pancseg::pipeline::{SegmentOptions, Segmenter};
 use std::path::{Path, PathBuf};
 

@@ -4,9 +4,9 @@
 //! read back by the project's reader (the mask must equal the NIfTI output) and checked by an
 //! independent reader (`tests/scripts/validate_dicom_seg.py`: pydicom + highdicom + nibabel).
 
-use pancseg::dicom_seg::read_dicom_seg;
-use pancseg::dicom_writer::{write_ct_series, SeriesWriteOptions};
-use pancseg::nifti_io::read_nifti;
+use pancseg::io::dicom::ct_writer::{write_ct_series, SeriesWriteOptions};
+use pancseg::io::dicom::seg::read_dicom_seg;
+use pancseg::io::nifti::read_nifti;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -7,8 +7,8 @@ use dicom::core::{DataElement, PrimitiveValue, VR};
 use dicom::dictionary_std::tags;
 use dicom::object::{open_file, OpenFileOptions};
 use ndarray::Array3;
-use pancseg::dicom_series::{read_dicom_dir, read_dicom_files, DicomReadOptions};
-use pancseg::dicom_writer::{self, write_ct_series, SeriesWriteOptions};
+use pancseg::io::dicom::ct_writer::{self, write_ct_series, SeriesWriteOptions};
+use pancseg::io::dicom::series::{read_dicom_dir, read_dicom_files, DicomReadOptions};
 use pancseg::volume::{Geometry, Image, Volume};
 use std::path::{Path, PathBuf};
 
@@ -102,10 +102,10 @@ fn left_handed_stack_reads_as_same_physical_grid() {
 #[test]
 fn native_transfer_syntaxes() {
     for ts in [
-        dicom_writer::IMPLICIT_VR_LE,
-        dicom_writer::EXPLICIT_VR_LE,
-        dicom_writer::EXPLICIT_VR_BE,
-        dicom_writer::DEFLATED_EXPLICIT_VR_LE,
+        ct_writer::IMPLICIT_VR_LE,
+        ct_writer::EXPLICIT_VR_LE,
+        ct_writer::EXPLICIT_VR_BE,
+        ct_writer::DEFLATED_EXPLICIT_VR_LE,
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let vol = volume(AXIAL, 1.0, -1024.0, true);

@@ -62,10 +62,10 @@ fn tiny_model() -> Vec<u8> {
 
 #[test]
 fn runtime_loads_and_runs_a_graph() {
-    let path = pancseg::runtime::ensure_loaded(None)
+    let path = pancseg::model::runtime::ensure_loaded(None)
         .expect("ONNX Runtime must be installed for the tests: run scripts/fetch-onnxruntime.sh");
     assert!(path.is_file());
-    let version = pancseg::runtime::runtime_version(None).unwrap();
+    let version = pancseg::model::runtime::runtime_version(None).unwrap();
     eprintln!("ONNX Runtime {version} from {}", path.display());
     let minor: u32 = version
         .strip_prefix("1.")
@@ -74,7 +74,7 @@ fn runtime_loads_and_runs_a_graph() {
         .unwrap_or_else(|| panic!("version {version:?} is not 1.x.y"));
     assert!(minor >= 17, "ONNX Runtime {version} is older than 1.17");
 
-    let env = pancseg::runtime::environment(None).unwrap();
+    let env = pancseg::model::runtime::environment(None).unwrap();
     let mut session = ort::session::Session::builder(&env)
         .unwrap()
         .commit_from_memory(&tiny_model())
@@ -89,7 +89,7 @@ fn runtime_loads_and_runs_a_graph() {
 
 #[test]
 fn a_missing_explicit_library_is_a_clear_error() {
-    let e = pancseg::runtime::resolve_library(Some(std::path::Path::new(
+    let e = pancseg::model::runtime::resolve_library(Some(std::path::Path::new(
         "/nonexistent/libonnxruntime.so",
     )))
     .unwrap_err()

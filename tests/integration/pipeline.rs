@@ -2,9 +2,9 @@
 //! (`tests/fixtures/bundle-tiny`, rebuilt by `scripts/make-test-bundle.sh`) and a small phantom
 //! none of its models saw (`tests/fixtures/phantom`).
 
-use pancseg::bundle::Bundle;
-use pancseg::network::RuntimeOptions;
-use pancseg::nifti_io::read_nifti;
+use pancseg::io::nifti::read_nifti;
+use pancseg::model::bundle::Bundle;
+use pancseg::model::network::RuntimeOptions;
 use pancseg::pipeline::{Method, SegmentOptions, Segmenter, StageMaps};
 use pancseg::{Error, Image, Volume};
 use std::path::{Path, PathBuf};
@@ -353,7 +353,7 @@ fn cuda_falls_back_to_the_cpu_unless_strict() {
     // this ONNX Runtime build (the CPU package from PyPI) has no CUDA provider
     let bundle = || Bundle::load(fixture("bundle-tiny")).unwrap();
     let rt = RuntimeOptions {
-        device: pancseg::network::Device::Cuda(0),
+        device: pancseg::model::network::Device::Cuda(0),
         ..Default::default()
     };
     let s = Segmenter::new(bundle(), rt.clone(), 1).unwrap();

@@ -2,8 +2,8 @@
 //! folder is absent): values and geometry must match the reference values of its README, and a
 //! DICOM -> NIfTI conversion must give the affine an independent reader (nibabel) computes.
 
-use pancseg::dicom_series::{read_dicom_dir, DicomReadOptions};
-use pancseg::nifti_io::{read_nifti, write_ct, GeometrySource};
+use pancseg::io::dicom::series::{read_dicom_dir, DicomReadOptions};
+use pancseg::io::nifti::{read_nifti, write_ct, GeometrySource};
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! size and colours; masks that do not match the CT's grid are refused with both dimensions.
 
 use ndarray::Array3;
-use pancseg::nifti_io::{write_ct, write_nifti};
+use pancseg::io::nifti::{write_ct, write_nifti};
 use pancseg::volume::{Geometry, Image};
 use std::path::Path;
 use std::process::Command;

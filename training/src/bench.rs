@@ -108,12 +108,13 @@ pub fn boundary_recall_and_ue(sp: &[u32], gt: &[u8], nx: usize, ny: usize, tol: 
 /// `dump` (when given) for the SLIC comparison script.
 pub fn bench_superpixels(
     seed: u64,
-    cfg: &pancseg::superpixels::SuperpixelConfig,
+    cfg: &pancseg::pipeline::candidates::superpixels::SuperpixelConfig,
     real: Option<&std::path::Path>,
     max_slices: usize,
     dump: Option<&std::path::Path>,
 ) -> Result<String> {
-    use pancseg::superpixels::{compute_superpixels, optimal_labels, slice_superpixels};
+    use crate::selection::optimal_labels;
+    use pancseg::pipeline::candidates::superpixels::{compute_superpixels, slice_superpixels};
     let mut out = String::new();
     let case = generate_case(case_seed(seed, 0), PhantomSize::Full)?;
     let (nz, ny, nx) = case.ct.data.dim();
@@ -187,7 +188,7 @@ pub fn bench_superpixels(
         opt
     );
     if let Some(dir) = real {
-        let s = pancseg::dicom_series::read_dicom_dir(dir, &Default::default())?;
+        let s = pancseg::io::dicom::series::read_dicom_dir(dir, &Default::default())?;
         let (rz, ry, rx) = s.volume.data.dim();
         let sp = (s.volume.geometry.spacing[0], s.volume.geometry.spacing[1]);
         let mut rt = Vec::new();
@@ -208,9 +209,10 @@ pub fn bench_superpixels(
 /// Opt. DSC (optimal superpixel labels) and superpixel counts over the cases of a cohort.
 pub fn bench_opt_dsc(
     cohort: &std::path::Path,
-    cfg: &pancseg::superpixels::SuperpixelConfig,
+    cfg: &pancseg::pipeline::candidates::superpixels::SuperpixelConfig,
 ) -> Result<String> {
-    use pancseg::superpixels::{compute_superpixels, optimal_labels};
+    use crate::selection::optimal_labels;
+    use pancseg::pipeline::candidates::superpixels::compute_superpixels;
     let c = crate::cohort::Cohort::open(cohort)?;
     let mut out = String::new();
     let (mut sum, mut n, mut sps) = (0.0, 0usize, 0usize);
@@ -274,9 +276,9 @@ fn dump_slice(
 /// `bench cascade`: superpixels and cascade scoring (features, level 1, level-2 features,
 /// level 2) of one full-size phantom, with forests from a `candidates` fold directory.
 pub fn bench_cascade(forests: &std::path::Path, seed: u64) -> Result<String> {
-    use pancseg::candidates::Cascade;
-    use pancseg::forest::Forest;
-    use pancseg::superpixels::{compute_superpixels, SuperpixelConfig};
+    use pancseg::model::forest::Forest;
+    use pancseg::pipeline::candidates::cascade::Cascade;
+    use pancseg::pipeline::candidates::superpixels::{compute_superpixels, SuperpixelConfig};
     let cascade = Cascade {
         superpixels: SuperpixelConfig::default(),
         level1: Forest::load(forests.join("level1.psrf"))?,
@@ -290,18 +292,18 @@ pub fn bench_cascade(forests: &std::path::Path, seed: u64) -> Result<String> {
     let n = set.superpixels.len();
     // the stages of Cascade::score, timed one by one
     let t = Instant::now();
-    let rows = pancseg::features::superpixel_features(&case.ct, &set);
+    let rows = pancseg::pipeline::candidates::features::superpixel_features(&case.ct, &set);
     let t_f1 = t.elapsed().as_secs_f64();
     let p1 = cascade.level1.predict_many(&rows, n);
     let t_l1 = t.elapsed().as_secs_f64() - t_f1;
-    let rows2 = pancseg::features::level2_features(&set, &rows, &p1);
+    let rows2 = pancseg::pipeline::candidates::features::level2_features(&set, &rows, &p1);
     let t_f2 = t.elapsed().as_secs_f64() - t_f1 - t_l1;
     let _ = cascade.level2.predict_many(&rows2, n);
     let t_l2 = t.elapsed().as_secs_f64() - t_f1 - t_l1 - t_f2;
     let t = Instant::now();
     let c = cascade.score(&case.ct, set)?;
     let t_rf = t.elapsed().as_secs_f64();
-    let recall = pancseg::superpixels::selection_recall(&c.set, &c.selected, &case.label.data);
+    let recall = crate::selection::selection_recall(&c.set, &c.selected, &case.label.data);
     Ok(format!(
         "full-size phantom {nx}x{ny}x{nz}, {} threads: superpixels {t_sp:.2} s ({n} superpixels); cascade (features + 2 forests of {} trees) {t_rf:.2} s (features {t_f1:.2} s, level 1 {t_l1:.2} s, level-2 features {t_f2:.2} s, level 2 {t_l2:.2} s); {} candidates, recall {recall:.3}\n",
         rayon::current_num_threads(),

@@ -87,7 +87,7 @@ pub fn bench_pipeline(
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     // the DSC is computed here, not by the child with --truth: reading the reference would add
     // its own volume to the child's peak memory
-    let truth = pancseg::nifti_io::read_nifti(case.join("label.nii.gz"))
+    let truth = pancseg::io::nifti::read_nifti(case.join("label.nii.gz"))
         .map_err(TrainError::from)?
         .volume
         .data
@@ -144,12 +144,12 @@ pub fn bench_pipeline(
             })
             .unwrap_or_default();
         let ratio = (peak - models as f64) / f32_bytes;
-        let written = pancseg::nifti_io::read_nifti(&mask)
+        let written = pancseg::io::nifti::read_nifti(&mask)
             .map_err(TrainError::from)?
             .volume
             .data
             .mapv(|v| u8::from(v > 0.5));
-        let dsc = pancseg::metrics::dice(&written, &truth).unwrap_or(f64::NAN);
+        let dsc = pancseg::eval::metrics::dice(&written, &truth).unwrap_or(f64::NAN);
         let _ = writeln!(
             out,
             "| {t} | {total:.1} | {load:.1} | {} | {:.0} | {ratio:.2} | {:.1} | {:.3} |",

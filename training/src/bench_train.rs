@@ -34,7 +34,7 @@ fn matmul_gflops(device: &Device, n: usize, reps: usize) -> f64 {
 }
 
 fn ort_images_per_second(model: &[u8], c: usize, s: usize, batch: usize) -> Result<f64> {
-    let env = pancseg::runtime::environment(None)?;
+    let env = pancseg::model::runtime::environment(None)?;
     let err = |e: ort::Error| TrainError::Invalid(format!("ONNX Runtime: {e}"));
     let mut session = ort::session::Session::builder(&env)
         .map_err(err)?
@@ -90,11 +90,11 @@ pub fn bench_train(batches: usize, seed: u64) -> Result<String> {
     );
     // a small phantom with all superpixels as candidates, for input building
     let case = generate_case(case_seed(seed, 0), PhantomSize::Small)?;
-    let set = pancseg::superpixels::compute_superpixels(
+    let set = pancseg::pipeline::candidates::superpixels::compute_superpixels(
         &case.ct,
-        &pancseg::superpixels::SuperpixelConfig::default(),
+        &pancseg::pipeline::candidates::superpixels::SuperpixelConfig::default(),
     );
-    let (positive, _) = pancseg::superpixels::optimal_labels(&set, &case.label.data);
+    let (positive, _) = crate::selection::optimal_labels(&set, &case.label.data);
     let n_sp = set.superpixels.len();
     let p0 = ndarray::Array3::from_elem(case.ct.data.dim(), 0.5);
     let ec = ExampleCase {
@@ -104,7 +104,7 @@ pub fn bench_train(batches: usize, seed: u64) -> Result<String> {
         set,
         positive,
         candidates: vec![true; n_sp],
-        p0: Some(pancseg::prob_map::MapCrop::whole(p0)),
+        p0: Some(pancseg::pipeline::convnets::prob_map::MapCrop::whole(p0)),
     };
     let cases = [ec];
     let g = Geometry::default();

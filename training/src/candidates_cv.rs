@@ -11,9 +11,14 @@
 use crate::cohort::Cohort;
 use crate::error::{Result, TrainError};
 use crate::forest_train::{train_forest, ForestParams};
-use pancseg::candidates::{Candidates, Cascade};
-use pancseg::features::{level2_features, superpixel_features, N_FEATURES, N_LEVEL2_FEATURES};
-use pancseg::superpixels::{compute_superpixels, optimal_labels, SuperpixelConfig, SuperpixelSet};
+use crate::selection::optimal_labels;
+use pancseg::pipeline::candidates::cascade::{Candidates, Cascade};
+use pancseg::pipeline::candidates::features::{
+    level2_features, superpixel_features, N_FEATURES, N_LEVEL2_FEATURES,
+};
+use pancseg::pipeline::candidates::superpixels::{
+    compute_superpixels, SuperpixelConfig, SuperpixelSet,
+};
 use pancseg::{Mask, Volume};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -287,13 +292,13 @@ pub fn evaluate(case: &PreparedCase, cascade: &Cascade, fold: usize) -> Result<C
         id: case.id.clone(),
         fold,
         opt_dsc: case.opt_dsc,
-        srf_dsc: pancseg::superpixels::selection_dsc(&case.set, sel, &case.mask.data),
-        srf_recall: pancseg::superpixels::selection_recall(&case.set, sel, &case.mask.data),
+        srf_dsc: crate::selection::selection_dsc(&case.set, sel, &case.mask.data),
+        srf_recall: crate::selection::selection_recall(&case.set, sel, &case.mask.data),
         candidates: cands.count(),
         superpixels: case.set.superpixels.len(),
         bbox: cands.bbox(),
         main_bbox: cands.main_bbox(),
-        main_recall: pancseg::superpixels::selection_recall(
+        main_recall: crate::selection::selection_recall(
             &case.set,
             &cands.main_group(),
             &case.mask.data,

@@ -9,7 +9,7 @@
 //! ```
 
 use crate::error::{Result, TrainError};
-use pancseg::nifti_io::{read_nifti, write_ct, write_nifti};
+use pancseg::io::nifti::{read_nifti, write_ct, write_nifti};
 use pancseg::{Mask, Volume};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@
 
 use crate::cohort::{mask_volume_ml, Cohort};
 use crate::error::Result;
-use pancseg::distance::distance_to;
+use pancseg::eval::distance::distance_to;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::Path;

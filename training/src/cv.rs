@@ -21,11 +21,11 @@ use crate::error::{Result, TrainError};
 use crate::export_cmd::{run_export, ExportArgs};
 use crate::train_cmd::{example_cases, fill_p0_maps, prepare_cases, train_on_cases, TrainArgs};
 use ndarray::{s, Array3, Zip};
-use pancseg::bundle::{Bundle, OperatingPoints};
-use pancseg::metrics::{dice, surface_distances};
-use pancseg::network::RuntimeOptions;
+use pancseg::eval::metrics::{dice, surface_distances};
+use pancseg::model::bundle::{Bundle, OperatingPoints};
+use pancseg::model::network::RuntimeOptions;
+use pancseg::pipeline::fusion::smoothing::gaussian_smooth;
 use pancseg::pipeline::{Segmenter, StageMaps};
-use pancseg::smoothing::gaussian_smooth;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-//! `pancseg-train export`: assembles a model bundle (see `pancseg::bundle`) from a trained
+//! `pancseg-train export`: assembles a model bundle (see `pancseg::model::bundle`) from a trained
 //! cascade and trained ConvNets: copies the forest and ONNX files, writes `manifest.json` with
 //! the geometry each network was trained with, the pipeline parameters and a SHA-256 for every
 //! file, then loads the result with the library's own verifier.
@@ -6,11 +6,11 @@
 use crate::convnet::NetKind;
 use crate::error::{Result, TrainError};
 use crate::train_cmd::TrainReport;
-use pancseg::bundle::{
+use pancseg::model::bundle::{
     sha256_hex, Bundle, FileRef, ForestFiles, Manifest, NetworkEntry, Networks, OperatingPoints,
     FORMAT, FORMAT_VERSION, HU_NORMALISATION, MANIFEST,
 };
-use pancseg::superpixels::SuperpixelConfig;
+use pancseg::pipeline::candidates::superpixels::SuperpixelConfig;
 use std::path::{Path, PathBuf};
 
 /// Inputs of `export`.
@@ -33,7 +33,7 @@ pub struct ExportArgs {
     pub sigma_mm: Option<[f64; 3]>,
     pub operating_points: OperatingPoints,
     pub crf_weight: f64,
-    /// The CRF unary's prior (None: 0.5, see [`pancseg::crf`]).
+    /// The CRF unary's prior (None: 0.5, see [`pancseg::pipeline::fusion::crf`]).
     pub crf_prior: Option<f64>,
     pub description: String,
 }

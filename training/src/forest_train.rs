@@ -1,7 +1,7 @@
 //! Random-forest training for the candidate cascade (Farag et al. 2014, as used by DeepOrgan):
 //! CART trees with weighted Gini impurity on bootstrap samples, a random feature subset per
 //! node, and out-of-bag (OOB) probabilities for every training row. The result is a
-//! [`pancseg::forest::Forest`], which the library saves and loads in its versioned binary
+//! [`pancseg::model::forest::Forest`], which the library saves and loads in its versioned binary
 //! format and evaluates without this crate.
 //!
 //! # Algorithm
@@ -40,7 +40,7 @@
 //! `train_200k_rows_timing`; run it with
 //! `cargo test --release -p pancseg-train forest_train -- --ignored --nocapture`).
 
-use pancseg::forest::{Forest, Tree, LEAF};
+use pancseg::model::forest::{Forest, Tree, LEAF};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;

@@ -14,7 +14,7 @@
 //! Entries of IMAGES that are not `PANCREAS_` followed by digits (`LICENSE`, `metadata.csv`...)
 //! are ignored. The label files store the same voxel grid as the CT but not in the same array
 //! order (their rows run the other way), so each label is re-indexed onto the CT grid with
-//! [`pancseg::align::align_to_grid`], which permutes and flips axes exactly and refuses, with the
+//! [`crate::align::align_to_grid`], which permutes and flips axes exactly and refuses, with the
 //! case and the cause, a label that does not lie on the CT's voxel centres: nothing is
 //! resampled.
 //!
@@ -36,13 +36,13 @@
 //! write `cohort.json` last: an import that fails part-way leaves no manifest. The output folder
 //! must not already hold a cohort.
 
+use crate::align::align_to_grid;
 use crate::cohort::{
     case_id, mask_volume_ml, write_case, write_manifest, CaseRecord, CohortManifest, MANIFEST,
 };
 use crate::error::{Result, TrainError};
-use pancseg::align::align_to_grid;
-use pancseg::dicom_series::{read_dicom_dir, DicomReadOptions};
-use pancseg::nifti_io::read_nifti;
+use pancseg::io::dicom::series::{read_dicom_dir, DicomReadOptions};
+use pancseg::io::nifti::read_nifti;
 use pancseg::{Image, Mask, Volume};
 use serde_json::json;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! pancseg-train: synthetic phantom cohorts, dataset importers, training and evaluation for the
 //! pancseg pipeline. The binary `pancseg-train` is a thin CLI over these modules.
 
+pub mod align;
 pub mod bench;
 pub mod bench_pipeline;
 pub mod bench_train;
@@ -15,4 +16,5 @@ pub mod fig5;
 pub mod forest_train;
 pub mod import;
 pub mod phantom;
+pub mod selection;
 pub mod train_cmd;

@@ -382,7 +382,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             lambda,
             sigma,
         }) => {
-            let mut cfg = pancseg::superpixels::SuperpixelConfig::default();
+            let mut cfg = pancseg::pipeline::candidates::superpixels::SuperpixelConfig::default();
             if let Some(a) = area {
                 cfg.area_mm2 = a;
             }
@@ -534,7 +534,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             description,
         } => {
             let operating_points = match operating_points {
-                None => pancseg::bundle::OperatingPoints::default(),
+                None => pancseg::model::bundle::OperatingPoints::default(),
                 Some(path) => {
                     let text =
                         std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;

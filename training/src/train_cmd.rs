@@ -6,7 +6,7 @@
 //! cases (an in-sample cascade would pass almost only true pancreas). A share of the listed
 //! cases (`--val-fraction`) is held out whole for validation. R2 needs the P0 maps of the cases:
 //! `--p-net DIR` names a trained P-ConvNet, evaluated on a grid inside the candidates and filled
-//! by nearest neighbour ([`pancseg::prob_map`]), exactly as at inference.
+//! by nearest neighbour ([`pancseg::pipeline::convnets::prob_map`]), exactly as at inference.
 
 use crate::candidates_cv::{
     prepare_case, split_folds, train_cascade, CandidateOptions, PreparedCase,
@@ -20,11 +20,11 @@ use crate::convnet::NetKind;
 use crate::error::{Result, TrainError};
 use burn::module::Module;
 use burn::tensor::Device;
-use pancseg::candidates::Cascade;
-use pancseg::forest::Forest;
-use pancseg::net_inputs::p_patch;
-use pancseg::prob_map::{grid_points, nearest_fill};
-use pancseg::superpixels::SuperpixelConfig;
+use pancseg::model::forest::Forest;
+use pancseg::pipeline::candidates::cascade::Cascade;
+use pancseg::pipeline::candidates::superpixels::SuperpixelConfig;
+use pancseg::pipeline::convnets::inputs::p_patch;
+use pancseg::pipeline::convnets::prob_map::{grid_points, nearest_fill};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -60,8 +60,8 @@ pub struct TrainArgs {
 pub struct TrainReport {
     pub net: NetKind,
     pub config: ConvNetConfig,
-    pub patch: pancseg::net_inputs::PatchGeometry,
-    pub region: pancseg::net_inputs::RegionGeometry,
+    pub patch: pancseg::pipeline::convnets::inputs::PatchGeometry,
+    pub region: pancseg::pipeline::convnets::inputs::RegionGeometry,
     pub hu_normalisation: String,
     pub onnx: OnnxInfo,
     pub train_cases: Vec<String>,
@@ -150,12 +150,12 @@ pub fn load_trained(dir: &Path, device: &Device) -> Result<(ConvNet, TrainReport
 
 /// The exported P-ConvNet of a `train` folder as an ONNX Runtime session (what inference runs;
 /// faster than burn's forward pass here); None when ONNX Runtime cannot be loaded.
-fn p_session(dir: &Path, r: &TrainReport) -> Option<pancseg::network::Network> {
+fn p_session(dir: &Path, r: &TrainReport) -> Option<pancseg::model::network::Network> {
     let path = dir.join(&r.onnx.file);
     let bytes = std::fs::read(&path).ok()?;
     let entry = crate::export_cmd::network_entry(r, r.onnx.file.clone(), r.onnx.sha256.clone());
-    let opts = pancseg::network::RuntimeOptions::default();
-    match pancseg::network::Network::load("p", &path, &bytes, &entry, &opts) {
+    let opts = pancseg::model::network::RuntimeOptions::default();
+    match pancseg::model::network::Network::load("p", &path, &bytes, &entry, &opts) {
         Ok(n) => Some(n),
         Err(e) => {
             eprintln!("P0 maps through burn ({e})");
@@ -170,12 +170,12 @@ fn p_session(dir: &Path, r: &TrainReport) -> Option<pancseg::network::Network> {
 pub fn p0_map(
     net: &ConvNet,
     report: &TrainReport,
-    onnx: Option<&pancseg::network::Network>,
+    onnx: Option<&pancseg::model::network::Network>,
     c: &ExampleCase,
     stride: usize,
     device: &Device,
-) -> Result<pancseg::prob_map::MapCrop> {
-    let region = pancseg::candidates::selection_mask(&c.set, &c.candidates);
+) -> Result<pancseg::pipeline::convnets::prob_map::MapCrop> {
+    let region = pancseg::pipeline::candidates::cascade::selection_mask(&c.set, &c.candidates);
     let pts = grid_points(&region, stride);
     let cfg = &report.config;
     let len = cfg.in_channels * cfg.input_size * cfg.input_size;
@@ -195,13 +195,9 @@ pub fn p0_map(
             None => probs.extend(predict(net, cfg, &inputs, device, 256)?),
         }
     }
-    Ok(pancseg::prob_map::MapCrop::whole(nearest_fill(
-        &region,
-        stride,
-        c.ct.geometry.spacing,
-        &pts,
-        &probs,
-    )))
+    Ok(pancseg::pipeline::convnets::prob_map::MapCrop::whole(
+        nearest_fill(&region, stride, c.ct.geometry.spacing, &pts, &probs),
+    ))
 }
 
 /// Sets the P0 map of every case from the P-ConvNet trained in `dir` (a `train` folder), as

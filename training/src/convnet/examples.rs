@@ -1,5 +1,5 @@
 //! Training examples of the four networks, drawn from the candidates of the training cases, and
-//! their inputs built on the fly by the library's input code ([`pancseg::net_inputs`]) with an
+//! their inputs built on the fly by the library's input code ([`pancseg::pipeline::convnets::inputs`]) with an
 //! optional thin-plate-spline deformation (paper Sec. 2.5: Nt = 8 per example).
 //!
 //! - P-ConvNet: voxels inside candidate superpixels; label = pancreas voxel.
@@ -11,9 +11,11 @@
 //! Every example records its case, so validation holds out whole cases.
 
 use super::NetKind;
-use pancseg::net_inputs::{boundary_input, p_patch, r_input, PatchGeometry, RegionGeometry};
-use pancseg::superpixels::SuperpixelSet;
-use pancseg::tps::Tps;
+use pancseg::pipeline::candidates::superpixels::SuperpixelSet;
+use pancseg::pipeline::convnets::inputs::{
+    boundary_input, p_patch, r_input, PatchGeometry, RegionGeometry,
+};
+use pancseg::pipeline::convnets::tps::Tps;
 use pancseg::volume::{Mask, Volume};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -36,7 +38,7 @@ pub struct ExampleCase {
     /// Candidate superpixels (the cascade's {S_RF}).
     pub candidates: Vec<bool>,
     /// P0 over the case (R2 only).
-    pub p0: Option<pancseg::prob_map::MapCrop>,
+    pub p0: Option<pancseg::pipeline::convnets::prob_map::MapCrop>,
 }
 
 /// Where one example is sampled.

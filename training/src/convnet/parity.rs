@@ -11,7 +11,7 @@ use burn::tensor::Device;
 /// Positive-class probabilities of `inputs` through the ONNX model on ONNX Runtime.
 pub fn ort_probabilities(model: &[u8], cfg: &ConvNetConfig, inputs: &[f32]) -> Result<Vec<f32>> {
     let err = |e: ort::Error| TrainError::Invalid(format!("ONNX Runtime: {e}"));
-    let env = pancseg::runtime::environment(None)?;
+    let env = pancseg::model::runtime::environment(None)?;
     let mut session = ort::session::Session::builder(&env)
         .map_err(err)?
         .commit_from_memory(model)

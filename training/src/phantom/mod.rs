@@ -281,13 +281,13 @@ pub fn generate_cohort(o: &CohortOptions) -> Result<()> {
         }
         if o.dicom {
             let root = uid_root(&[o.seed, i as u64]);
-            let mut w = pancseg::dicom_writer::SeriesWriteOptions::new(&root);
+            let mut w = pancseg::io::dicom::ct_writer::SeriesWriteOptions::new(&root);
             w.patient_id = format!("PHANTOM_{seed:016x}");
             w.series_description = format!("pancseg phantom {id}");
             w.rescale_intercept = -1024.0;
             w.signed = false;
             w.bits_stored = 12;
-            pancseg::dicom_writer::write_ct_series(&case.ct, &dir.join("dicom"), &w)?;
+            pancseg::io::dicom::ct_writer::write_ct_series(&case.ct, &dir.join("dicom"), &w)?;
         }
         let ml = mask_volume_ml(&case.label);
         if o.progress {

@@ -2,7 +2,7 @@
 //! nearly all pancreas voxels while pruning most superpixels, and the per-fold forests must be
 //! written as valid forest files.
 
-use pancseg::forest::Forest;
+use pancseg::model::forest::Forest;
 use pancseg_train::candidates_cv::{run_candidates, split_folds, CandidateOptions};
 use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
 
@@ -63,8 +63,8 @@ fn folds_are_a_balanced_hard_split() {
 
 #[test]
 fn superpixels_and_features_do_not_depend_on_thread_count() {
-    use pancseg::features::superpixel_features;
-    use pancseg::superpixels::{compute_superpixels, SuperpixelConfig};
+    use pancseg::pipeline::candidates::features::superpixel_features;
+    use pancseg::pipeline::candidates::superpixels::{compute_superpixels, SuperpixelConfig};
     let case = pancseg_train::phantom::generate_case(99, PhantomSize::Small).unwrap();
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()

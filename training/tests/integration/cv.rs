@@ -111,7 +111,7 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
         let e = run_single_fold(&args, k).unwrap_err().to_string();
         assert!(e.contains("--only-fold"), "{e}");
     }
-    let bundle = pancseg::bundle::Bundle::load(&final_dir).unwrap();
+    let bundle = pancseg::model::bundle::Bundle::load(&final_dir).unwrap();
     let fin: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("final/results.json")).unwrap())
             .unwrap();

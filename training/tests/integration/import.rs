@@ -2,8 +2,8 @@
 //! labels stored with a flipped y axis) and MSD Task07 (NIfTI images and 0/1/2 labels).
 
 use ndarray::{Array3, Axis};
-use pancseg::dicom_writer::{write_ct_series, SeriesWriteOptions};
-use pancseg::nifti_io::{write_ct, write_nifti};
+use pancseg::io::dicom::ct_writer::{write_ct_series, SeriesWriteOptions};
+use pancseg::io::nifti::{write_ct, write_nifti};
 use pancseg::volume::IDENTITY;
 use pancseg::{Geometry, Image, Mask, Volume};
 use pancseg_train::cohort::Cohort;

@@ -1,8 +1,8 @@
 //! Phantom cohorts: same seed gives the same bytes, the DICOM output reads back into the same
 //! volume, labels are consistent, volumes and difficulty are in the documented ranges.
 
-use pancseg::dicom_series::{read_dicom_dir, DicomReadOptions};
-use pancseg::nifti_io::read_nifti;
+use pancseg::io::dicom::series::{read_dicom_dir, DicomReadOptions};
+use pancseg::io::nifti::read_nifti;
 use pancseg_train::cohort::Cohort;
 use pancseg_train::cohort_stats::cohort_stats;
 use pancseg_train::phantom::{generate_cohort, labels, CohortOptions, PhantomSize};

@@ -148,12 +148,12 @@ fn train_export_resume_and_reproduce() {
     .unwrap_err();
     assert!(e.to_string().contains("not p"), "{e}");
     let seg = pancseg::pipeline::Segmenter::new(
-        pancseg::bundle::Bundle::load(&bundle).unwrap(),
+        pancseg::model::bundle::Bundle::load(&bundle).unwrap(),
         Default::default(),
         2,
     )
     .unwrap();
-    let ct = pancseg::nifti_io::read_nifti(cohort.join("case_001/ct.nii.gz"))
+    let ct = pancseg::io::nifti::read_nifti(cohort.join("case_001/ct.nii.gz"))
         .unwrap()
         .volume;
     let out = seg

@@ -2,9 +2,9 @@
 //! recursively, or a single DICOM file). The format is recognised from the content (gzip or
 //! NIfTI magic, DICM marker), not only from the file name.
 
-use crate::dicom_series::{read_dicom_dir, read_dicom_files, DicomReadOptions, SeriesInfo};
 use crate::error::{Error, Result};
-use crate::nifti_io::{read_nifti, GeometrySource};
+use crate::io::dicom::series::{read_dicom_dir, read_dicom_files, DicomReadOptions, SeriesInfo};
+use crate::io::nifti::{read_nifti, GeometrySource};
 use crate::volume::Volume;
 use std::path::{Path, PathBuf};
 

@@ -9,8 +9,8 @@
 //! cause. Nothing else in the directory is read.
 
 use crate::error::{Error, Result};
-use crate::net_inputs::{PatchGeometry, RegionGeometry};
-use crate::superpixels::SuperpixelConfig;
+use crate::pipeline::candidates::superpixels::SuperpixelConfig;
+use crate::pipeline::convnets::inputs::{PatchGeometry, RegionGeometry};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ pub const FORMAT: &str = "pancseg-bundle";
 pub const FORMAT_VERSION: u32 = 1;
 /// Name of the manifest file in a bundle directory.
 pub const MANIFEST: &str = "manifest.json";
-/// HU normalisation every network of this format uses (see [`crate::net_inputs`]).
+/// HU normalisation every network of this format uses (see [`crate::pipeline::convnets::inputs`]).
 pub const HU_NORMALISATION: &str = "(clamp(HU, -160, 240) + 160) / 400 - 0.5";
 
 /// A file of the bundle with its SHA-256 (lower-case hex).
@@ -126,7 +126,7 @@ pub struct Manifest {
     /// Weight of the boundary term against the unary term in the CRF.
     pub crf_weight: f64,
     /// The CRF unary's prior `t` in (0, 1): the P2 value at which the unary alone changes
-    /// label ([`crate::crf`]). Absent (0.5, the paper's energy) in bundles written before it
+    /// label ([`crate::pipeline::fusion::crf`]). Absent (0.5, the paper's energy) in bundles written before it
     /// existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crf_prior: Option<f64>,

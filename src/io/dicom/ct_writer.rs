@@ -6,22 +6,17 @@
 //! ImageOrientationPatient, PixelSpacing, SliceThickness, SpacingBetweenSlices) so any reader
 //! reconstructs the same voxel grid.
 
-use crate::dicom_series::CT_IMAGE_STORAGE;
 use crate::error::{Error, Result};
+use crate::io::dicom::encode::{ds, image_orientation, multi_ds, put_str};
+pub use crate::io::dicom::encode::{
+    DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE,
+};
+use crate::io::dicom::series::CT_IMAGE_STORAGE;
 use crate::volume::Volume;
 use dicom::core::{DataElement, PrimitiveValue, VR};
 use dicom::dictionary_std::tags;
 use dicom::object::{FileMetaTableBuilder, InMemDicomObject};
 use std::path::{Path, PathBuf};
-
-/// Explicit VR Little Endian.
-pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
-/// Implicit VR Little Endian.
-pub const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
-/// Explicit VR Big Endian (retired, still found in archives).
-pub const EXPLICIT_VR_BE: &str = "1.2.840.10008.1.2.2";
-/// Deflated Explicit VR Little Endian.
-pub const DEFLATED_EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1.99";
 
 /// How the series is written.
 #[derive(Debug, Clone)]
@@ -61,31 +56,6 @@ impl SeriesWriteOptions {
     }
 }
 
-pub(crate) fn ds(v: f64) -> String {
-    // DS values are at most 16 characters.
-    let s = format!("{v}");
-    if s.len() <= 16 {
-        s
-    } else {
-        let mut p = 10usize;
-        loop {
-            let t = format!("{v:.p$}");
-            if t.len() <= 16 || p == 0 {
-                return t;
-            }
-            p -= 1;
-        }
-    }
-}
-
-pub(crate) fn multi_ds(values: &[f64]) -> String {
-    values.iter().map(|v| ds(*v)).collect::<Vec<_>>().join("\\")
-}
-
-pub(crate) fn put_str(obj: &mut InMemDicomObject, tag: dicom::core::Tag, vr: VR, value: &str) {
-    obj.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
-}
-
 /// Writes `volume` as `dir/slice_NNNN.dcm`, one file per axial slice; returns the file paths.
 pub fn write_ct_series(
     volume: &Volume,
@@ -118,7 +88,7 @@ pub fn write_ct_series(
     } else {
         (0, (1i64 << opts.bits_stored) - 1)
     };
-    let iop = crate::dicom_seg::image_orientation(g);
+    let iop = image_orientation(g);
     let mut files = Vec::with_capacity(nz);
     for k in 0..nz {
         let mut obj = InMemDicomObject::new_empty();

@@ -16,10 +16,12 @@
 //! objects; the encoding itself is dicom-rs. [`read_dicom_seg`] is the project's own reader, used by
 //! the tests; the independent check is `tests/scripts/validate_dicom_seg.py` (pydicom + highdicom).
 
-use crate::dicom_writer::{ds, multi_ds, EXPLICIT_VR_LE};
 use crate::error::{Error, Result};
+pub use crate::io::dicom::encode::new_uid;
+use crate::io::dicom::encode::{
+    code, ds, image_orientation, item, multi_ds, now_utc, seq, text, us, EXPLICIT_VR_LE,
+};
 use crate::volume::{cross, dot, Geometry, Mask};
-use dicom::core::value::DataSetSequence;
 use dicom::core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom::dictionary_std::tags;
 use dicom::object::{FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
@@ -60,7 +62,7 @@ fn header_str(obj: &InMemDicomObject, tag: Tag) -> String {
 
 impl SourceSeries {
     /// Reads the identifying attributes from the series' files (headers only), given in slice order
-    /// (as [`crate::dicom_series::DicomSeries::files`] holds them). All files must share the series,
+    /// (as [`crate::io::dicom::series::DicomSeries::files`] holds them). All files must share the series,
     /// study and frame of reference.
     pub fn read(files: &[PathBuf]) -> Result<SourceSeries> {
         let first = files
@@ -183,71 +185,6 @@ pub struct SegWriteSummary {
     pub sop_instance_uid: String,
     pub series_uid: String,
     pub frames: usize,
-}
-
-/// A UID under the "2.25" root (ITU-T X.667): the decimal form of a random 128-bit value.
-pub fn new_uid() -> String {
-    let v: u128 = rand::random::<u128>() & ((1u128 << 122) - 1) | (1u128 << 121);
-    format!("2.25.{v}")
-}
-
-/// The current UTC date and time as DICOM DA (YYYYMMDD) and TM (HHMMSS).
-fn now_utc() -> (String, String) {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // civil-from-days (proleptic Gregorian), days since 1970-01-01
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        format!("{y:04}{m:02}{d:02}"),
-        format!("{:02}{:02}{:02}", rem / 3600, (rem % 3600) / 60, rem % 60),
-    )
-}
-
-fn item(elements: Vec<DataElement<InMemDicomObject>>) -> InMemDicomObject {
-    InMemDicomObject::from_element_iter(elements)
-}
-
-fn text(tag: Tag, vr: VR, value: &str) -> DataElement<InMemDicomObject> {
-    DataElement::new(tag, vr, PrimitiveValue::from(value))
-}
-
-fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
-    DataElement::new(tag, VR::SQ, DataSetSequence::from(items))
-}
-
-fn code(value: &str, scheme: &str, meaning: &str) -> InMemDicomObject {
-    item(vec![
-        text(tags::CODE_VALUE, VR::SH, value),
-        text(tags::CODING_SCHEME_DESIGNATOR, VR::SH, scheme),
-        text(tags::CODE_MEANING, VR::LO, meaning),
-    ])
-}
-
-fn us(tag: Tag, v: u16) -> DataElement<InMemDicomObject> {
-    DataElement::new(tag, VR::US, PrimitiveValue::from(v))
-}
-
-/// ImageOrientationPatient (row cosine, column cosine) of the grid's axial slices.
-pub(crate) fn image_orientation(g: &Geometry) -> [f64; 6] {
-    [
-        g.direction[0][0],
-        g.direction[1][0],
-        g.direction[2][0],
-        g.direction[0][1],
-        g.direction[1][1],
-        g.direction[2][1],
-    ]
 }
 
 /// Writes `mask` (on the grid of the source series, slice k computed from `source.instances[k]`)

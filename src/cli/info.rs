@@ -1,7 +1,7 @@
 //! The description of a loaded volume printed by `pancseg info`: as stable JSON (`--json`,
 //! snapshot-tested) and as human-readable text.
 
-use crate::input::{LoadedVolume, Source};
+use pancseg::io::input::{LoadedVolume, Source};
 use serde::Serialize;
 
 /// Everything `pancseg info` reports about a volume.
@@ -35,7 +35,7 @@ pub struct HuStats {
 #[derive(Debug, Clone, Serialize)]
 pub struct NiftiDetails {
     pub datatype: &'static str,
-    pub geometry_source: crate::nifti_io::GeometrySource,
+    pub geometry_source: pancseg::io::nifti::GeometrySource,
     pub sform_code: i16,
     pub qform_code: i16,
 }

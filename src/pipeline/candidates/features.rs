@@ -16,7 +16,7 @@
 //! Positions assume the canonical LPS orientation (x to the patient's left, y posterior, z
 //! superior), which the pipeline establishes before computing superpixels.
 
-use crate::superpixels::SuperpixelSet;
+use crate::pipeline::candidates::superpixels::SuperpixelSet;
 use crate::volume::Volume;
 use rayon::prelude::*;
 
@@ -345,7 +345,7 @@ fn gradient_magnitude(
 /// `scratch` holds reusable value buffers.
 fn local_features(
     f: &mut [f32; N_FEATURES],
-    s: &crate::superpixels::Superpixel,
+    s: &crate::pipeline::candidates::superpixels::Superpixel,
     image: (&[f32], &[f32], usize),
     spacing: (f64, f64),
     scratch: (&mut Vec<f32>, &mut Vec<f32>, &mut Vec<i32>),
@@ -750,7 +750,7 @@ mod tests {
 
     #[test]
     fn local_features_match_per_pixel_definitions() {
-        use crate::superpixels::{Span, Superpixel};
+        use crate::pipeline::candidates::superpixels::{Span, Superpixel};
         let mut rng = rand::rngs::StdRng::seed_from_u64(21);
         let (nx, ny) = (40usize, 30usize);
         let hu: Vec<f32> = (0..nx * ny)

@@ -22,9 +22,9 @@
 //! affine), and spacings must agree within [`SPACING_TOLERANCE`] (relative). Both are far above
 //! the rounding of geometry stored as f32 in NIfTI headers or as decimal strings in DICOM.
 
-use crate::error::{Error, Result};
-use crate::volume::{dot, Geometry, Image};
 use ndarray::{Array3, Axis};
+use pancseg::volume::{Geometry, Image};
+use pancseg::{Error, Result};
 
 /// Largest distance, in label voxels, between a reference voxel centre and the label voxel
 /// centre it is matched with.
@@ -339,10 +339,14 @@ impl InverseAffine {
     }
 }
 
+fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::volume::IDENTITY;
+    use pancseg::volume::IDENTITY;
 
     fn reference() -> Geometry {
         Geometry {

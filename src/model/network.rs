@@ -1,4 +1,4 @@
-//! ConvNets of a bundle on ONNX Runtime (ort, loaded dynamically; see [`crate::runtime`]).
+//! ConvNets of a bundle on ONNX Runtime (ort, loaded dynamically; see [`crate::model::runtime`]).
 //!
 //! One session per network, created once per loaded bundle and shared by every thread of the
 //! caller: `ort` runs a session through `&mut`, so a session sits behind a mutex and each batch
@@ -7,8 +7,8 @@
 //! for: with `strict` a CUDA failure is an error, otherwise the session falls back to the CPU and
 //! [`Network::provider`] says so and why.
 
-use crate::bundle::NetworkEntry;
 use crate::error::{Error, Result};
+use crate::model::bundle::NetworkEntry;
 use parking_lot::Mutex;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -61,7 +61,7 @@ pub struct RuntimeOptions {
     pub strict: bool,
     /// ONNX Runtime intra-op threads (0: ONNX Runtime's default, one per core).
     pub intra_threads: usize,
-    /// The ONNX Runtime library (None: see [`crate::runtime::resolve_library`]).
+    /// The ONNX Runtime library (None: see [`crate::model::runtime::resolve_library`]).
     pub ort_library: Option<PathBuf>,
     /// Inputs per `run` call.
     pub batch_size: usize,
@@ -125,7 +125,7 @@ impl Network {
         entry: &NetworkEntry,
         opts: &RuntimeOptions,
     ) -> Result<Network> {
-        let env = crate::runtime::environment(opts.ort_library.as_deref())?;
+        let env = crate::model::runtime::environment(opts.ort_library.as_deref())?;
         let ctx = format!("network {name} ({})", path.display());
         let builder = |cuda: Option<u32>| -> Result<ort::session::Session> {
             let mut b = ort::session::Session::builder(&env).map_err(rt_err(&ctx))?;

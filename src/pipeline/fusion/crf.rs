@@ -11,10 +11,10 @@
 //! operating point instead of at one half. `t = 0.5` is exactly the energy above. Pairwise (boundary) term from the boundary ConvNet: giving two neighbours different
 //! labels costs `w * p_same`, where `p_same` is the network's probability that the two
 //! superpixels carry the same label (its training target) and `w` the calibrated CRF weight.
-//! The minimum of the energy is found exactly by min-cut ([`crate::maxflow`]).
+//! The minimum of the energy is found exactly by min-cut ([`crate::pipeline::fusion::maxflow`]).
 
-use crate::maxflow::Graph;
-use crate::superpixels::SuperpixelSet;
+use crate::pipeline::candidates::superpixels::SuperpixelSet;
+use crate::pipeline::fusion::maxflow::Graph;
 use std::collections::HashMap;
 
 /// Clamp of probabilities inside the logarithms.
@@ -119,7 +119,7 @@ pub fn crf_labels(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::superpixels::{Span, Superpixel};
+    use crate::pipeline::candidates::superpixels::{Span, Superpixel};
     use ndarray::Array3;
 
     fn sp(id: u32, slice: usize, neighbours: Vec<u32>) -> Superpixel {

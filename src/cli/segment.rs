@@ -1,11 +1,11 @@
 //! `pancseg segment`: load a CT, run the pipeline with a bundle, write the mask, the optional
 //! probability map and a JSON report; a progress bar (indicatif) when stderr is a terminal.
 
-use pancseg::bundle::Bundle;
-use pancseg::dicom_seg::{write_dicom_seg, SegWriteOptions, SourceSeries};
-use pancseg::dicom_series::DicomReadOptions;
-use pancseg::input::{load_volume, Source};
-use pancseg::network::{Device, RuntimeOptions};
+use pancseg::io::dicom::seg::{write_dicom_seg, SegWriteOptions, SourceSeries};
+use pancseg::io::dicom::series::DicomReadOptions;
+use pancseg::io::input::{load_volume, Source};
+use pancseg::model::bundle::Bundle;
+use pancseg::model::network::{Device, RuntimeOptions};
 use pancseg::pipeline::{Limits, Method, SegmentOptions, SegmentationReport, Segmenter};
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -38,7 +38,7 @@ pub struct SegmentArgs {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Network inputs per ONNX Runtime call.
-    #[arg(long, default_value_t = pancseg::network::DEFAULT_BATCH_SIZE)]
+    #[arg(long, default_value_t = pancseg::model::network::DEFAULT_BATCH_SIZE)]
     pub batch_size: usize,
     /// Use ONNX Runtime's CPU memory arena: a few percent faster, about 100 MB more peak memory
     /// on a full-size scan.
@@ -192,9 +192,9 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
     }
     let result = result?;
     let t2 = Instant::now();
-    pancseg::nifti_io::write_nifti(&a.output, &result.mask)?;
+    pancseg::io::nifti::write_nifti(&a.output, &result.mask)?;
     if let (Some(path), Some(p)) = (&a.probability, &result.probability) {
-        pancseg::nifti_io::write_nifti(path, p)?;
+        pancseg::io::nifti::write_nifti(path, p)?;
     }
     if let (Some(path), Some(source)) = (&a.dicom_seg, &seg_source) {
         let opts = SegWriteOptions {
@@ -213,9 +213,9 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
     let r = &result.report;
     let dsc = truth
         .as_ref()
-        .and_then(|t| pancseg::metrics::dice(&result.mask.data, t));
+        .and_then(|t| pancseg::eval::metrics::dice(&result.mask.data, t));
     let surface = truth.as_ref().and_then(|t| {
-        pancseg::metrics::surface_distances(&result.mask.data, t, ct.geometry.spacing)
+        pancseg::eval::metrics::surface_distances(&result.mask.data, t, ct.geometry.spacing)
     });
     if let Some(path) = &a.report {
         let report = Report {
@@ -223,7 +223,7 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
             input: a.input.display().to_string(),
             output: a.output.display().to_string(),
             bundle: bundle_dir,
-            onnx_runtime: pancseg::runtime::runtime_version(a.ort_library.as_deref())?,
+            onnx_runtime: pancseg::model::runtime::runtime_version(a.ort_library.as_deref())?,
             dims_xyz: ct.dims_xyz(),
             spacing_mm: ct.geometry.spacing,
             load_seconds,

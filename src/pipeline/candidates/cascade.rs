@@ -7,9 +7,13 @@
 //! superpixels above the cut are the candidates.
 
 use crate::error::Result;
-use crate::features::{level2_features, superpixel_features, N_FEATURES, N_LEVEL2_FEATURES};
-use crate::forest::Forest;
-use crate::superpixels::{compute_superpixels, SuperpixelConfig, SuperpixelSet};
+use crate::model::forest::Forest;
+use crate::pipeline::candidates::features::{
+    level2_features, superpixel_features, N_FEATURES, N_LEVEL2_FEATURES,
+};
+use crate::pipeline::candidates::superpixels::{
+    compute_superpixels, SuperpixelConfig, SuperpixelSet,
+};
 use crate::volume::Volume;
 use crate::Error;
 use ndarray::Array3;

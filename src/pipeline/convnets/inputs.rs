@@ -16,13 +16,13 @@
 //!
 //! HU normalisation (every network): `(clamp(HU, -160, 240) + 160) / 400 - 0.5`, in [-0.5, 0.5].
 //! Outside the volume the CT reads as air (-1000 HU, so -0.5) and maps read 0.
-//! An optional thin-plate-spline warp ([`crate::tps::Tps`]) deforms the sampling grid of each
+//! An optional thin-plate-spline warp ([`crate::pipeline::convnets::tps::Tps`]) deforms the sampling grid of each
 //! plane or box (training augmentation); `None` is the plain sampling used at inference.
 //! Positions assume the canonical LPS orientation that the pipeline establishes.
 
-use crate::prob_map::MapCrop;
-use crate::superpixels::Superpixel;
-use crate::tps::Tps;
+use crate::pipeline::candidates::superpixels::Superpixel;
+use crate::pipeline::convnets::prob_map::MapCrop;
+use crate::pipeline::convnets::tps::Tps;
 use crate::volume::Volume;
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};
@@ -438,7 +438,7 @@ pub fn boundary_input(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::superpixels::{compute_superpixels, SuperpixelConfig};
+    use crate::pipeline::candidates::superpixels::{compute_superpixels, SuperpixelConfig};
     use crate::volume::{Geometry, Image, IDENTITY};
 
     /// A volume of `data` with `spacing`, at the origin, axis-aligned.

@@ -173,10 +173,10 @@ fn read_u32(
     }
 }
 
-/// Refuses files whose element lengths run past their end (see [`crate::dicom_guard`]).
+/// Refuses files whose element lengths run past their end (see [`crate::io::dicom::guard`]).
 fn check_lengths(path: &Path) -> Result<()> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    crate::dicom_guard::check_element_lengths(&bytes, path)
+    crate::io::dicom::guard::check_element_lengths(&bytes, path)
 }
 
 fn open_header(path: &Path) -> Result<DefaultDicomObject> {

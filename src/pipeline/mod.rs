@@ -1,6 +1,6 @@
 //! The segmentation pipeline: CT in, pancreas mask out, on the input's own grid.
 //!
-//! Stages (DeepOrgan): canonical orientation ([`crate::orient`]); candidates {S_RF} (superpixels
+//! Stages (DeepOrgan): canonical orientation ([`crate::pipeline::orient`]); candidates {S_RF} (superpixels
 //! and the forest cascade); P0 (the P-ConvNet on a grid every n voxels inside the candidates,
 //! nearest-neighbour filled); P1 / P2 (R1 / R2 on every candidate superpixel at the Ns zoom-out
 //! scales, scores averaged over the scales and written to the superpixel's voxels); then the
@@ -13,17 +13,19 @@
 //! inputs are built in parallel (rayon, on the segmenter's own pool) and run in fixed batches in
 //! a fixed order; results therefore do not depend on the thread count.
 
-use crate::bundle::{Bundle, Manifest};
-use crate::candidates::{Candidates, Cascade};
-use crate::crf::{candidate_pairs, crf_labels, PairScore};
 use crate::error::{Error, Result};
-use crate::forest::Forest;
-use crate::net_inputs::{boundary_input, p_patch, r_input};
-use crate::network::{Network, RuntimeOptions};
-use crate::orient::Canonical;
-use crate::prob_map::{grid_points, nearest_fill, MapCrop};
-use crate::smoothing::{gaussian_smooth_in_place, radius};
-use crate::superpixels::{compute_superpixel_records, compute_superpixels_with};
+use crate::model::bundle::{Bundle, Manifest};
+use crate::model::forest::Forest;
+use crate::model::network::{Network, RuntimeOptions};
+use crate::pipeline::candidates::cascade::{Candidates, Cascade};
+use crate::pipeline::candidates::superpixels::{
+    compute_superpixel_records, compute_superpixels_with,
+};
+use crate::pipeline::convnets::inputs::{boundary_input, p_patch, r_input};
+use crate::pipeline::convnets::prob_map::{grid_points, nearest_fill, MapCrop};
+use crate::pipeline::fusion::crf::{candidate_pairs, crf_labels, PairScore};
+use crate::pipeline::fusion::smoothing::{gaussian_smooth_in_place, radius};
+use crate::pipeline::orient::Canonical;
 use crate::volume::{Image, Mask, Volume};
 use ndarray::{s, Array3};
 use rayon::prelude::*;
@@ -31,6 +33,11 @@ use serde::Serialize;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+pub mod candidates;
+pub mod convnets;
+pub mod fusion;
+pub mod heap_trim;
+pub mod orient;
 mod stage_maps;
 pub use stage_maps::StageMaps;
 
@@ -295,7 +302,7 @@ struct Timer {
 impl Timer {
     fn lap(&mut self, stage: &'static str) {
         // what the stage freed goes back to the system before the next one allocates
-        crate::heap_trim::release_free_memory();
+        crate::pipeline::heap_trim::release_free_memory();
         let now = Instant::now();
         self.out.push(StageTime {
             stage,
@@ -328,7 +335,7 @@ impl Segmenter {
         if rt.intra_threads == 0 {
             rt.intra_threads = threads;
         }
-        let net = |name: &str, e: &crate::bundle::NetworkEntry| {
+        let net = |name: &str, e: &crate::model::bundle::NetworkEntry| {
             Network::load(
                 name,
                 &bundle.path(&e.file),
@@ -538,7 +545,8 @@ impl Segmenter {
                 let window = s![z0..z0 + dz, y0..y0 + dy, x0..x0 + dx];
                 match labels {
                     Some(l) => {
-                        let full = crate::candidates::selection_mask(&cands.set, &l);
+                        let full =
+                            crate::pipeline::candidates::cascade::selection_mask(&cands.set, &l);
                         mask_c.assign(&full);
                     }
                     None => mask_c

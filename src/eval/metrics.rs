@@ -5,11 +5,11 @@
 //! `compute_hausdorff_distance(percentile=95)`): the surface of a mask is its voxels with at least
 //! one 6-neighbour outside it (the volume border counts as outside), i.e. the mask XOR its
 //! erosion by the 3D cross. Distances run between voxel centres in mm (spacing-aware exact
-//! Euclidean distance transform, [`crate::distance`]). ASSD is the mean of both directed sets
+//! Euclidean distance transform, [`crate::eval::distance`]). ASSD is the mean of both directed sets
 //! of surface distances together; HD95 is the larger of the two directed 95th percentiles
 //! (linear interpolation, as `numpy.percentile`).
 
-use crate::distance::distance_to;
+use crate::eval::distance::distance_to;
 use ndarray::Array3;
 
 /// DSC = 2 |A ∩ B| / (|A| + |B|); 1 when both masks are empty. `None` when the shapes differ.
