@@ -1,4 +1,5 @@
-//! Generates `include/pancseg.h` from `src/ffi.rs` with cbindgen.
+//! Generates `include/pancseg.h` from the C boundary in `src/ffi/` with cbindgen (from
+//! `src/ffi/mod.rs`, whose `mod` declarations cbindgen follows into every file of the folder).
 //!
 //! The header is always written to `$OUT_DIR/pancseg.h`. Outside CI (the `CI` environment
 //! variable unset) it is also copied to `include/pancseg.h` when it changed, so developers commit
@@ -8,7 +9,7 @@
 use std::path::PathBuf;
 
 fn main() {
-    println!("cargo:rerun-if-changed=src/ffi.rs");
+    println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=CI");
     let crate_dir =
@@ -22,8 +23,15 @@ fn main() {
     config.after_includes = Some(format!(
         "\n#define PANCSEG_VERSION_MAJOR {major}\n#define PANCSEG_VERSION_MINOR {minor}\n#define PANCSEG_VERSION_PATCH {patch}\n#define PANCSEG_VERSION_STRING \"{major}.{minor}.{patch}\""
     ));
-    let bindings = cbindgen::Builder::new()
-        .with_src(crate_dir.join("src/ffi.rs"))
+    // cbindgen follows the `mod` declarations of src/ffi/mod.rs into every file of the folder
+    for entry in std::fs::read_dir(crate_dir.join("src/ffi")).expect("src/ffi is readable") {
+        println!(
+            "cargo:rerun-if-changed={}",
+            entry.expect("src/ffi entry").path().display()
+        );
+    }
+    let builder = cbindgen::Builder::new().with_src(crate_dir.join("src/ffi/mod.rs"));
+    let bindings = builder
         .with_config(config)
         .generate()
         .expect("cbindgen generates the header");

@@ -6,8 +6,14 @@ use std::path::{Path, PathBuf};
 /// Result alias used across the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong in pancseg.
+/// A cause kept under an error (an ONNX Runtime error with its code, a thread-pool error).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong in pancseg. New variants may be added in a minor release, so
+/// matches need a wildcard arm. The underlying cause, where there is one, is kept as the error's
+/// [`source`](std::error::Error::source); [`Error::chain`] gives the message with every cause.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed at the operating-system level.
     #[error("{path}: {source}")]
@@ -29,8 +35,14 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// The ONNX Runtime library could not be found or loaded, or a model failed in it.
-    #[error("ONNX Runtime: {0}")]
-    Runtime(String),
+    #[error("ONNX Runtime: {context}")]
+    Runtime {
+        /// What was being done, and what went wrong when there is no underlying cause.
+        context: String,
+        /// The error ONNX Runtime (or the thread pool) returned.
+        #[source]
+        source: Option<Cause>,
+    },
     /// A model file (e.g. a random forest, see [`crate::model::forest`]) is malformed, corrupted,
     /// truncated or of an unsupported format version.
     #[error("{path}: invalid model file: {reason}")]
@@ -47,6 +59,40 @@ pub enum Error {
 }
 
 impl Error {
+    /// The message with every cause below it, joined by ": " (a cause already quoted in the
+    /// message is not repeated): what a log line should carry.
+    pub fn chain(&self) -> String {
+        let mut msg = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !msg.contains(&text) {
+                msg.push_str(": ");
+                msg.push_str(&text);
+            }
+            cause = c.source();
+        }
+        msg
+    }
+
+    /// An ONNX Runtime error without an underlying cause.
+    pub(crate) fn runtime(context: impl Into<String>) -> Self {
+        Error::Runtime {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// An ONNX Runtime error caused by `source`.
+    pub(crate) fn runtime_from(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Runtime {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        }
+    }
     pub(crate) fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.as_ref().to_path_buf(),
@@ -73,5 +119,25 @@ impl Error {
             path: path.as_ref().to_path_buf(),
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_carries_the_cause_once() {
+        let cause = std::io::Error::other("code 7: no such provider");
+        let e = Error::runtime_from("session of p.onnx", cause);
+        assert_eq!(e.to_string(), "ONNX Runtime: session of p.onnx");
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(
+            e.chain(),
+            "ONNX Runtime: session of p.onnx: code 7: no such provider"
+        );
+        let io = Error::io("/x", std::io::Error::other("denied"));
+        assert_eq!(io.chain(), "/x: denied");
+        assert_eq!(Error::runtime("gone").chain(), "ONNX Runtime: gone");
     }
 }

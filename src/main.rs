@@ -196,7 +196,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pancseg: error: {e}");
+            eprintln!("pancseg: error: {}", e.chain());
             ExitCode::FAILURE
         }
     }

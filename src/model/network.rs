@@ -9,6 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::bundle::NetworkEntry;
+use crate::model::runtime::ort_error;
 use parking_lot::Mutex;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -111,8 +112,8 @@ impl fmt::Debug for Network {
     }
 }
 
-fn rt_err<E: fmt::Display>(what: &str) -> impl Fn(E) -> Error + '_ {
-    move |e| Error::Runtime(format!("{what}: {e}"))
+fn rt_err<R>(what: &str) -> impl Fn(ort::Error<R>) -> Error + '_ {
+    move |e| ort_error(what, e)
 }
 
 impl Network {
@@ -161,13 +162,14 @@ impl Network {
             Device::Cuda(id) => match builder(Some(id)) {
                 Ok(s) => (s, format!("cuda:{id}")),
                 Err(e) if opts.strict => {
-                    return Err(Error::Runtime(format!(
-                        "CUDA device {id} was required (strict) but is not usable: {e}"
-                    )))
+                    return Err(Error::runtime_from(
+                        format!("CUDA device {id} was required (strict) but is not usable"),
+                        e,
+                    ))
                 }
                 Err(e) => (
                     builder(None)?,
-                    format!("cpu (CUDA device {id} not usable: {e})"),
+                    format!("cpu (CUDA device {id} not usable: {})", e.chain()),
                 ),
             },
         };
@@ -253,7 +255,7 @@ impl Network {
             .try_extract_tensor::<f32>()
             .map_err(rt_err(&ctx))?;
         if shape.len() != 2 || shape[0] as usize != n || shape[1] != 2 {
-            return Err(Error::Runtime(format!(
+            return Err(Error::runtime(format!(
                 "{ctx}: output shape {:?}, expected [{n}, 2]",
                 &**shape
             )));

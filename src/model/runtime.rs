@@ -50,13 +50,38 @@ pub fn default_locations() -> Vec<PathBuf> {
     out
 }
 
+/// An ONNX Runtime error kept as the cause of an [`Error::Runtime`]: its message and its status
+/// code (ort's `Display` gives the message only; logs need the code too).
+#[derive(Debug, thiserror::Error)]
+#[error("{message} (ONNX Runtime status {code:?})")]
+pub struct OrtFailure {
+    /// The ONNX Runtime status code.
+    pub code: ort::error::ErrorCode,
+    /// ONNX Runtime's message.
+    pub message: String,
+}
+
+impl<R> From<ort::Error<R>> for OrtFailure {
+    fn from(e: ort::Error<R>) -> Self {
+        OrtFailure {
+            code: e.code(),
+            message: e.message().to_string(),
+        }
+    }
+}
+
+/// An [`Error::Runtime`] for `context` caused by the ONNX Runtime error `e`.
+pub(crate) fn ort_error<R>(context: impl Into<String>, e: ort::Error<R>) -> Error {
+    Error::runtime_from(context, OrtFailure::from(e))
+}
+
 /// Resolves which file would be loaded, without loading it.
 pub fn resolve_library(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         return if p.is_file() {
             Ok(p.to_path_buf())
         } else {
-            Err(Error::Runtime(format!(
+            Err(Error::runtime(format!(
                 "ONNX Runtime library {} does not exist",
                 p.display()
             )))
@@ -67,7 +92,7 @@ pub fn resolve_library(explicit: Option<&Path>) -> Result<PathBuf> {
         return if p.is_file() {
             Ok(p)
         } else {
-            Err(Error::Runtime(format!(
+            Err(Error::runtime(format!(
                 "ORT_DYLIB_PATH points to {}, which does not exist",
                 p.display()
             )))
@@ -75,7 +100,7 @@ pub fn resolve_library(explicit: Option<&Path>) -> Result<PathBuf> {
     }
     let tried = default_locations();
     tried.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
-        Error::Runtime(format!(
+        Error::runtime(format!(
             "{LIBRARY_NAME} not found; set ORT_DYLIB_PATH, pass a path, or run scripts/fetch-onnxruntime.sh (tried: {})",
             tried
                 .iter()
@@ -91,7 +116,7 @@ pub fn ensure_loaded(explicit: Option<&Path>) -> Result<PathBuf> {
     let mut loaded = LOADED.lock();
     if let Some((current, _)) = loaded.as_ref() {
         return match explicit {
-            Some(p) if !same_file(p, current) => Err(Error::Runtime(format!(
+            Some(p) if !same_file(p, current) => Err(Error::runtime(format!(
                 "ONNX Runtime is already loaded from {}; it cannot be switched to {} in the same process",
                 current.display(),
                 p.display()
@@ -101,11 +126,12 @@ pub fn ensure_loaded(explicit: Option<&Path>) -> Result<PathBuf> {
     }
     let path = resolve_library(explicit)?;
     let path = path.canonicalize().map_err(|e| Error::io(&path, e))?;
-    let builder = ort::init_from(&path).map_err(|e| Error::Runtime(e.to_string()))?;
+    let builder = ort::init_from(&path)
+        .map_err(|e| Error::runtime_from(format!("cannot load {}", path.display()), e))?;
     let env = builder
         .with_name("pancseg")
         .build()
-        .map_err(|e| Error::Runtime(format!("cannot create the environment: {e}")))?;
+        .map_err(|e| Error::runtime(format!("cannot create the environment: {e}")))?;
     *loaded = Some((path.clone(), env));
     Ok(path)
 }
@@ -125,7 +151,7 @@ pub fn environment(explicit: Option<&Path>) -> Result<ort::environment::Environm
     loaded
         .as_ref()
         .map(|(_, env)| env.clone())
-        .ok_or_else(|| Error::Runtime("environment missing after load".into()))
+        .ok_or_else(|| Error::runtime("environment missing after load"))
 }
 
 /// The ONNX Runtime version string of the loaded library, e.g. "1.31.1" (loads it first if

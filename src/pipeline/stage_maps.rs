@@ -4,12 +4,14 @@
 //! The networks run once; thresholds, weights and priors are then free to vary. The maps are exactly what
 //! [`Segmenter::segment`] thresholds for each method (same stages, same code).
 
-use super::{crop_selection, paint, working_box, Progress, Segmenter};
 use crate::error::Result;
 use crate::pipeline::candidates::cascade::selection_mask;
 use crate::pipeline::candidates::superpixels::{compute_superpixels_with, SuperpixelSet};
 use crate::pipeline::fusion::smoothing::gaussian_smooth_in_place;
 use crate::pipeline::orient::Canonical;
+use crate::pipeline::progress::Progress;
+use crate::pipeline::segmenter::Segmenter;
+use crate::pipeline::working_box::{crop_selection, paint, working_box};
 use crate::volume::Volume;
 use ndarray::{s, Array3};
 

@@ -31,3 +31,53 @@ fn header_version_macros_match_cargo() {
     assert!(h.contains("pancseg_version(void)"));
     assert!(h.contains("PANCSEG_OK = 0"));
 }
+
+/// Every function and enum value of the header, in the form of `tests/fixtures/abi/*.txt`.
+fn abi_of(header: &str) -> Vec<String> {
+    let mut fns = std::collections::BTreeSet::new();
+    let mut enums = Vec::new();
+    for line in header.lines() {
+        let t = line.trim();
+        if t.starts_with('*') || t.starts_with("/*") || t.starts_with("//") {
+            continue;
+        }
+        if let Some((name, value)) = t.trim_end_matches(',').split_once(" = ") {
+            if name.starts_with("PANCSEG_") {
+                enums.push(format!("enum {name} = {value}"));
+            }
+        }
+        let mut rest = t;
+        while let Some(i) = rest.find("pancseg_") {
+            let tail = &rest[i..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            if tail[end..].starts_with('(') {
+                fns.insert(format!("fn {}", &tail[..end]));
+            }
+            rest = &tail[end..];
+        }
+    }
+    fns.into_iter().chain(enums).collect()
+}
+
+#[test]
+fn abi_is_unchanged() {
+    let h =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/pancseg.h")).unwrap();
+    let expected: Vec<String> = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/abi/pancseg-0.1.txt"
+    ))
+    .unwrap()
+    .lines()
+    .filter(|l| !l.starts_with('#') && !l.is_empty())
+    .map(str::to_string)
+    .collect();
+    let actual = abi_of(&h);
+    assert_eq!(
+        actual, expected,
+        "the header's functions or enum values differ from tests/fixtures/abi/pancseg-0.1.txt"
+    );
+    assert_eq!(actual.iter().filter(|l| l.starts_with("fn ")).count(), 23);
+}

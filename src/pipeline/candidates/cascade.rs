@@ -85,6 +85,17 @@ impl Candidates {
     }
 
     /// Inclusive voxel bounding box `[x0, y0, z0, x1, y1, z1]` of the selected superpixels.
+    /// Voxels of the kept superpixels.
+    pub fn voxels(&self) -> usize {
+        self.set
+            .superpixels
+            .iter()
+            .zip(&self.selected)
+            .filter(|(_, &s)| s)
+            .map(|(s, _)| s.pixels)
+            .sum()
+    }
+
     pub fn bbox(&self) -> Option<[usize; 6]> {
         bbox_of(&self.set, &self.selected)
     }

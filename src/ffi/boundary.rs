@@ -1,0 +1,200 @@
+//! The small layer every exported function stands on, so that each export states only what it
+//! does: [`guard`] (clears the last error, catches panics, records a failure's message),
+//! [`guard_value`] for accessors, [`try_ref!`] (a pointer argument as a reference, or the
+//! invalid-argument failure naming the argument), [`out_ptr`] (an out-pointer
+//! checked and reset to NULL before any work), [`read_versioned`] (a caller's extensible struct
+//! read through its `struct_size`), [`path_arg`] and [`free_box`] (the body of every `*_free`).
+
+use crate::ffi::status::{pancseg_status, set_last_error, Failure};
+use pancseg_status::*;
+use std::ffi::{c_char, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+/// An invalid-argument failure with `msg`.
+pub(crate) fn invalid<T>(msg: impl Into<String>) -> Result<T, Failure> {
+    Err((PANCSEG_INVALID_ARGUMENT, msg.into()))
+}
+
+/// Runs `f`, catching panics; records the error message of a failure.
+pub(crate) fn guard(f: impl FnOnce() -> Result<(), Failure>) -> pancseg_status {
+    set_last_error("");
+    let out = match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => return PANCSEG_OK,
+        Ok(Err(fail)) => fail,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            (PANCSEG_INTERNAL_ERROR, format!("internal error: {what}"))
+        }
+    };
+    set_last_error(&out.1);
+    out.0
+}
+
+/// Runs an infallible accessor, returning `fallback` on a panic.
+pub(crate) fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+/// `try_ref!(ptr)`: `&*ptr`, or returns the failure "`ptr` is NULL". The pointer is NULL or valid
+/// for the duration of the call (the header's contract for every pointer argument).
+macro_rules! try_ref {
+    ($p:ident) => {
+        // SAFETY: NULL or valid for the call (caller contract, stated in the header)
+        match unsafe { $p.as_ref() } {
+            Some(r) => r,
+            None => return $crate::ffi::boundary::invalid(concat!(stringify!($p), " is NULL")),
+        }
+    };
+}
+
+pub(crate) use try_ref;
+
+/// An out-pointer argument: fails when it is NULL, else sets `*out` to NULL (so a failed call
+/// leaves no stale pointer) and returns it for the result.
+pub(crate) fn out_ptr<T>(out: *mut *mut T, name: &str) -> Result<&mut *mut T, Failure> {
+    // SAFETY: NULL or a valid pointer to a pointer for the call (caller contract)
+    match unsafe { out.as_mut() } {
+        Some(o) => {
+            *o = std::ptr::null_mut();
+            Ok(o)
+        }
+        None => invalid(format!("{name} is NULL")),
+    }
+}
+
+/// Moves `value` to the heap and hands it to C through `out` (freed by [`free_box`]).
+pub(crate) fn give<T>(out: &mut *mut T, value: T) {
+    *out = Box::into_raw(Box::new(value));
+}
+
+/// A caller-filled extensible struct: its first field is `struct_size`.
+pub(crate) trait Versioned: Copy {
+    /// The struct's C name, for messages.
+    const NAME: &'static str;
+    /// The defaults of the `*_init` function.
+    fn defaults() -> Self;
+}
+
+/// Reads the caller's struct at `p` (NULL: the defaults). Its `struct_size` must cover at least
+/// this library's layout (the struct's first version); the caller set it to its `sizeof`.
+pub(crate) fn read_versioned<T: Versioned>(p: *const T) -> Result<T, Failure> {
+    if p.is_null() {
+        return Ok(T::defaults());
+    }
+    // SAFETY: non-NULL; every version of the struct starts with `struct_size: size_t`
+    let size = unsafe { p.cast::<usize>().read_unaligned() };
+    let need = std::mem::size_of::<T>();
+    if size < need {
+        return invalid(format!(
+            "{name}.struct_size is {size}; this library needs at least {need} (set it to sizeof({name}))",
+            name = T::NAME
+        ));
+    }
+    // SAFETY: the caller's struct is at least as large as ours (checked above)
+    Ok(unsafe { p.read_unaligned() })
+}
+
+/// A path argument: NULL is `None`; an empty or non-UTF-8 string fails naming `what`.
+pub(crate) fn path_arg(p: *const c_char, what: &str) -> Result<Option<PathBuf>, Failure> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL; the caller passes a NUL-terminated string (header docs).
+    let s = unsafe { CStr::from_ptr(p) };
+    match s.to_str() {
+        Ok("") => invalid(format!("{what} is an empty string")),
+        Ok(v) => Ok(Some(PathBuf::from(v))),
+        Err(_) => invalid(format!("{what} is not UTF-8")),
+    }
+}
+
+/// A path argument that must be given.
+pub(crate) fn required_path(p: *const c_char, what: &str) -> Result<PathBuf, Failure> {
+    path_arg(p, what)?.map_or_else(|| invalid(format!("{what} is NULL")), Ok)
+}
+
+/// The body of every `*_free`: NULL is ignored; a panic in a destructor is caught.
+pub(crate) fn free_box<T>(p: *mut T) {
+    if p.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: created by `give` (Box::into_raw); freed once (caller contract)
+        drop(unsafe { Box::from_raw(p) });
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::status::pancseg_last_error;
+
+    #[test]
+    fn panics_become_internal_errors() {
+        let s = guard(|| panic!("boom"));
+        assert_eq!(s, PANCSEG_INTERNAL_ERROR);
+        let msg = unsafe { CStr::from_ptr(pancseg_last_error()) };
+        assert!(msg.to_str().unwrap().contains("boom"));
+        assert_eq!(guard(|| Ok(())), PANCSEG_OK);
+        assert_eq!(
+            unsafe { CStr::from_ptr(pancseg_last_error()) }.to_bytes(),
+            b""
+        );
+    }
+
+    #[test]
+    fn null_pointers_fail_with_the_argument_name() {
+        fn takes(thing: *const u32) -> Result<(), Failure> {
+            let v = try_ref!(thing);
+            assert_eq!(*v, 7);
+            Ok(())
+        }
+        assert_eq!(takes(&7).unwrap(), ());
+        let e = takes(std::ptr::null()).unwrap_err();
+        assert_eq!(e, (PANCSEG_INVALID_ARGUMENT, "thing is NULL".to_string()));
+        let mut slot: *mut u32 = 8 as *mut u32;
+        assert!(out_ptr(&mut slot, "out").unwrap().is_null());
+        assert_eq!(
+            out_ptr::<u32>(std::ptr::null_mut(), "out").unwrap_err().1,
+            "out is NULL"
+        );
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    #[repr(C)]
+    struct V {
+        struct_size: usize,
+        x: u32,
+    }
+
+    impl Versioned for V {
+        const NAME: &'static str = "v";
+        fn defaults() -> V {
+            V {
+                struct_size: std::mem::size_of::<V>(),
+                x: 3,
+            }
+        }
+    }
+
+    #[test]
+    fn versioned_structs_are_read_through_their_size() {
+        assert_eq!(read_versioned::<V>(std::ptr::null()).unwrap().x, 3);
+        let v = V {
+            struct_size: std::mem::size_of::<V>(),
+            x: 9,
+        };
+        assert_eq!(read_versioned(&v).unwrap().x, 9);
+        let small = V {
+            struct_size: 4,
+            x: 9,
+        };
+        let e = read_versioned(&small).unwrap_err();
+        assert!(e.1.contains("v.struct_size is 4"), "{}", e.1);
+    }
+}

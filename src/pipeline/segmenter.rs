@@ -1,0 +1,548 @@
+//! The [`Segmenter`]: a loaded bundle (forests and ConvNet sessions) and its thread pool, and
+//! [`Segmenter::segment`], which runs the stages one function each: input checks, canonical
+//! orientation, candidates, the method's networks over the working box, the mask on the input
+//! grid, the report.
+
+use crate::error::{Error, Result};
+use crate::model::bundle::{Bundle, Manifest};
+use crate::model::forest::Forest;
+use crate::model::network::{Network, RuntimeOptions};
+use crate::pipeline::candidates::cascade::{selection_mask, Candidates, Cascade};
+use crate::pipeline::candidates::superpixels::{
+    compute_superpixel_records, compute_superpixels_with,
+};
+use crate::pipeline::convnets::inputs::{boundary_input, p_patch, r_input};
+use crate::pipeline::convnets::prob_map::{grid_points, nearest_fill, MapCrop};
+use crate::pipeline::fusion::components::keep_largest_component;
+use crate::pipeline::fusion::crf::{candidate_pairs, crf_labels, PairScore};
+use crate::pipeline::fusion::smoothing::gaussian_smooth_in_place;
+use crate::pipeline::options::{Limits, Method, SegmentOptions};
+use crate::pipeline::orient::Canonical;
+use crate::pipeline::progress::Progress;
+use crate::pipeline::report::{peak_rss_bytes, Segmentation, SegmentationReport, Timer};
+use crate::pipeline::working_box::{crop_selection, paint, working_box};
+use crate::volume::{Image, Mask, Volume};
+use ndarray::{s, Array3};
+use rayon::prelude::*;
+use std::sync::atomic::Ordering;
+
+/// A loaded bundle ready to segment; share it between threads (`&Segmenter` is `Sync`).
+pub struct Segmenter {
+    pub(super) bundle: Bundle,
+    pub(super) cascade: Cascade,
+    p: Network,
+    r1: Network,
+    r2: Network,
+    pub(super) boundary: Option<Network>,
+    runtime: RuntimeOptions,
+    pub(super) pool: rayon::ThreadPool,
+    pub(super) limits: Limits,
+}
+
+/// Network inputs evaluated by one segmentation, for the report.
+#[derive(Default)]
+struct InputCounts {
+    p: usize,
+    r: usize,
+    pairs: usize,
+}
+
+/// The map a method's mask is made from, over the working box: thresholded at `threshold`
+/// (after smoothing for the G methods), or replaced by the CRF's `labels`.
+struct MethodMap {
+    map: MapCrop,
+    threshold: f32,
+    labels: Option<Vec<bool>>,
+}
+
+impl std::fmt::Debug for Segmenter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segmenter")
+            .field("bundle", &self.bundle.dir)
+            .field("provider", &self.p.provider())
+            .finish()
+    }
+}
+
+impl Segmenter {
+    /// Loads the networks and forests of a verified bundle. `threads` = 0 uses every core.
+    pub fn new(mut bundle: Bundle, runtime: RuntimeOptions, threads: usize) -> Result<Segmenter> {
+        let m = &bundle.manifest;
+        // models are built from the contents the bundle verified, not read again
+        let forest =
+            |file: &str| Forest::from_bytes(bundle.file_contents(file)?, &bundle.path(file));
+        let cascade = Cascade {
+            superpixels: m.superpixels,
+            level1: forest(&m.forests.level1.file)?,
+            level2: forest(&m.forests.level2.file)?,
+        };
+        cascade.validate()?;
+        if runtime.batch_size == 0 || runtime.batch_size > 65536 {
+            return Err(Error::InvalidArgument(format!(
+                "batch size {} is not in 1..=65536",
+                runtime.batch_size
+            )));
+        }
+        let mut rt = runtime.clone();
+        if rt.intra_threads == 0 {
+            rt.intra_threads = threads;
+        }
+        let net = |name: &str, e: &crate::model::bundle::NetworkEntry| {
+            Network::load(
+                name,
+                &bundle.path(&e.file),
+                bundle.file_contents(&e.file)?,
+                e,
+                &rt,
+            )
+        };
+        let p = net("p", &m.networks.p)?;
+        let r1 = net("r1", &m.networks.r1)?;
+        let r2 = net("r2", &m.networks.r2)?;
+        let boundary = match &m.networks.boundary {
+            Some(e) => Some(net("boundary", e)?),
+            None => None,
+        };
+        bundle.release_file_contents();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("pancseg-{i}"))
+            .build()
+            .map_err(|e| Error::runtime_from("cannot start worker threads", e))?;
+        Ok(Segmenter {
+            bundle,
+            cascade,
+            p,
+            r1,
+            r2,
+            boundary,
+            runtime: rt,
+            pool,
+            limits: Limits::default(),
+        })
+    }
+
+    /// The same segmenter with other resource limits.
+    pub fn with_limits(mut self, limits: Limits) -> Segmenter {
+        self.limits = limits;
+        self
+    }
+
+    /// The resource limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The bundle's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.bundle.manifest
+    }
+
+    /// The execution provider the networks run on.
+    pub fn provider(&self) -> &str {
+        self.p.provider()
+    }
+
+    /// Worker threads.
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    /// Segments a CT volume (HU, any orientation).
+    pub fn segment(&self, ct: &Volume, opts: &SegmentOptions) -> Result<Segmentation> {
+        self.pool.install(|| self.segment_inner(ct, opts))
+    }
+
+    fn segment_inner(&self, ct: &Volume, opts: &SegmentOptions) -> Result<Segmentation> {
+        self.check_input(ct, opts.method)?;
+        let progress = Progress::new(opts.progress, opts.cancel);
+        progress.report(0.0);
+        let mut timer = Timer::start();
+        // 1. canonical orientation
+        let canonical = Canonical::of(&ct.geometry)?;
+        let cct = canonical.volume(ct);
+        let cct: &Volume = &cct;
+        timer.lap("orientation");
+        progress.check()?;
+        // 2. candidates (0 .. 0.45)
+        let cands = self.candidates(cct, opts.method, &progress, &mut timer)?;
+        // 3. the map the mask comes from, over the working box (0.45 .. 0.95)
+        let m = &self.bundle.manifest;
+        let stride = m.p0_stride_for(cct.geometry.spacing);
+        let sigma = m.sigma_for(cct.geometry.spacing);
+        let working_box = working_box(&cands, stride, sigma, cct.data.dim());
+        let mut counts = InputCounts::default();
+        let map = match working_box {
+            None => None,
+            Some(bx) => Some(self.method_map(
+                cct,
+                &cands,
+                opts.method,
+                bx,
+                &mut counts,
+                &progress,
+                &mut timer,
+            )?),
+        };
+        progress.report(0.95);
+        progress.check()?;
+        // 4. the mask (and map) on the input grid
+        let (mask, probability) =
+            self.output(ct, &canonical, &cands, map, sigma, opts, &mut timer)?;
+        let pancreas_voxels = mask.data.iter().filter(|&&v| v != 0).count();
+        timer.lap("output");
+        progress.report(1.0);
+        let report = SegmentationReport {
+            method: opts.method,
+            provider: self.provider().to_string(),
+            threads: self.threads(),
+            pancreas_voxels,
+            pancreas_ml: pancreas_voxels as f64 * ct.geometry.voxel_volume_mm3() / 1000.0,
+            candidates: cands.count(),
+            candidate_voxels: cands.voxels(),
+            working_box,
+            p_inputs: counts.p,
+            r_inputs: counts.r,
+            pair_inputs: counts.pairs,
+            total_seconds: timer.start.elapsed().as_secs_f64(),
+            stage_seconds: timer.out,
+            peak_rss_bytes: peak_rss_bytes(),
+        };
+        Ok(Segmentation {
+            mask,
+            probability,
+            report,
+        })
+    }
+
+    /// The checks before any work: the method's networks, geometry, limits, finite HU.
+    fn check_input(&self, ct: &Volume, method: Method) -> Result<()> {
+        if method == Method::CrfP2 && self.boundary.is_none() {
+            return Err(Error::InvalidArgument(
+                "method crf-p2 needs a bundle with a boundary ConvNet; this one has none".into(),
+            ));
+        }
+        ct.geometry.validate()?;
+        self.limits.check(ct.data.len() as u64)?;
+        if let Some(v) = ct.data.iter().find(|v| !v.is_finite()) {
+            return Err(Error::InvalidArgument(format!(
+                "the CT holds a non-finite value ({v}); HU values must be finite"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stage 1: superpixels of every slice and the forest cascade's candidates {S_RF}.
+    fn candidates(
+        &self,
+        cct: &Volume,
+        method: Method,
+        progress: &Progress,
+        timer: &mut Timer,
+    ) -> Result<Candidates> {
+        let nz = cct.data.dim().0;
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let on_slice = || {
+            let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress.report(0.4 * k as f32 / nz as f32);
+            !progress.cancelled()
+        };
+        // only the CRF's boundary inputs read the label volume; everything else walks the
+        // superpixels' spans, so the other methods never build it (it is as large as the CT)
+        let set = if method == Method::CrfP2 {
+            compute_superpixels_with(cct, &self.cascade.superpixels, &on_slice)
+        } else {
+            compute_superpixel_records(cct, &self.cascade.superpixels, &on_slice)
+        }
+        .ok_or(Error::Cancelled)?;
+        timer.lap("superpixels");
+        let cands = self.cascade.score(cct, set)?;
+        timer.lap("cascade");
+        progress.report(0.45);
+        progress.check()?;
+        Ok(cands)
+    }
+
+    /// Stages 2 and 3 over the working box `bx`: the networks the method needs (P0, then R1 or
+    /// R2, then the boundary ConvNet for the CRF) and the map, threshold and CRF labels the mask
+    /// is made from.
+    #[allow(clippy::too_many_arguments)]
+    fn method_map(
+        &self,
+        cct: &Volume,
+        cands: &Candidates,
+        method: Method,
+        bx: [usize; 6],
+        counts: &mut InputCounts,
+        progress: &Progress,
+        timer: &mut Timer,
+    ) -> Result<MethodMap> {
+        let smooth = method.smoothed();
+        let offset = [bx[0], bx[1], bx[2]];
+        let dim = (bx[5] - bx[2] + 1, bx[4] - bx[1] + 1, bx[3] - bx[0] + 1);
+        let region = crop_selection(cands, offset, dim);
+        let p0 = if method.needs_p0() {
+            let (p0, n) = self.p0_map(cct, &region, offset, progress)?;
+            counts.p = n;
+            timer.lap("p0");
+            Some(p0)
+        } else {
+            None
+        };
+        progress.report(0.7);
+        let ops = self.bundle.manifest.operating_points;
+        Ok(match method {
+            Method::P0 | Method::GP0 => MethodMap {
+                map: p0.ok_or_else(|| Error::Internal("P0 missing".into()))?,
+                threshold: if smooth { ops.g_p0 } else { ops.p0 },
+                labels: None,
+            },
+            Method::P1 | Method::GP1 => {
+                let (scores, n) = self.region_scores(cct, cands, None, progress)?;
+                counts.r = n;
+                timer.lap("p1");
+                MethodMap {
+                    map: paint(cands, &scores, offset, dim),
+                    threshold: if smooth { ops.g_p1 } else { ops.p1 },
+                    labels: None,
+                }
+            }
+            Method::P2 | Method::GP2 | Method::CrfP2 => {
+                let (scores, n) = self.region_scores(cct, cands, p0.as_ref(), progress)?;
+                counts.r = n;
+                timer.lap("p2");
+                drop(p0);
+                let labels = if method == Method::CrfP2 {
+                    let (l, np) = self.crf(cct, cands, &scores, progress)?;
+                    counts.pairs = np;
+                    timer.lap("crf");
+                    Some(l)
+                } else {
+                    None
+                };
+                MethodMap {
+                    map: paint(cands, &scores, offset, dim),
+                    threshold: if smooth { ops.g_p2 } else { ops.p2 },
+                    labels,
+                }
+            }
+        })
+    }
+
+    /// Stage 4: the mask (and the map) written straight into input-layout arrays through their
+    /// canonical views: no canonical full-size copy to restore afterwards.
+    #[allow(clippy::too_many_arguments)]
+    fn output(
+        &self,
+        ct: &Volume,
+        canonical: &Canonical,
+        cands: &Candidates,
+        map: Option<MethodMap>,
+        sigma: [f64; 3],
+        opts: &SegmentOptions,
+        timer: &mut Timer,
+    ) -> Result<(Mask, Option<Image<f32>>)> {
+        let input_dim = ct.data.dim();
+        let mut mask_data = Array3::<u8>::zeros(input_dim);
+        let mut prob_data = opts.probability.then(|| Array3::<f32>::zeros(input_dim));
+        {
+            let mut mask_c = canonical.view_mut(mask_data.view_mut());
+            let canonical_dim = cands.set.dims;
+            if mask_c.dim() != canonical_dim {
+                return Err(Error::Internal(format!(
+                    "canonical view {:?} does not match {:?}",
+                    mask_c.dim(),
+                    canonical_dim
+                )));
+            }
+            if let Some(MethodMap {
+                map: crop,
+                threshold,
+                labels,
+            }) = map
+            {
+                let mut values = crop.data;
+                if opts.method.smoothed() {
+                    gaussian_smooth_in_place(&mut values, sigma);
+                    timer.lap("smoothing");
+                }
+                let [x0, y0, z0] = crop.offset;
+                let (dz, dy, dx) = values.dim();
+                let window = s![z0..z0 + dz, y0..y0 + dy, x0..x0 + dx];
+                match labels {
+                    Some(l) => {
+                        let full = selection_mask(&cands.set, &l);
+                        mask_c.assign(&full);
+                    }
+                    None => mask_c
+                        .slice_mut(window)
+                        .zip_mut_with(&values, |o, &v| *o = u8::from(v >= threshold)),
+                }
+                if let Some(p) = prob_data.as_mut() {
+                    canonical
+                        .view_mut(p.view_mut())
+                        .slice_mut(window)
+                        .assign(&values);
+                }
+            }
+            if opts.largest_component {
+                keep_largest_component(mask_c);
+            }
+        }
+        timer.lap("mask");
+        let mask = Image {
+            data: mask_data,
+            geometry: ct.geometry,
+        };
+        let probability = prob_data.map(|data| Image {
+            data,
+            geometry: ct.geometry,
+        });
+        Ok((mask, probability))
+    }
+
+    /// Runs `net` on `n` inputs built by `fill(i, buf)`, in fixed batches; progress moves from
+    /// `from` to `to`.
+    fn infer(
+        &self,
+        net: &Network,
+        n: usize,
+        fill: impl Fn(usize, &mut [f32]) + Sync,
+        progress: &Progress,
+        (from, to): (f32, f32),
+    ) -> Result<Vec<f32>> {
+        let len = net.input_len();
+        let batch = self.runtime.batch_size;
+        let mut out = Vec::with_capacity(n);
+        let mut buf = Vec::new();
+        for start in (0..n).step_by(batch) {
+            progress.check()?;
+            let end = (start + batch).min(n);
+            buf.clear();
+            buf.resize((end - start) * len, 0.0);
+            buf.par_chunks_mut(len)
+                .enumerate()
+                .for_each(|(k, b)| fill(start + k, b));
+            out.extend(net.probabilities(&buf)?);
+            progress.report(from + (to - from) * end as f32 / n.max(1) as f32);
+        }
+        Ok(out)
+    }
+
+    /// P0 over the box: the P-ConvNet on the bundle's grid (every `p0_stride_for(spacing)`
+    /// voxels) inside the candidates, filled.
+    pub(super) fn p0_map(
+        &self,
+        ct: &Volume,
+        region: &Array3<u8>,
+        offset: [usize; 3],
+        progress: &Progress,
+    ) -> Result<(MapCrop, usize)> {
+        let m = &self.bundle.manifest;
+        let stride = m.p0_stride_for(ct.geometry.spacing);
+        let pts = grid_points(region, stride);
+        let probs = self.infer(
+            &self.p,
+            pts.len(),
+            |i, b| {
+                let p = pts[i];
+                let c = [p[0] + offset[0], p[1] + offset[1], p[2] + offset[2]];
+                p_patch(ct, c, &m.patch, None, b);
+            },
+            progress,
+            (0.45, 0.7),
+        )?;
+        let data = nearest_fill(region, stride, ct.geometry.spacing, &pts, &probs);
+        Ok((MapCrop { data, offset }, pts.len()))
+    }
+
+    /// R1 (no P0) or R2 scores of every candidate superpixel, averaged over the Ns scales;
+    /// `scores[id - 1]`, 0 for non-candidates.
+    pub(super) fn region_scores(
+        &self,
+        ct: &Volume,
+        cands: &Candidates,
+        p0: Option<&MapCrop>,
+        progress: &Progress,
+    ) -> Result<(Vec<f32>, usize)> {
+        let m = &self.bundle.manifest;
+        let net = if p0.is_some() { &self.r2 } else { &self.r1 };
+        let ids: Vec<usize> = (0..cands.selected.len())
+            .filter(|&i| cands.selected[i])
+            .collect();
+        let ns = m.region.scales.len();
+        let n = ids.len() * ns;
+        let probs = self.infer(
+            net,
+            n,
+            |k, b| {
+                let sp = &cands.set.superpixels[ids[k / ns]];
+                r_input(ct, p0, sp, &m.region, m.region.scales[k % ns], None, b);
+            },
+            progress,
+            (0.7, 0.9),
+        )?;
+        let mut scores = vec![0.0f32; cands.selected.len()];
+        for (j, &i) in ids.iter().enumerate() {
+            let sum: f32 = probs[j * ns..(j + 1) * ns].iter().sum();
+            scores[i] = sum / ns as f32;
+        }
+        Ok((scores, n))
+    }
+
+    /// CRF(P2) labels of the candidates.
+    pub(super) fn crf(
+        &self,
+        ct: &Volume,
+        cands: &Candidates,
+        p2: &[f32],
+        progress: &Progress,
+    ) -> Result<(Vec<bool>, usize)> {
+        let scores = self.pair_scores(ct, cands, progress)?;
+        Ok((
+            crf_labels(
+                &cands.set,
+                &cands.selected,
+                p2,
+                &scores,
+                self.bundle.manifest.crf_weight,
+                self.bundle.manifest.crf_prior(),
+            ),
+            scores.len(),
+        ))
+    }
+
+    /// The boundary ConvNet's P(same label) for every pair of neighbouring candidates.
+    pub(super) fn pair_scores(
+        &self,
+        ct: &Volume,
+        cands: &Candidates,
+        progress: &Progress,
+    ) -> Result<Vec<PairScore>> {
+        let m = &self.bundle.manifest;
+        let net = self
+            .boundary
+            .as_ref()
+            .ok_or_else(|| Error::Internal("boundary network missing".into()))?;
+        let pairs = candidate_pairs(&cands.set, &cands.selected);
+        let probs = self.infer(
+            net,
+            pairs.len(),
+            |k, b| {
+                let (a, c) = pairs[k];
+                let (sa, sc) = (
+                    &cands.set.superpixels[a as usize - 1],
+                    &cands.set.superpixels[c as usize - 1],
+                );
+                boundary_input(ct, &cands.set.labels, sa, sc, &m.region, None, b);
+            },
+            progress,
+            (0.9, 0.95),
+        )?;
+        Ok(pairs
+            .iter()
+            .zip(&probs)
+            .map(|(&(a, b), &p)| PairScore { a, b, p_same: p })
+            .collect())
+    }
+}
