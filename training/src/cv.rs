@@ -19,6 +19,7 @@ use crate::convnet::train::TrainOptions;
 use crate::convnet::NetKind;
 use crate::error::{Result, TrainError};
 use crate::export_cmd::{run_export, ExportArgs};
+use crate::fig5::Curves;
 use crate::train_cmd::{example_cases, fill_p0_maps, prepare_cases, train_on_cases, TrainArgs};
 use ndarray::{s, Array3, Zip};
 use pancseg::eval::metrics::{dice, surface_distances};
@@ -226,15 +227,6 @@ pub struct CaseResult {
     pub dsc: Vec<f64>,
     pub assd_mm: Vec<Option<f64>>,
     pub hd95_mm: Vec<Option<f64>>,
-}
-
-/// Mean DSC against the threshold, per map (P0, G(P0), P1, G(P1), P2, G(P2)).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Curves {
-    pub thresholds: Vec<f32>,
-    pub maps: Vec<String>,
-    pub train: Vec<Vec<f64>>,
-    pub test: Vec<Vec<f64>>,
 }
 
 /// What one fold produced (`OUT/fold_K/results.json`).
@@ -860,7 +852,7 @@ fn run_fold(
 /// (docs/results/evaluation.md, session 10). With no case held out by all of them (tiny
 /// folds) the calibration keeps the base sigma.
 fn held_out_cases(nets: &Path) -> Result<Vec<String>> {
-    /// The one field of a `train.json` ([`crate::train_cmd::TrainReport`]) read here.
+    /// The one field of a `train.json` ([`crate::convnet::report::TrainReport`]) read here.
     #[derive(Deserialize)]
     struct Held {
         val_cases: Vec<String>,

@@ -3,12 +3,12 @@
 //! the geometry each network was trained with, the pipeline parameters and a SHA-256 for every
 //! file, then loads the result with the library's own verifier.
 
+use crate::convnet::report::{network_entry, read_report};
 use crate::convnet::NetKind;
 use crate::error::{Result, TrainError};
-use crate::train_cmd::TrainReport;
 use pancseg::model::bundle::{
     sha256_hex, Bundle, FileRef, ForestFiles, Manifest, NetworkEntry, Networks, OperatingPoints,
-    FORMAT, FORMAT_VERSION, HU_NORMALISATION, MANIFEST,
+    FORMAT, FORMAT_VERSION, MANIFEST,
 };
 use pancseg::pipeline::candidates::superpixels::SuperpixelConfig;
 use std::path::{Path, PathBuf};
@@ -48,39 +48,6 @@ fn copy(from: &Path, out: &Path, name: &str) -> Result<FileRef> {
     })
 }
 
-fn report(dir: &Path) -> Result<TrainReport> {
-    let path = dir.join("train.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
-    serde_json::from_str(&text).map_err(|e| TrainError::Json { path, source: e })
-}
-
-fn channels(kind: NetKind) -> Vec<String> {
-    let v: &[&str] = match kind {
-        NetKind::P => &["ct axial", "ct coronal", "ct sagittal"],
-        NetKind::R1 => &["ct"],
-        NetKind::R2 => &["ct", "p0"],
-        NetKind::Boundary => &["ct", "mask a", "mask b"],
-    };
-    v.iter().map(|s| s.to_string()).collect()
-}
-
-/// The manifest entry of a trained network stored as `file` with that SHA-256.
-pub(crate) fn network_entry(r: &TrainReport, file: String, sha256: String) -> NetworkEntry {
-    NetworkEntry {
-        file,
-        sha256,
-        input: r.onnx.input.clone(),
-        output: r.onnx.output.clone(),
-        input_shape: [
-            r.config.in_channels,
-            r.config.input_size,
-            r.config.input_size,
-        ],
-        channels: channels(r.net),
-        hu_normalisation: HU_NORMALISATION.to_string(),
-    }
-}
-
 /// Writes the bundle; returns the manifest.
 pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
     std::fs::create_dir_all(&a.out).map_err(|e| TrainError::io(&a.out, e))?;
@@ -88,7 +55,7 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
     let level2 = copy(&a.forests.join("level2.psrf"), &a.out, "level2.psrf")?;
     let mut geometry = None;
     let mut net = |dir: &Path, kind: NetKind| -> Result<NetworkEntry> {
-        let r = report(dir)?;
+        let r = read_report(dir)?;
         if r.net != kind {
             return Err(TrainError::Invalid(format!(
                 "{} holds a {} network, not {}",

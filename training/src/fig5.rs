@@ -4,12 +4,21 @@
 //! Text is rendered with ab_glyph from a TrueType font read at run time: `PANCSEG_FONT`, else
 //! DejaVu Sans from the system (`fonts-dejavu-core` on Debian/Ubuntu).
 
-use crate::cv::Curves;
 use crate::error::{Result, TrainError};
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+/// Mean DSC against the threshold, per map (P0, G(P0), P1, G(P1), P2, G(P2)).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Curves {
+    pub thresholds: Vec<f32>,
+    pub maps: Vec<String>,
+    pub train: Vec<Vec<f64>>,
+    pub test: Vec<Vec<f64>>,
+}
 
 const FONT_PATHS: [&str; 3] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",

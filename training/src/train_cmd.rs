@@ -13,9 +13,10 @@ use crate::candidates_cv::{
 };
 use crate::cohort::Cohort;
 use crate::convnet::examples::{case_examples, Example, ExampleCase, Geometry};
-use crate::convnet::model::{ConvNet, ConvNetConfig};
+use crate::convnet::model::ConvNet;
 use crate::convnet::onnx_export::{export_onnx, INPUT_NAME, OPSET, OUTPUT_NAME};
-use crate::convnet::train::{fit, predict, validation_subset, EpochStats, TrainOptions};
+use crate::convnet::report::{OnnxInfo, TrainReport};
+use crate::convnet::train::{fit, predict, validation_subset, TrainOptions};
 use crate::convnet::NetKind;
 use crate::error::{Result, TrainError};
 use burn::module::Module;
@@ -28,7 +29,6 @@ use pancseg::pipeline::convnets::prob_map::{grid_points, nearest_fill};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -53,43 +53,6 @@ pub struct TrainArgs {
     pub widths: Option<[usize; 5]>,
     /// Fully connected width instead of the standard 256.
     pub fc: Option<usize>,
-}
-
-/// What `train` writes to `OUT/train.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrainReport {
-    pub net: NetKind,
-    pub config: ConvNetConfig,
-    pub patch: pancseg::pipeline::convnets::inputs::PatchGeometry,
-    pub region: pancseg::pipeline::convnets::inputs::RegionGeometry,
-    pub hu_normalisation: String,
-    pub onnx: OnnxInfo,
-    pub train_cases: Vec<String>,
-    pub val_cases: Vec<String>,
-    pub train_examples: usize,
-    pub val_examples: usize,
-    pub best_epoch: usize,
-    pub val_loss: f64,
-    pub val_accuracy: f64,
-    pub val_auc: f64,
-    pub wall_seconds: f64,
-    pub examples_per_second: f64,
-    pub history: Vec<EpochStats>,
-}
-
-/// The exported model file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OnnxInfo {
-    pub file: String,
-    pub bytes: usize,
-    pub sha256: String,
-    pub opset: i64,
-    pub input: String,
-    pub output: String,
-    /// Largest |burn - ONNX Runtime| probability over validation inputs (None: runtime absent).
-    pub parity_max_abs_diff: Option<f64>,
-    /// Inputs compared for parity.
-    pub parity_inputs: usize,
 }
 
 /// Candidates of every case: from the given cascade, or cross-fitted over two halves.
@@ -153,7 +116,8 @@ pub fn load_trained(dir: &Path, device: &Device) -> Result<(ConvNet, TrainReport
 fn p_session(dir: &Path, r: &TrainReport) -> Option<pancseg::model::network::Network> {
     let path = dir.join(&r.onnx.file);
     let bytes = std::fs::read(&path).ok()?;
-    let entry = crate::export_cmd::network_entry(r, r.onnx.file.clone(), r.onnx.sha256.clone());
+    let entry =
+        crate::convnet::report::network_entry(r, r.onnx.file.clone(), r.onnx.sha256.clone());
     let opts = pancseg::model::network::RuntimeOptions::default();
     match pancseg::model::network::Network::load("p", &path, &bytes, &entry, &opts) {
         Ok(n) => Some(n),

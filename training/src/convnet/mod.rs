@@ -6,6 +6,7 @@ pub mod metrics;
 pub mod model;
 pub mod onnx_export;
 pub mod parity;
+pub mod report;
 pub mod train;
 
 use burn::tensor::Device;

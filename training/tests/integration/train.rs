@@ -2,11 +2,12 @@
 //! P0) train for a couple of short epochs, write their ONNX models and reports, resume from a
 //! checkpoint, and a rerun with the same seed gives byte-identical weights.
 
+use pancseg_train::convnet::report::TrainReport;
 use pancseg_train::convnet::train::TrainOptions;
 use pancseg_train::convnet::NetKind;
 use pancseg_train::export_cmd::{run_export, ExportArgs};
 use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
-use pancseg_train::train_cmd::{run_train, TrainArgs, TrainReport};
+use pancseg_train::train_cmd::{run_train, TrainArgs};
 use std::path::Path;
 
 fn args(cohort: &Path, net: NetKind, out: &Path, epochs: usize) -> TrainArgs {

@@ -1,0 +1,182 @@
+//! `pancseg-train bench ...`: benchmarks (speed figures are measured here, never in unit tests).
+
+use crate::cli::options::Size;
+use crate::cli::CliResult;
+use clap::{Args, Subcommand};
+use pancseg_train::bench;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Phantom generation time per small and per full case.
+    Phantom(PhantomArgs),
+    /// ConvNet training examples/s (vs the machine's matmul rate), input building rate, and
+    /// inference images/s of the exported graphs (ort, and Python onnxruntime when present).
+    Train(TrainArgs),
+    /// Candidate cascade inference time on a full-size phantom.
+    Cascade(CascadeArgs),
+    /// End-to-end segmentation (the `pancseg` binary) of a generated phantom: time, peak
+    /// memory against the f32 volume, identical masks across thread counts.
+    Pipeline(PipelineArgs),
+    /// Entropy rate superpixels: time per slice, boundary recall, undersegmentation error.
+    Superpixels(SuperpixelsArgs),
+}
+
+/// Runs the chosen subcommand.
+pub fn run(cmd: BenchCommand) -> CliResult {
+    match cmd {
+        BenchCommand::Phantom(a) => phantom(a),
+        BenchCommand::Train(a) => train(a),
+        BenchCommand::Cascade(a) => cascade(a),
+        BenchCommand::Pipeline(a) => pipeline(a),
+        BenchCommand::Superpixels(a) => superpixels(a),
+    }
+}
+
+/// Phantom generation time per small and per full case.
+#[derive(Args)]
+pub struct PhantomArgs {
+    #[arg(long, default_value_t = 5)]
+    pub count: usize,
+    #[arg(long, default_value_t = 2)]
+    pub full: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Runs `pancseg-train bench phantom`.
+pub fn phantom(a: PhantomArgs) -> CliResult {
+    let PhantomArgs { count, full, seed } = a;
+    print!("{}", bench::bench_phantom(count, full, seed)?);
+    Ok(())
+}
+
+/// ConvNet training examples/s (vs the machine's matmul rate), input building rate, and
+/// inference images/s of the exported graphs (ort, and Python onnxruntime when present).
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Timed training batches (64 examples) per network.
+    #[arg(long, default_value_t = 8)]
+    pub batches: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Runs `pancseg-train bench train`.
+pub fn train(a: TrainArgs) -> CliResult {
+    let TrainArgs { batches, seed } = a;
+    print!(
+        "{}",
+        pancseg_train::bench_train::bench_train(batches, seed)?
+    );
+    Ok(())
+}
+
+/// Candidate cascade inference time on a full-size phantom.
+#[derive(Args)]
+pub struct CascadeArgs {
+    /// A fold directory written by `candidates` (level1.psrf, level2.psrf).
+    #[arg(long)]
+    pub forests: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Runs `pancseg-train bench cascade`.
+pub fn cascade(a: CascadeArgs) -> CliResult {
+    let CascadeArgs { forests, seed } = a;
+    print!("{}", bench::bench_cascade(&forests, seed)?);
+    Ok(())
+}
+
+/// End-to-end segmentation (the `pancseg` binary) of a generated phantom: time, peak
+/// memory against the f32 volume, identical masks across thread counts.
+#[derive(Args)]
+pub struct PipelineArgs {
+    /// Model bundle directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long, value_enum, default_value = "full")]
+    pub size: Size,
+    #[arg(long, default_value_t = 77)]
+    pub seed: u64,
+    /// Thread counts to run (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "2,1")]
+    pub threads: Vec<usize>,
+}
+
+/// Runs `pancseg-train bench pipeline`.
+pub fn pipeline(a: PipelineArgs) -> CliResult {
+    let PipelineArgs {
+        model,
+        size,
+        seed,
+        threads,
+    } = a;
+    let size = size.phantom();
+    print!(
+        "{}",
+        pancseg_train::bench_pipeline::bench_pipeline(&model, size, seed, &threads)?
+    );
+    Ok(())
+}
+
+/// Entropy rate superpixels: time per slice, boundary recall, undersegmentation error.
+#[derive(Args)]
+pub struct SuperpixelsArgs {
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Real CT DICOM directory to time as well.
+    #[arg(long)]
+    pub real: Option<PathBuf>,
+    /// Slices of the phantom to time.
+    #[arg(long, default_value_t = 20)]
+    pub slices: usize,
+    /// Superpixel area in mm² (default: the library default).
+    #[arg(long)]
+    pub area: Option<f64>,
+    /// Instead of timing, report the Opt. DSC over the cases of this cohort.
+    #[arg(long)]
+    pub cohort: Option<PathBuf>,
+    /// Write the measured slices here for training/bench/slic_compare.py.
+    #[arg(long)]
+    pub dump: Option<PathBuf>,
+    #[arg(long)]
+    pub lambda: Option<f64>,
+    #[arg(long)]
+    pub sigma: Option<f64>,
+}
+
+/// Runs `pancseg-train bench superpixels`.
+pub fn superpixels(a: SuperpixelsArgs) -> CliResult {
+    let SuperpixelsArgs {
+        seed,
+        real,
+        slices,
+        area,
+        cohort,
+        dump,
+        lambda,
+        sigma,
+    } = a;
+    let mut cfg = pancseg::pipeline::candidates::superpixels::SuperpixelConfig::default();
+    if let Some(a) = area {
+        cfg.area_mm2 = a;
+    }
+    if let Some(l) = lambda {
+        cfg.lambda = l;
+    }
+    if let Some(s) = sigma {
+        cfg.sigma_hu = s;
+    }
+    if let Some(c) = cohort {
+        print!("{}", bench::bench_opt_dsc(&c, &cfg)?);
+    } else {
+        // timing per slice is single-threaded; the whole-volume run uses the pool
+        print!(
+            "{}",
+            bench::bench_superpixels(seed, &cfg, real.as_deref(), slices, dump.as_deref())?
+        );
+    }
+    Ok(())
+}
