@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the C library the way a vendor consumes it:
 #   PREFIX/lib/libpancseg.so, libpancseg.a, libonnxruntime.so (the runtime pancseg loads),
-#   PREFIX/include/pancseg.h,
+#   PREFIX/include/pancseg.h and pancseg.hpp (the C++ RAII wrapper),
 #   PREFIX/lib/pkgconfig/pancseg.pc, PREFIX/lib/cmake/pancseg/pancsegConfig.cmake (+ Version),
 #   PREFIX/share/pancseg/models/default (when the default bundle exists).
 # Then `find_package(pancseg CONFIG)` (with CMAKE_PREFIX_PATH=PREFIX) or
@@ -33,7 +33,7 @@ install -d "$prefix/lib/pkgconfig" "$prefix/lib/cmake/pancseg" "$prefix/include"
 install -m 644 $dir/libpancseg.a "$prefix/lib/"
 install -m 755 $dir/libpancseg.so "$prefix/lib/"
 install -m 755 .ort/libonnxruntime.so "$prefix/lib/"
-install -m 644 include/pancseg.h "$prefix/include/"
+install -m 644 include/pancseg.h include/pancseg.hpp "$prefix/include/"
 sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" packaging/pancseg.pc.in > "$prefix/lib/pkgconfig/pancseg.pc"
 install -m 644 packaging/pancsegConfig.cmake "$prefix/lib/cmake/pancseg/"
 sed -e "s|@VERSION@|$version|g" packaging/pancsegConfigVersion.cmake.in > "$prefix/lib/cmake/pancseg/pancsegConfigVersion.cmake"

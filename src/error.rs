@@ -43,7 +43,7 @@ pub enum Error {
         #[source]
         source: Option<Cause>,
     },
-    /// A model file (e.g. a random forest, see [`crate::model::forest`]) is malformed, corrupted,
+    /// A model file (a random forest, a network, the manifest) is malformed, corrupted,
     /// truncated or of an unsupported format version.
     #[error("{path}: invalid model file: {reason}")]
     Model { path: PathBuf, reason: String },

@@ -1,21 +1,79 @@
 //! pancseg: automatic pancreas segmentation of abdominal CT, after Roth et al. 2015
 //! ("DeepOrgan: multi-level deep convolutional networks for automated pancreas segmentation").
 //!
-//! This crate is the embeddable library (Rust API and a stable C ABI in [`ffi`]) and the
-//! `pancseg` command-line tool. Conventions for volumes and geometry are in [`volume`].
+//! This crate is the embeddable library (the Rust API below and a stable C ABI, `include/pancseg.h`)
+//! and the `pancseg` command-line tool. Conventions for volumes and geometry are in [`volume`].
+//!
+//! The Rust API: read a CT ([`load_volume`], [`read_nifti`], [`read_dicom_dir`]), load a model
+//! [`Bundle`], build a [`Segmenter`] and call [`Segmenter::segment`] with [`SegmentOptions`]; the
+//! [`Segmentation`] holds the mask on the input grid and its [`SegmentationReport`]; write it with
+//! [`write_nifti`] or [`write_dicom_seg`], picture it with [`render_png`], measure it with
+//! [`dice`] and [`surface_distances`]. Every fallible call returns an [`Error`].
+//!
+//! The source tree follows the data: `io/` (readers, writers, pictures) -> `model/` (bundle,
+//! forests, networks, ONNX Runtime) -> `pipeline/` (orientation, candidates, ConvNets, fusion,
+//! the segmenter) -> `eval/` (metrics) -> `ffi/` (the C boundary). Those modules are internal:
+//! the `eval` feature makes them public for the training crate and the project's own tests, the
+//! `fuzzing` feature adds the fuzz targets' bodies; neither is part of the supported API.
 
 // Geometry code indexes small matrices by row and column; index loops read clearer there.
 #![allow(clippy::needless_range_loop)]
 
-pub mod error;
-pub mod eval;
-pub mod ffi;
-#[doc(hidden)]
-pub mod fuzz_harness;
-pub mod io;
-pub mod model;
-pub mod pipeline;
+mod error;
 pub mod volume;
 
-pub use error::{Error, Result};
+// Internal stages: public only with the `eval` feature (training crate, tests, fuzzing).
+#[cfg(feature = "eval")]
+#[doc(hidden)]
+pub mod eval;
+#[cfg(not(feature = "eval"))]
+#[allow(dead_code, unused_imports)]
+mod eval;
+#[cfg(feature = "eval")]
+#[doc(hidden)]
+pub mod ffi;
+#[cfg(not(feature = "eval"))]
+#[allow(dead_code, unused_imports)]
+mod ffi;
+#[cfg(feature = "eval")]
+#[doc(hidden)]
+pub mod io;
+#[cfg(not(feature = "eval"))]
+#[allow(dead_code, unused_imports)]
+mod io;
+#[cfg(feature = "eval")]
+#[doc(hidden)]
+pub mod model;
+#[cfg(not(feature = "eval"))]
+#[allow(dead_code, unused_imports)]
+mod model;
+#[cfg(feature = "eval")]
+#[doc(hidden)]
+pub mod pipeline;
+#[cfg(not(feature = "eval"))]
+#[allow(dead_code, unused_imports)]
+mod pipeline;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz_harness;
+
+pub use error::{Cause, Error, Result};
 pub use volume::{Geometry, Image, Mask, Volume};
+
+pub use eval::metrics::{dice, surface_distances, SurfaceDistances};
+pub use io::dicom::seg::{
+    read_dicom_seg, write_dicom_seg, DicomSeg, SegWriteOptions, SourceSeries,
+};
+pub use io::dicom::series::{
+    list_series, read_dicom_dir, read_dicom_files, DicomReadOptions, DicomSeries, SeriesInfo,
+};
+pub use io::input::{load_volume, LoadedVolume, Source};
+pub use io::nifti::{read_nifti, write_ct, write_nifti, GeometrySource, NiftiVolume};
+pub use io::render::{render_png, RenderOptions, SliceChoice, View};
+pub use model::bundle::{Bundle, Manifest, OperatingPoints};
+pub use model::network::{Device, RuntimeOptions, DEFAULT_BATCH_SIZE};
+pub use model::runtime::{runtime_version, OrtFailure};
+pub use pipeline::{
+    Limits, Method, SegmentOptions, Segmentation, SegmentationReport, Segmenter, StageTime,
+};

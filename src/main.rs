@@ -2,8 +2,9 @@
 
 use clap::{Parser, Subcommand};
 use cli::info::VolumeInfo;
-use pancseg::io::dicom::series::DicomReadOptions;
-use pancseg::io::input::load_volume;
+use pancseg::load_volume;
+use pancseg::DicomReadOptions;
+use pancseg::{render_png, write_ct, RenderOptions, SliceChoice, View};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -56,10 +57,10 @@ enum Command {
         /// along the view's axis (axial: inferior to superior, coronal: anterior to posterior,
         /// sagittal: right to left).
         #[arg(long, default_value = "auto")]
-        slice: pancseg::io::render::SliceChoice,
+        slice: SliceChoice,
         /// axial, coronal or sagittal.
         #[arg(long, default_value = "axial")]
-        view: pancseg::io::render::View,
+        view: View,
         /// Output PNG file.
         #[arg(long)]
         out: PathBuf,
@@ -121,7 +122,7 @@ fn run(cli: Cli) -> pancseg::Result<()> {
                     ..DicomReadOptions::default()
                 },
             )?;
-            pancseg::io::nifti::write_ct(&output, &loaded.volume)?;
+            write_ct(&output, &loaded.volume)?;
             let [nx, ny, nz] = loaded.volume.dims_xyz();
             println!("wrote {} ({nx} x {ny} x {nz})", output.display());
         }
@@ -164,13 +165,12 @@ fn run(cli: Cli) -> pancseg::Result<()> {
             };
             let mask = load_mask(&mask)?;
             let truth = load_mask(&truth)?;
-            let opts = pancseg::io::render::RenderOptions {
+            let opts = RenderOptions {
                 view,
                 slice,
                 ..Default::default()
             };
-            let info =
-                pancseg::io::render::render_png(&ct, mask.as_ref(), truth.as_ref(), &opts, &out)?;
+            let info = render_png(&ct, mask.as_ref(), truth.as_ref(), &opts, &out)?;
             println!(
                 "wrote {} ({} x {} px): {view} slice {}, mask outline {} px, truth outline {} px",
                 out.display(),

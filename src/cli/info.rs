@@ -1,7 +1,8 @@
 //! The description of a loaded volume printed by `pancseg info`: as stable JSON (`--json`,
 //! snapshot-tested) and as human-readable text.
 
-use pancseg::io::input::{LoadedVolume, Source};
+use pancseg::GeometrySource;
+use pancseg::{LoadedVolume, Source};
 use serde::Serialize;
 
 /// Everything `pancseg info` reports about a volume.
@@ -35,7 +36,7 @@ pub struct HuStats {
 #[derive(Debug, Clone, Serialize)]
 pub struct NiftiDetails {
     pub datatype: &'static str,
-    pub geometry_source: pancseg::io::nifti::GeometrySource,
+    pub geometry_source: GeometrySource,
     pub sform_code: i16,
     pub qform_code: i16,
 }

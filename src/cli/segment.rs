@@ -1,12 +1,13 @@
 //! `pancseg segment`: load a CT, run the pipeline with a bundle, write the mask, the optional
 //! probability map and a JSON report; a progress bar (indicatif) when stderr is a terminal.
 
-use pancseg::io::dicom::seg::{write_dicom_seg, SegWriteOptions, SourceSeries};
-use pancseg::io::dicom::series::DicomReadOptions;
-use pancseg::io::input::{load_volume, Source};
-use pancseg::model::bundle::Bundle;
-use pancseg::model::network::{Device, RuntimeOptions};
-use pancseg::pipeline::{Limits, Method, SegmentOptions, SegmentationReport, Segmenter};
+use pancseg::Bundle;
+use pancseg::DicomReadOptions;
+use pancseg::{dice, runtime_version, surface_distances, write_nifti, DEFAULT_BATCH_SIZE};
+use pancseg::{load_volume, Source};
+use pancseg::{write_dicom_seg, SegWriteOptions, SourceSeries};
+use pancseg::{Device, RuntimeOptions};
+use pancseg::{Limits, Method, SegmentOptions, SegmentationReport, Segmenter};
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -38,7 +39,7 @@ pub struct SegmentArgs {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Network inputs per ONNX Runtime call.
-    #[arg(long, default_value_t = pancseg::model::network::DEFAULT_BATCH_SIZE)]
+    #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
     pub batch_size: usize,
     /// Use ONNX Runtime's CPU memory arena: a few percent faster, about 100 MB more peak memory
     /// on a full-size scan.
@@ -192,9 +193,9 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
     }
     let result = result?;
     let t2 = Instant::now();
-    pancseg::io::nifti::write_nifti(&a.output, &result.mask)?;
+    write_nifti(&a.output, &result.mask)?;
     if let (Some(path), Some(p)) = (&a.probability, &result.probability) {
-        pancseg::io::nifti::write_nifti(path, p)?;
+        write_nifti(path, p)?;
     }
     if let (Some(path), Some(source)) = (&a.dicom_seg, &seg_source) {
         let opts = SegWriteOptions {
@@ -211,19 +212,17 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
     }
     let write_seconds = t2.elapsed().as_secs_f64();
     let r = &result.report;
-    let dsc = truth
+    let dsc = truth.as_ref().and_then(|t| dice(&result.mask.data, t));
+    let surface = truth
         .as_ref()
-        .and_then(|t| pancseg::eval::metrics::dice(&result.mask.data, t));
-    let surface = truth.as_ref().and_then(|t| {
-        pancseg::eval::metrics::surface_distances(&result.mask.data, t, ct.geometry.spacing)
-    });
+        .and_then(|t| surface_distances(&result.mask.data, t, ct.geometry.spacing));
     if let Some(path) = &a.report {
         let report = Report {
             pancseg_version: env!("CARGO_PKG_VERSION"),
             input: a.input.display().to_string(),
             output: a.output.display().to_string(),
             bundle: bundle_dir,
-            onnx_runtime: pancseg::model::runtime::runtime_version(a.ort_library.as_deref())?,
+            onnx_runtime: runtime_version(a.ort_library.as_deref())?,
             dims_xyz: ct.dims_xyz(),
             spacing_mm: ct.geometry.spacing,
             load_seconds,

@@ -16,6 +16,11 @@ pub(crate) fn invalid<T>(msg: impl Into<String>) -> Result<T, Failure> {
     Err((PANCSEG_INVALID_ARGUMENT, msg.into()))
 }
 
+/// An invalid-argument failure from a message (for `map_err`).
+pub(crate) fn bad_value(msg: String) -> Failure {
+    (PANCSEG_INVALID_ARGUMENT, msg)
+}
+
 /// Runs `f`, catching panics; records the error message of a failure.
 pub(crate) fn guard(f: impl FnOnce() -> Result<(), Failure>) -> pancseg_status {
     set_last_error("");

@@ -10,7 +10,7 @@
 
 /// `c_enum_table!(pancseg_x => T { VARIANT => value, ... })` adds to `pancseg_x`:
 /// `ALL` (every variant, in order), `from_c(i32) -> Option<Self>`, `parse(i32, field) ->
-/// Result<Self, Failure>` (the error names the field and the enum) and `value(self) -> T`.
+/// Result<Self, String>` (the message names the field and the enum) and `value(self) -> T`.
 macro_rules! c_enum_table {
     ($enum:ident => $t:ty { $($variant:ident => $value:expr),+ $(,)? }) => {
         impl $enum {
@@ -24,18 +24,11 @@ macro_rules! c_enum_table {
                 Self::ALL.iter().copied().find(|x| *x as i32 == v)
             }
 
-            /// The variant whose C value is `v`, or an invalid-argument failure naming `field`.
+            /// The variant whose C value is `v`, or the message naming `field` and the enum.
             #[allow(dead_code)]
-            pub(crate) fn parse(
-                v: i32,
-                field: &str,
-            ) -> Result<$enum, $crate::ffi::status::Failure> {
-                Self::from_c(v).ok_or_else(|| {
-                    (
-                        $crate::ffi::status::pancseg_status::PANCSEG_INVALID_ARGUMENT,
-                        format!("{field} {v} is not a {} value", stringify!($enum)),
-                    )
-                })
+            pub(crate) fn parse(v: i32, field: &str) -> Result<$enum, String> {
+                Self::from_c(v)
+                    .ok_or_else(|| format!("{field} {v} is not a {} value", stringify!($enum)))
             }
 
             /// This variant's row of the table.

@@ -4,7 +4,8 @@
 
 use crate::error::Error;
 use crate::ffi::boundary::{
-    free_box, give, guard, guard_value, invalid, out_ptr, path_arg, read_versioned, Versioned,
+    bad_value, free_box, give, guard, guard_value, invalid, out_ptr, path_arg, read_versioned,
+    Versioned,
 };
 use crate::ffi::c_enum::c_enum_table;
 use crate::ffi::status::{pancseg_status, status_of};
@@ -151,7 +152,7 @@ pub extern "C" fn pancseg_options_init(options: *mut pancseg_options) -> pancseg
 
 /// The device of the options.
 fn device_of(o: &pancseg_options) -> Result<Device, (pancseg_status, String)> {
-    match pancseg_device::parse(o.device, "device")? {
+    match pancseg_device::parse(o.device, "device").map_err(bad_value)? {
         pancseg_device::PANCSEG_DEVICE_CPU => Ok(Device::Cpu),
         pancseg_device::PANCSEG_DEVICE_CUDA if (0..1024).contains(&o.device_id) => {
             Ok(Device::Cuda(o.device_id as u32))
@@ -308,7 +309,13 @@ mod tests {
         let mut o = pancseg_options::defaults();
         o.device = 2;
         let e = device_of(&o).unwrap_err();
-        assert_eq!(e.1, "device 2 is not a pancseg_device value");
+        assert_eq!(
+            e,
+            (
+                PANCSEG_INVALID_ARGUMENT,
+                "device 2 is not a pancseg_device value".into()
+            )
+        );
         o.device = 1;
         o.device_id = -1;
         assert!(device_of(&o).unwrap_err().1.contains("not a GPU index"));

@@ -3,7 +3,9 @@
 //! caller's volume into a `pancseg_result`.
 
 use crate::error::Error;
-use crate::ffi::boundary::{give, guard, invalid, out_ptr, read_versioned, try_ref, Versioned};
+use crate::ffi::boundary::{
+    bad_value, give, guard, invalid, out_ptr, read_versioned, try_ref, Versioned,
+};
 use crate::ffi::c_enum::c_enum_table;
 use crate::ffi::context::{pancseg_context, pancseg_log_level};
 use crate::ffi::result::pancseg_result;
@@ -144,7 +146,9 @@ pub extern "C" fn pancseg_segment(
         }
         let v = read_versioned(ct)?;
         let so = read_versioned(options)?;
-        let method = pancseg_method::parse(so.method, "method")?.value();
+        let method = pancseg_method::parse(so.method, "method")
+            .map_err(bad_value)?
+            .value();
         if !so.cancel.is_null() && so.cancel.align_offset(4) != 0 {
             return invalid("cancel is not 4-byte aligned");
         }
@@ -230,12 +234,6 @@ mod tests {
             ]
         );
         let e = pancseg_method::parse(7, "method").unwrap_err();
-        assert_eq!(
-            e,
-            (
-                PANCSEG_INVALID_ARGUMENT,
-                "method 7 is not a pancseg_method value".into()
-            )
-        );
+        assert_eq!(e, "method 7 is not a pancseg_method value");
     }
 }

@@ -2,7 +2,7 @@
 //! `pancseg_dtype`, patient geometry, rescale), and its validation and conversion to the
 //! library's HU volume.
 
-use crate::ffi::boundary::{invalid, Versioned};
+use crate::ffi::boundary::{bad_value, invalid, Versioned};
 use crate::ffi::c_enum::c_enum_table;
 use crate::ffi::status::{from_error, pancseg_status, Failure};
 use crate::pipeline::Limits;
@@ -109,7 +109,7 @@ pub unsafe fn check_volume(v: &pancseg_volume) -> Result<(), (pancseg_status, St
 
 /// Validates a caller volume and converts it to HU (f32).
 pub(crate) fn volume_of(v: &pancseg_volume, limits: &Limits) -> Result<Volume, Failure> {
-    let dtype = pancseg_dtype::parse(v.dtype, "dtype")?;
+    let dtype = pancseg_dtype::parse(v.dtype, "dtype").map_err(bad_value)?;
     let elem = dtype.value();
     let [nx, ny, nz] = v.dims;
     if nx == 0 || ny == 0 || nz == 0 {

@@ -1,7 +1,9 @@
-// pancseg.hpp: a header-only C++17 RAII wrapper over the pancseg C API (pancseg.h).
+// pancseg.hpp: a header-only C++17 RAII wrapper over the pancseg C API (pancseg.h), installed
+// beside it.
 //
 // Errors become pancseg::Error exceptions carrying the status and the library's message.
-// Context, Result and Image own their C objects (move-only) and free them in their destructors.
+// Context, Result and Image own their C objects through one Handle template (move-only) and free
+// them in their destructors.
 // One Context may be used by many threads at once (Context::segment is thread-safe).
 #ifndef PANCSEG_HPP
 #define PANCSEG_HPP
@@ -39,84 +41,91 @@ inline void check(pancseg_status s) {
 
 inline std::string version() { return pancseg_version(); }
 
-/// A CT loaded by the library (NIfTI file or DICOM directory).
-class Image {
+/// Sole owner of a library object of type T, freed by Free (which accepts NULL). Move-only.
+template <typename T, void (*Free)(T*)>
+class Handle {
  public:
-  explicit Image(const std::string& path) { check(pancseg_image_load(path.c_str(), &p_)); }
-  Image(Image&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  Image& operator=(Image&& o) noexcept {
+  Handle() = default;
+  explicit Handle(T* p) noexcept : p_(p) {}
+  Handle(Handle&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  Handle& operator=(Handle&& o) noexcept {
     std::swap(p_, o.p_);
     return *this;
   }
-  Image(const Image&) = delete;
-  Image& operator=(const Image&) = delete;
-  ~Image() { pancseg_image_free(p_); }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { Free(p_); }
+
+  T* get() const noexcept { return p_; }
+  /// The out-pointer for a creating call (the handle must be empty).
+  T** out() noexcept { return &p_; }
+
+ private:
+  T* p_ = nullptr;
+};
+
+/// A CT loaded by the library (NIfTI file or DICOM directory).
+class Image {
+ public:
+  explicit Image(const std::string& path) { check(pancseg_image_load(path.c_str(), h_.out())); }
 
   /// A borrowed float32 view for Context::segment (valid while this Image lives).
   pancseg_volume volume() const {
     pancseg_volume v;
-    check(pancseg_image_volume(p_, &v));
+    check(pancseg_image_volume(h_.get(), &v));
     return v;
   }
-  const pancseg_image* get() const noexcept { return p_; }
+  const pancseg_image* get() const noexcept { return h_.get(); }
 
  private:
-  pancseg_image* p_ = nullptr;
+  Handle<pancseg_image, pancseg_image_free> h_;
 };
 
 /// One segmentation; independent of the Context that made it.
 class Result {
  public:
-  explicit Result(pancseg_result* p) : p_(p) {}
-  Result(Result&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  Result& operator=(Result&& o) noexcept {
-    std::swap(p_, o.p_);
-    return *this;
-  }
-  Result(const Result&) = delete;
-  Result& operator=(const Result&) = delete;
-  ~Result() { pancseg_result_free(p_); }
+  explicit Result(pancseg_result* p) : h_(p) {}
 
   /// The 0/1 mask, x fastest, on the input's grid.
   std::vector<uint8_t> mask() const {
     size_t n = 0;
-    const uint8_t* m = pancseg_result_mask(p_, &n);
+    const uint8_t* m = pancseg_result_mask(h_.get(), &n);
     return std::vector<uint8_t>(m, m + n);
   }
   /// The probability map (empty unless asked for).
   std::vector<float> probability() const {
     size_t n = 0;
-    const float* p = pancseg_result_probability(p_, &n);
+    const float* p = pancseg_result_probability(h_.get(), &n);
     return p ? std::vector<float>(p, p + n) : std::vector<float>();
   }
-  double volume_ml() const { return pancseg_result_volume_ml(p_); }
+  double volume_ml() const { return pancseg_result_volume_ml(h_.get()); }
   std::vector<std::pair<std::string, double>> stages() const {
     std::vector<std::pair<std::string, double>> out;
-    for (size_t i = 0; i < pancseg_result_stage_count(p_); ++i) {
+    for (size_t i = 0; i < pancseg_result_stage_count(h_.get()); ++i) {
       const char* name = nullptr;
       double s = 0;
-      check(pancseg_result_stage(p_, i, &name, &s));
+      check(pancseg_result_stage(h_.get(), i, &name, &s));
       out.emplace_back(name, s);
     }
     return out;
   }
-  std::string report_json() const { return pancseg_result_report_json(p_); }
+  std::string report_json() const { return pancseg_result_report_json(h_.get()); }
   void write_nifti(const std::string& path) const {
-    check(pancseg_result_write_nifti(p_, path.c_str()));
+    check(pancseg_result_write_nifti(h_.get(), path.c_str()));
   }
   /// The axial slice with the largest mask area, mask outlined in red, as PNG. `ct` is the
   /// volume the result came from.
   void write_overlay_png(const pancseg_volume& ct, const std::string& path) const {
-    check(pancseg_result_write_overlay_png(p_, &ct, path.c_str()));
+    check(pancseg_result_write_overlay_png(h_.get(), &ct, path.c_str()));
   }
   /// The mask as a DICOM Segmentation referencing `source`, the DICOM series it was computed from.
   void write_dicom_seg(const Image& source, const std::string& path) const {
-    check(pancseg_result_write_dicom_seg(p_, source.get(), path.c_str()));
+    check(pancseg_result_write_dicom_seg(h_.get(), source.get(), path.c_str()));
   }
-  const pancseg_result* get() const noexcept { return p_; }
+  const pancseg_result* get() const noexcept { return h_.get(); }
 
  private:
-  pancseg_result* p_ = nullptr;
+  Handle<pancseg_result, pancseg_result_free> h_;
 };
 
 /// Options of Context::segment.
@@ -142,18 +151,10 @@ class Context {
     o.threads = threads;
     o.device = device;
     o.device_id = device_id;
-    check(pancseg_create(&o, &p_));
+    check(pancseg_create(&o, h_.out()));
   }
-  Context(Context&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  Context& operator=(Context&& o) noexcept {
-    std::swap(p_, o.p_);
-    return *this;
-  }
-  Context(const Context&) = delete;
-  Context& operator=(const Context&) = delete;
-  ~Context() { pancseg_free(p_); }
 
-  std::string provider() const { return pancseg_provider(p_); }
+  std::string provider() const { return pancseg_provider(h_.get()); }
 
   Result segment(const pancseg_volume& ct, const SegmentOptions& opts = {}) const {
     pancseg_segment_options so;
@@ -173,12 +174,12 @@ class Context {
       so.progress_user_data = const_cast<std::function<void(float)>*>(&opts.progress);
     }
     pancseg_result* r = nullptr;
-    check(pancseg_segment(p_, &ct, &so, &r));
+    check(pancseg_segment(h_.get(), &ct, &so, &r));
     return Result(r);
   }
 
  private:
-  pancseg_context* p_ = nullptr;
+  Handle<pancseg_context, pancseg_free> h_;
 };
 
 }  // namespace pancseg
