@@ -58,21 +58,26 @@ pub enum Error {
     Internal(String),
 }
 
-impl Error {
-    /// The message with every cause below it, joined by ": " (a cause already quoted in the
-    /// message is not repeated): what a log line should carry.
-    pub fn chain(&self) -> String {
-        let mut msg = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            let text = c.to_string();
-            if !msg.contains(&text) {
-                msg.push_str(": ");
-                msg.push_str(&text);
-            }
-            cause = c.source();
+/// The message of `e` with every cause below it, joined by ": " (a cause already quoted in the
+/// message is not repeated). For any error type: the training crate's errors use it too.
+pub fn message_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
         }
-        msg
+        cause = c.source();
+    }
+    msg
+}
+
+impl Error {
+    /// The message with every cause below it ([`message_chain`]): what a log line should carry.
+    pub fn chain(&self) -> String {
+        message_chain(self)
     }
 
     /// An ONNX Runtime error without an underlying cause.

@@ -22,43 +22,28 @@
 mod error;
 pub mod volume;
 
-// Internal stages: public only with the `eval` feature (training crate, tests, fuzzing).
-#[cfg(feature = "eval")]
-#[doc(hidden)]
-pub mod eval;
-#[cfg(not(feature = "eval"))]
-#[allow(dead_code, unused_imports)]
-mod eval;
-#[cfg(feature = "eval")]
-#[doc(hidden)]
-pub mod ffi;
-#[cfg(not(feature = "eval"))]
-#[allow(dead_code, unused_imports)]
-mod ffi;
-#[cfg(feature = "eval")]
-#[doc(hidden)]
-pub mod io;
-#[cfg(not(feature = "eval"))]
-#[allow(dead_code, unused_imports)]
-mod io;
-#[cfg(feature = "eval")]
-#[doc(hidden)]
-pub mod model;
-#[cfg(not(feature = "eval"))]
-#[allow(dead_code, unused_imports)]
-mod model;
-#[cfg(feature = "eval")]
-#[doc(hidden)]
-pub mod pipeline;
-#[cfg(not(feature = "eval"))]
-#[allow(dead_code, unused_imports)]
-mod pipeline;
+/// Declares the internal stage modules: public (hidden from the docs) with the `eval` feature
+/// (training crate, tests, fuzzing), crate-private otherwise.
+macro_rules! internal_modules {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[cfg(feature = "eval")]
+            #[doc(hidden)]
+            pub mod $name;
+            #[cfg(not(feature = "eval"))]
+            #[allow(dead_code, unused_imports)]
+            mod $name;
+        )*
+    };
+}
+
+internal_modules!(eval, ffi, io, model, pipeline);
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzz_harness;
 
-pub use error::{Cause, Error, Result};
+pub use error::{message_chain, Cause, Error, Result};
 pub use volume::{Geometry, Image, Mask, Volume};
 
 pub use eval::metrics::{dice, surface_distances, SurfaceDistances};

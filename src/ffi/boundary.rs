@@ -61,7 +61,7 @@ pub(crate) use try_ref;
 
 /// An out-pointer argument: fails when it is NULL, else sets `*out` to NULL (so a failed call
 /// leaves no stale pointer) and returns it for the result.
-pub(crate) fn out_ptr<T>(out: *mut *mut T, name: &str) -> Result<&mut *mut T, Failure> {
+pub(crate) fn out_ptr<'a, T>(out: *mut *mut T, name: &str) -> Result<&'a mut *mut T, Failure> {
     // SAFETY: NULL or a valid pointer to a pointer for the call (caller contract)
     match unsafe { out.as_mut() } {
         Some(o) => {
@@ -81,15 +81,13 @@ pub(crate) fn give<T>(out: &mut *mut T, value: T) {
 pub(crate) trait Versioned: Copy {
     /// The struct's C name, for messages.
     const NAME: &'static str;
-    /// The defaults of the `*_init` function.
-    fn defaults() -> Self;
 }
 
-/// Reads the caller's struct at `p` (NULL: the defaults). Its `struct_size` must cover at least
+/// Reads the caller's struct at `p` (`None` for NULL). Its `struct_size` must cover at least
 /// this library's layout (the struct's first version); the caller set it to its `sizeof`.
-pub(crate) fn read_versioned<T: Versioned>(p: *const T) -> Result<T, Failure> {
+pub(crate) fn read_versioned<T: Versioned>(p: *const T) -> Result<Option<T>, Failure> {
     if p.is_null() {
-        return Ok(T::defaults());
+        return Ok(None);
     }
     // SAFETY: non-NULL; every version of the struct starts with `struct_size: size_t`
     let size = unsafe { p.cast::<usize>().read_unaligned() };
@@ -101,7 +99,7 @@ pub(crate) fn read_versioned<T: Versioned>(p: *const T) -> Result<T, Failure> {
         ));
     }
     // SAFETY: the caller's struct is at least as large as ours (checked above)
-    Ok(unsafe { p.read_unaligned() })
+    Ok(Some(unsafe { p.read_unaligned() }))
 }
 
 /// A path argument: NULL is `None`; an empty or non-UTF-8 string fails naming `what`.
@@ -162,7 +160,7 @@ mod tests {
         assert_eq!(takes(&7).unwrap(), ());
         let e = takes(std::ptr::null()).unwrap_err();
         assert_eq!(e, (PANCSEG_INVALID_ARGUMENT, "thing is NULL".to_string()));
-        let mut slot: *mut u32 = 8 as *mut u32;
+        let mut slot: *mut u32 = std::ptr::dangling_mut();
         assert!(out_ptr(&mut slot, "out").unwrap().is_null());
         assert_eq!(
             out_ptr::<u32>(std::ptr::null_mut(), "out").unwrap_err().1,
@@ -179,22 +177,16 @@ mod tests {
 
     impl Versioned for V {
         const NAME: &'static str = "v";
-        fn defaults() -> V {
-            V {
-                struct_size: std::mem::size_of::<V>(),
-                x: 3,
-            }
-        }
     }
 
     #[test]
     fn versioned_structs_are_read_through_their_size() {
-        assert_eq!(read_versioned::<V>(std::ptr::null()).unwrap().x, 3);
+        assert!(read_versioned::<V>(std::ptr::null()).unwrap().is_none());
         let v = V {
             struct_size: std::mem::size_of::<V>(),
             x: 9,
         };
-        assert_eq!(read_versioned(&v).unwrap().x, 9);
+        assert_eq!(read_versioned(&v).unwrap().unwrap().x, 9);
         let small = V {
             struct_size: 4,
             x: 9,

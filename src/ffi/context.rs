@@ -87,7 +87,11 @@ pub struct pancseg_options {
 
 impl Versioned for pancseg_options {
     const NAME: &'static str = "pancseg_options";
-    fn defaults() -> Self {
+}
+
+impl pancseg_options {
+    /// The defaults `pancseg_options_init` writes.
+    pub(crate) fn defaults() -> Self {
         pancseg_options {
             struct_size: std::mem::size_of::<pancseg_options>(),
             model_dir: std::ptr::null(),
@@ -190,7 +194,7 @@ pub extern "C" fn pancseg_create(
 ) -> pancseg_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
-        let o = read_versioned(options)?;
+        let o = read_versioned(options)?.unwrap_or_else(pancseg_options::defaults);
         let log = Logger {
             cb: o.log,
             user: o.log_user_data,

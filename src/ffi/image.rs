@@ -77,7 +77,7 @@ mod tests {
     #[test]
     fn null_arguments_are_errors() {
         pancseg_image_free(std::ptr::null_mut());
-        let mut img = 8 as *mut pancseg_image;
+        let mut img = std::ptr::dangling_mut::<pancseg_image>();
         assert_eq!(
             pancseg_image_load(std::ptr::null(), &mut img),
             PANCSEG_INVALID_ARGUMENT

@@ -3,7 +3,7 @@
 //! `pancseg_result_free`.
 
 use crate::ffi::boundary::{
-    free_box, guard, guard_value, invalid, read_versioned, required_path, try_ref,
+    bad_value,    free_box, guard, guard_value, invalid, read_versioned, required_path, try_ref,
 };
 use crate::ffi::image::pancseg_image;
 use crate::ffi::status::{from_error, pancseg_status};
@@ -231,7 +231,7 @@ pub extern "C" fn pancseg_result_write_overlay_png(
         if !p.to_string_lossy().to_ascii_lowercase().ends_with(".png") {
             return invalid(format!("{}: the name must end in .png", p.display()));
         }
-        let v = read_versioned(ct)?;
+        let v = read_versioned(ct)?.ok_or_else(|| bad_value("ct is NULL".into()))?;
         let volume = volume_of(
             &v,
             &Limits {

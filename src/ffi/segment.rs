@@ -71,7 +71,11 @@ pub struct pancseg_segment_options {
 
 impl Versioned for pancseg_segment_options {
     const NAME: &'static str = "pancseg_segment_options";
-    fn defaults() -> Self {
+}
+
+impl pancseg_segment_options {
+    /// The defaults `pancseg_segment_options_init` writes.
+    pub(crate) fn defaults() -> Self {
         pancseg_segment_options {
             struct_size: std::mem::size_of::<pancseg_segment_options>(),
             method: pancseg_method::PANCSEG_METHOD_G_P2 as i32,
@@ -141,11 +145,10 @@ pub extern "C" fn pancseg_segment(
         let out = out_ptr(out, "out")?;
         // shared use from many threads is what Segmenter supports
         let ctx: &pancseg_context = try_ref!(ctx);
-        if ct.is_null() {
+        let Some(v) = read_versioned(ct)? else {
             return invalid("ct is NULL");
-        }
-        let v = read_versioned(ct)?;
-        let so = read_versioned(options)?;
+        };
+        let so = read_versioned(options)?.unwrap_or_else(pancseg_segment_options::defaults);
         let method = pancseg_method::parse(so.method, "method")
             .map_err(bad_value)?
             .value();
@@ -200,7 +203,7 @@ mod tests {
 
     #[test]
     fn null_arguments_are_errors_and_reset_the_out_pointer() {
-        let mut r = 8 as *mut pancseg_result;
+        let mut r = std::ptr::dangling_mut::<pancseg_result>();
         assert_eq!(
             pancseg_segment(
                 std::ptr::null_mut(),

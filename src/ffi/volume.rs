@@ -59,20 +59,6 @@ pub struct pancseg_volume {
 
 impl Versioned for pancseg_volume {
     const NAME: &'static str = "pancseg_volume";
-    fn defaults() -> Self {
-        pancseg_volume {
-            struct_size: std::mem::size_of::<pancseg_volume>(),
-            data: std::ptr::null(),
-            data_bytes: 0,
-            dtype: pancseg_dtype::PANCSEG_DTYPE_FLOAT32 as i32,
-            dims: [0; 3],
-            spacing: [1.0; 3],
-            origin: [0.0; 3],
-            direction: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
-            rescale_slope: 1.0,
-            rescale_intercept: 0.0,
-        }
-    }
 }
 
 impl pancseg_volume {

@@ -75,9 +75,7 @@ impl Timer {
             out: Vec::new(),
         }
     }
-}
 
-impl Timer {
     /// Ends the current stage, named `stage`.
     pub(crate) fn lap(&mut self, stage: &'static str) {
         // what the stage freed goes back to the system before the next one allocates

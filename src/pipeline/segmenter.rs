@@ -47,10 +47,11 @@ struct InputCounts {
     pairs: usize,
 }
 
-/// The map a method's mask is made from, over the working box: thresholded at `threshold`
-/// (after smoothing for the G methods), or replaced by the CRF's `labels`.
+/// The map a method's mask is made from, over the working box: smoothed by `sigma` (voxels; the
+/// G methods), thresholded at `threshold`, or replaced by the CRF's `labels`.
 struct MethodMap {
     map: MapCrop,
+    sigma: Option<[f64; 3]>,
     threshold: f32,
     labels: Option<Vec<bool>>,
 }
@@ -171,24 +172,19 @@ impl Segmenter {
         let stride = m.p0_stride_for(cct.geometry.spacing);
         let sigma = m.sigma_for(cct.geometry.spacing);
         let working_box = working_box(&cands, stride, sigma, cct.data.dim());
-        let mut counts = InputCounts::default();
-        let map = match working_box {
-            None => None,
-            Some(bx) => Some(self.method_map(
-                cct,
-                &cands,
-                opts.method,
-                bx,
-                &mut counts,
-                &progress,
-                &mut timer,
-            )?),
+        let (map, counts) = match working_box {
+            None => (None, InputCounts::default()),
+            Some(bx) => {
+                let (map, counts) =
+                    self.method_map(cct, &cands, opts.method, bx, &progress, &mut timer)?;
+                (Some(map), counts)
+            }
         };
         progress.report(0.95);
         progress.check()?;
         // 4. the mask (and map) on the input grid
         let (mask, probability) =
-            self.output(ct, &canonical, &cands, map, sigma, opts, &mut timer)?;
+            self.output(ct, &canonical, &cands, map, opts, &mut timer)?;
         let pancreas_voxels = mask.data.iter().filter(|&&v| v != 0).count();
         timer.lap("output");
         progress.report(1.0);
@@ -266,18 +262,19 @@ impl Segmenter {
     /// Stages 2 and 3 over the working box `bx`: the networks the method needs (P0, then R1 or
     /// R2, then the boundary ConvNet for the CRF) and the map, threshold and CRF labels the mask
     /// is made from.
-    #[allow(clippy::too_many_arguments)]
     fn method_map(
         &self,
         cct: &Volume,
         cands: &Candidates,
         method: Method,
         bx: [usize; 6],
-        counts: &mut InputCounts,
         progress: &Progress,
         timer: &mut Timer,
-    ) -> Result<MethodMap> {
+    ) -> Result<(MethodMap, InputCounts)> {
         let smooth = method.smoothed();
+        // the working box was grown by the same sigma
+        let sigma = smooth.then(|| self.bundle.manifest.sigma_for(cct.geometry.spacing));
+        let mut counts = InputCounts::default();
         let offset = [bx[0], bx[1], bx[2]];
         let dim = (bx[5] - bx[2] + 1, bx[4] - bx[1] + 1, bx[3] - bx[0] + 1);
         let region = crop_selection(cands, offset, dim);
@@ -291,9 +288,10 @@ impl Segmenter {
         };
         progress.report(0.7);
         let ops = self.bundle.manifest.operating_points;
-        Ok(match method {
+        let map = match method {
             Method::P0 | Method::GP0 => MethodMap {
                 map: p0.ok_or_else(|| Error::Internal("P0 missing".into()))?,
+                sigma,
                 threshold: if smooth { ops.g_p0 } else { ops.p0 },
                 labels: None,
             },
@@ -303,6 +301,7 @@ impl Segmenter {
                 timer.lap("p1");
                 MethodMap {
                     map: paint(cands, &scores, offset, dim),
+                    sigma,
                     threshold: if smooth { ops.g_p1 } else { ops.p1 },
                     labels: None,
                 }
@@ -322,23 +321,23 @@ impl Segmenter {
                 };
                 MethodMap {
                     map: paint(cands, &scores, offset, dim),
+                    sigma,
                     threshold: if smooth { ops.g_p2 } else { ops.p2 },
                     labels,
                 }
             }
-        })
+        };
+        Ok((map, counts))
     }
 
     /// Stage 4: the mask (and the map) written straight into input-layout arrays through their
     /// canonical views: no canonical full-size copy to restore afterwards.
-    #[allow(clippy::too_many_arguments)]
     fn output(
         &self,
         ct: &Volume,
         canonical: &Canonical,
         cands: &Candidates,
         map: Option<MethodMap>,
-        sigma: [f64; 3],
         opts: &SegmentOptions,
         timer: &mut Timer,
     ) -> Result<(Mask, Option<Image<f32>>)> {
@@ -357,12 +356,13 @@ impl Segmenter {
             }
             if let Some(MethodMap {
                 map: crop,
+                sigma,
                 threshold,
                 labels,
             }) = map
             {
                 let mut values = crop.data;
-                if opts.method.smoothed() {
+                if let Some(sigma) = sigma {
                     gaussian_smooth_in_place(&mut values, sigma);
                     timer.lap("smoothing");
                 }

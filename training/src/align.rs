@@ -22,6 +22,9 @@
 //! affine), and spacings must agree within [`SPACING_TOLERANCE`] (relative). Both are far above
 //! the rounding of geometry stored as f32 in NIfTI headers or as decimal strings in DICOM.
 
+// Geometry code indexes small matrices by row and column; index loops read clearer there.
+#![allow(clippy::needless_range_loop)]
+
 use ndarray::{Array3, Axis};
 use pancseg::volume::{Geometry, Image};
 use pancseg::{Error, Result};

@@ -59,7 +59,10 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pancseg-train: error: {}", cli::chain(e.as_ref()));
+            eprintln!(
+                "pancseg-train: error: {}",
+                pancseg::message_chain(e.as_ref())
+            );
             ExitCode::FAILURE
         }
     }
