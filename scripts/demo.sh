@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-/tmp/pancseg-demo}"
-scripts/fetch-onnxruntime.sh >/dev/null
+# what a bare machine lacks (cmake and a C++ compiler for the build, ONNX Runtime)
+scripts/install-deps.sh build
 cargo build --release --quiet --bin pancseg
 bin=target/release/pancseg
 model=models/default

@@ -6,7 +6,8 @@
 # over all cargo test binaries and ctest tests. Clippy runs in scripts/lint.sh (before commits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/fetch-onnxruntime.sh >/dev/null
+# what a bare machine lacks (cmake, compilers, ONNX Runtime, the Python readers)
+scripts/install-deps.sh test
 cargo fmt --all -- --check
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
