@@ -130,6 +130,13 @@ pub struct Manifest {
     /// existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crf_prior: Option<f64>,
+    /// The working spacing (x, y, z, mm) every stage runs at: the pipeline resamples the
+    /// oriented CT to it and brings the final map back to the scan's grid
+    /// ([`crate::pipeline::working_grid`]); the bundle's forests and ConvNets were trained on
+    /// cases resampled to it by the same code. Absent in bundles written before it existed:
+    /// those run on the scan's own grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_spacing_mm: Option<[f64; 3]>,
 }
 
 /// A loaded, verified bundle. It keeps the verified contents of its files, so what is parsed
@@ -278,6 +285,11 @@ impl Manifest {
         if let Some(t) = self.crf_prior {
             if !(t > 0.0 && t < 1.0) {
                 return bad(format!("crf_prior {t} is not in (0, 1)"));
+            }
+        }
+        if let Some(w) = self.working_spacing_mm {
+            if let Err(e) = crate::pipeline::working_grid::validate_spacing(w) {
+                return bad(e.to_string());
             }
         }
         let s = &self.superpixels;

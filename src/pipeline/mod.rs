@@ -1,6 +1,8 @@
 //! The segmentation pipeline: CT in, pancreas mask out, on the input's own grid.
 //!
-//! Stages (DeepOrgan): canonical orientation ([`orient`]); candidates {S_RF} (superpixels
+//! Stages (DeepOrgan): canonical orientation ([`orient`]) on the bundle's working grid
+//! ([`working_grid`]: every stage runs at one spacing, the final map comes back to the scan's
+//! grid before the threshold); candidates {S_RF} (superpixels
 //! and the forest cascade); P0 (the P-ConvNet on a grid every n voxels inside the candidates,
 //! nearest-neighbour filled); P1 / P2 (R1 / R2 on every candidate superpixel at the Ns zoom-out
 //! scales, scores averaged over the scales and written to the superpixel's voxels); then the
@@ -16,8 +18,10 @@
 //!
 //! The folders follow the data: [`orient`], [`candidates`] (superpixels, features, cascade),
 //! [`convnets`] (network inputs, P0 map, TPS), [`fusion`] (smoothing, CRF, components); the
-//! [`Segmenter`] runs them, with its [`options`], [`progress`], [`working_box`] and [`report`].
+//! [`Segmenter`] runs them, with its [`options`], [`progress`], [`working_grid`], [`working_box`]
+//! and [`report`].
 
+pub mod abdomen;
 pub mod candidates;
 pub mod convnets;
 pub mod fusion;
@@ -29,6 +33,7 @@ pub mod report;
 pub mod segmenter;
 mod stage_maps;
 pub(crate) mod working_box;
+pub mod working_grid;
 
 pub use options::{Limits, Method, SegmentOptions, BYTES_PER_VOXEL};
 pub use report::{peak_rss_bytes, Segmentation, SegmentationReport, StageTime};

@@ -68,7 +68,8 @@ impl Canonical {
         [2 - self.source[2], 2 - self.source[1], 2 - self.source[0]]
     }
 
-    fn view<'a, T>(&self, a: ArrayView3<'a, T>) -> ArrayView3<'a, T> {
+    /// A view of an input-layout array in canonical order.
+    pub fn view<'a, T>(&self, a: ArrayView3<'a, T>) -> ArrayView3<'a, T> {
         let mut v = a.permuted_axes(self.array_axes());
         for r in 0..3 {
             if self.flip[r] {

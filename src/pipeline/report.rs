@@ -2,6 +2,7 @@
 //! map, report), the [`SegmentationReport`] with its per-stage times, and the stage timer that
 //! fills them.
 
+use crate::pipeline::abdomen::{FieldOfView, Landmarks, Slab};
 use crate::pipeline::options::Method;
 use crate::volume::{Image, Mask};
 use serde::Serialize;
@@ -25,10 +26,20 @@ pub struct SegmentationReport {
     pub pancreas_ml: f64,
     /// Number of candidate superpixels {S_RF}.
     pub candidates: usize,
-    /// Candidate voxels.
+    /// Candidate voxels (on the working grid).
     pub candidate_voxels: usize,
-    /// The working box `[x0, y0, z0, x1, y1, z1]` (inclusive, canonical voxel indices), if any
-    /// candidate was found.
+    /// The working grid every stage ran on: spacing (x, y, z, mm) and dimensions `[z][y][x]`
+    /// (the scan's own when the bundle names no working spacing).
+    pub working_spacing: [f64; 3],
+    pub working_dims: (usize, usize, usize),
+    /// The landmarks found on the working grid, the slab of its slices that can hold the
+    /// pancreas (`None`: the scan holds none) and the field-of-view verdict
+    /// ([`crate::pipeline::abdomen`]).
+    pub landmarks: Landmarks,
+    pub slab: Option<Slab>,
+    pub field_of_view: FieldOfView,
+    /// The working box `[x0, y0, z0, x1, y1, z1]` (inclusive, voxel indices of the working
+    /// grid), if any candidate was found.
     pub working_box: Option<[usize; 6]>,
     /// Network inputs evaluated: P-ConvNet grid points, R inputs (superpixels x scales), pairs.
     pub p_inputs: usize,

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::model::bundle::{Bundle, Manifest};
 use crate::model::forest::Forest;
 use crate::model::network::{Network, RuntimeOptions};
-use crate::pipeline::candidates::cascade::{selection_mask, Candidates, Cascade};
+use crate::pipeline::candidates::cascade::{Candidates, Cascade};
 use crate::pipeline::candidates::superpixels::{
     compute_superpixel_records, compute_superpixels_with,
 };
@@ -21,6 +21,8 @@ use crate::pipeline::orient::Canonical;
 use crate::pipeline::progress::Progress;
 use crate::pipeline::report::{peak_rss_bytes, Segmentation, SegmentationReport, Timer};
 use crate::pipeline::working_box::{crop_selection, paint, working_box};
+use crate::pipeline::working_grid::{working_volume, WorkingGrid};
+use crate::pipeline::abdomen::{find_landmarks, slab, slice_measures, verdict, Landmarks, Slab};
 use crate::volume::{Image, Mask, Volume};
 use ndarray::{s, Array3};
 use rayon::prelude::*;
@@ -48,12 +50,49 @@ struct InputCounts {
 }
 
 /// The map a method's mask is made from, over the working box: smoothed by `sigma` (voxels; the
-/// G methods), thresholded at `threshold`, or replaced by the CRF's `labels`.
+/// G methods), thresholded at `threshold`, or replaced by the CRF's `labels` (1 on the
+/// superpixels it keeps, 0 elsewhere, over the same box).
 struct MethodMap {
     map: MapCrop,
     sigma: Option<[f64; 3]>,
     threshold: f32,
-    labels: Option<Vec<bool>>,
+    labels: Option<MapCrop>,
+}
+
+/// What the stages after the landmarks produced (nothing when the scan holds no pancreas).
+#[derive(Default)]
+struct Stages {
+    candidates: usize,
+    candidate_voxels: usize,
+    working_box: Option<[usize; 6]>,
+    map: Option<MethodMap>,
+    counts: InputCounts,
+}
+
+/// Landmarks and slab of a working-grid volume.
+pub(super) struct Located {
+    pub(super) landmarks: Landmarks,
+    pub(super) slab: Option<Slab>,
+}
+
+pub(super) fn locate(wct: &Volume) -> Located {
+    let slice_mm = wct.geometry.spacing[2];
+    let ms = slice_measures(wct);
+    let landmarks = find_landmarks(&ms, slice_mm);
+    let slab = slab(&landmarks, wct.data.dim().0, slice_mm);
+    Located { landmarks, slab }
+}
+
+/// The slices of the slab (borrowed when it is the whole volume), with the geometry of its
+/// first slice.
+pub(super) fn slab_volume<'a>(wct: &'a Volume, slab: &Slab) -> std::borrow::Cow<'a, Volume> {
+    if slab.first == 0 && slab.last + 1 == wct.data.dim().0 {
+        return std::borrow::Cow::Borrowed(wct);
+    }
+    let data = wct.data.slice(s![slab.first..=slab.last, .., ..]).to_owned();
+    let mut geometry = wct.geometry;
+    geometry.origin = wct.geometry.index_to_lps([0.0, 0.0, slab.first as f64]);
+    std::borrow::Cow::Owned(Image { data, geometry })
 }
 
 impl std::fmt::Debug for Segmenter {
@@ -159,33 +198,35 @@ impl Segmenter {
         let progress = Progress::new(opts.progress, opts.cancel);
         progress.report(0.0);
         let mut timer = Timer::start();
-        // 1. canonical orientation
-        let canonical = Canonical::of(&ct.geometry)?;
-        let cct = canonical.volume(ct);
-        let cct: &Volume = &cct;
-        timer.lap("orientation");
-        progress.check()?;
-        // 2. candidates (0 .. 0.45)
-        let cands = self.candidates(cct, opts.method, &progress, &mut timer)?;
-        // 3. the map the mask comes from, over the working box (0.45 .. 0.95)
+        // 1. canonical orientation, on the bundle's working grid
         let m = &self.bundle.manifest;
-        let stride = m.p0_stride_for(cct.geometry.spacing);
-        let sigma = m.sigma_for(cct.geometry.spacing);
-        let working_box = working_box(&cands, stride, sigma, cct.data.dim());
-        let (map, counts) = match working_box {
-            None => (None, InputCounts::default()),
-            Some(bx) => {
-                let (map, counts) =
-                    self.method_map(cct, &cands, opts.method, bx, &progress, &mut timer)?;
-                (Some(map), counts)
-            }
-        };
+        let canonical = Canonical::of(&ct.geometry)?;
+        let (grid, wct) = working_volume(ct, &canonical, m.working_spacing_mm)?;
+        let wct: &Volume = &wct;
+        timer.lap("working grid");
+        progress.check()?;
+        // 2. the slab that can hold the pancreas, from the landmarks
+        let located = locate(wct);
+        timer.lap("landmarks");
+        progress.check()?;
+        let mut stages = Stages::default();
+        if let Some(slab) = &located.slab {
+            let sct = slab_volume(wct, slab);
+            stages = self.stages(&sct, slab.first, opts.method, &progress, &mut timer)?;
+        }
         progress.report(0.95);
         progress.check()?;
-        // 4. the mask (and map) on the input grid
-        let (mask, probability) =
-            self.output(ct, &canonical, &cands, map, opts, &mut timer)?;
+        // 5. the mask (and map) on the input grid
+        let (mask, probability, mask_slices) =
+            self.output(ct, &canonical, &grid, stages.map, opts, &mut timer)?;
         let pancreas_voxels = mask.data.iter().filter(|&&v| v != 0).count();
+        let slice_mm = grid.spacing()[2];
+        let field_of_view = verdict(
+            located.slab.as_ref(),
+            mask_slices,
+            grid.dims().0,
+            slice_mm,
+        );
         timer.lap("output");
         progress.report(1.0);
         let report = SegmentationReport {
@@ -194,12 +235,17 @@ impl Segmenter {
             threads: self.threads(),
             pancreas_voxels,
             pancreas_ml: pancreas_voxels as f64 * ct.geometry.voxel_volume_mm3() / 1000.0,
-            candidates: cands.count(),
-            candidate_voxels: cands.voxels(),
-            working_box,
-            p_inputs: counts.p,
-            r_inputs: counts.r,
-            pair_inputs: counts.pairs,
+            candidates: stages.candidates,
+            candidate_voxels: stages.candidate_voxels,
+            working_spacing: grid.spacing(),
+            working_dims: grid.dims(),
+            landmarks: located.landmarks,
+            slab: located.slab,
+            field_of_view,
+            working_box: stages.working_box,
+            p_inputs: stages.counts.p,
+            r_inputs: stages.counts.r,
+            pair_inputs: stages.counts.pairs,
             total_seconds: timer.start.elapsed().as_secs_f64(),
             stage_seconds: timer.out,
             peak_rss_bytes: peak_rss_bytes(),
@@ -209,6 +255,39 @@ impl Segmenter {
             probability,
             report,
         })
+    }
+
+    /// Stages 3 and 4 on the slab `sct` (its first slice is `first` of the working grid):
+    /// candidates, then the method's networks and map over the working box, which is given on
+    /// the whole working grid.
+    fn stages(
+        &self,
+        sct: &Volume,
+        first: usize,
+        method: Method,
+        progress: &Progress,
+        timer: &mut Timer,
+    ) -> Result<Stages> {
+        let m = &self.bundle.manifest;
+        let cands = self.candidates(sct, method, progress, timer)?;
+        let stride = m.p0_stride_for(sct.geometry.spacing);
+        let sigma = m.sigma_for(sct.geometry.spacing);
+        let mut out = Stages {
+            candidates: cands.count(),
+            candidate_voxels: cands.voxels(),
+            ..Stages::default()
+        };
+        if let Some(bx) = working_box(&cands, stride, sigma, sct.data.dim()) {
+            let (mut map, counts) = self.method_map(sct, &cands, method, bx, progress, timer)?;
+            map.map.offset[2] += first;
+            if let Some(l) = map.labels.as_mut() {
+                l.offset[2] += first;
+            }
+            out.map = Some(map);
+            out.counts = counts;
+            out.working_box = Some([bx[0], bx[1], bx[2] + first, bx[3], bx[4], bx[5] + first]);
+        }
+        Ok(out)
     }
 
     /// The checks before any work: the method's networks, geometry, limits, finite HU.
@@ -315,7 +394,8 @@ impl Segmenter {
                     let (l, np) = self.crf(cct, cands, &scores, progress)?;
                     counts.pairs = np;
                     timer.lap("crf");
-                    Some(l)
+                    let kept: Vec<f32> = l.iter().map(|&k| f32::from(u8::from(k))).collect();
+                    Some(paint(cands, &kept, offset, dim))
                 } else {
                     None
                 };
@@ -330,28 +410,32 @@ impl Segmenter {
         Ok((map, counts))
     }
 
-    /// Stage 4: the mask (and the map) written straight into input-layout arrays through their
-    /// canonical views: no canonical full-size copy to restore afterwards.
+    /// Stage 5: the map brought back from the working grid onto the scan's voxels it covers
+    /// (trilinear), thresholded there; mask and map written straight into input-layout arrays
+    /// through their canonical views (no canonical full-size copy to restore afterwards). Also
+    /// gives the mask's first and last slice on the working grid.
+    #[allow(clippy::type_complexity)]
     fn output(
         &self,
         ct: &Volume,
         canonical: &Canonical,
-        cands: &Candidates,
+        grid: &WorkingGrid,
         map: Option<MethodMap>,
         opts: &SegmentOptions,
         timer: &mut Timer,
-    ) -> Result<(Mask, Option<Image<f32>>)> {
+    ) -> Result<(Mask, Option<Image<f32>>, Option<[usize; 2]>)> {
         let input_dim = ct.data.dim();
         let mut mask_data = Array3::<u8>::zeros(input_dim);
         let mut prob_data = opts.probability.then(|| Array3::<f32>::zeros(input_dim));
+        let mut slices = None;
         {
             let mut mask_c = canonical.view_mut(mask_data.view_mut());
-            let canonical_dim = cands.set.dims;
-            if mask_c.dim() != canonical_dim {
+            let a = grid.axes;
+            if mask_c.dim() != (a[2].n_in, a[1].n_in, a[0].n_in) {
                 return Err(Error::Internal(format!(
-                    "canonical view {:?} does not match {:?}",
+                    "canonical view {:?} does not match the working grid's source {:?}",
                     mask_c.dim(),
-                    canonical_dim
+                    (a[2].n_in, a[1].n_in, a[0].n_in)
                 )));
             }
             if let Some(MethodMap {
@@ -366,27 +450,48 @@ impl Segmenter {
                     gaussian_smooth_in_place(&mut values, sigma);
                     timer.lap("smoothing");
                 }
-                let [x0, y0, z0] = crop.offset;
-                let (dz, dy, dx) = values.dim();
-                let window = s![z0..z0 + dz, y0..y0 + dy, x0..x0 + dx];
-                match labels {
-                    Some(l) => {
-                        let full = selection_mask(&cands.set, &l);
-                        mask_c.assign(&full);
-                    }
-                    None => mask_c
-                        .slice_mut(window)
-                        .zip_mut_with(&values, |o, &v| *o = u8::from(v >= threshold)),
+                let window = |start: [usize; 3], d: (usize, usize, usize)| {
+                    s![
+                        start[2]..start[2] + d.0,
+                        start[1]..start[1] + d.1,
+                        start[0]..start[0] + d.2
+                    ]
+                };
+                // the mask's source: the CRF's labels (0/1, kept at 0.5) or the map
+                let (source, t) = match &labels {
+                    Some(l) => (&l.data, 0.5),
+                    None => (&values, threshold),
+                };
+                if let Some((start, back)) = grid.map_to_input(source, crop.offset) {
+                    mask_c
+                        .slice_mut(window(start, back.dim()))
+                        .zip_mut_with(&back, |o, &v| *o = u8::from(v >= t));
                 }
                 if let Some(p) = prob_data.as_mut() {
-                    canonical
-                        .view_mut(p.view_mut())
-                        .slice_mut(window)
-                        .assign(&values);
+                    if let Some((start, back)) = grid.map_to_input(&values, crop.offset) {
+                        canonical
+                            .view_mut(p.view_mut())
+                            .slice_mut(window(start, back.dim()))
+                            .assign(&back);
+                    }
                 }
             }
             if opts.largest_component {
-                keep_largest_component(mask_c);
+                keep_largest_component(mask_c.view_mut());
+            }
+            // the mask's extent along z, on the working grid
+            let filled: Vec<usize> = mask_c
+                .outer_iter()
+                .enumerate()
+                .filter(|(_, sl)| sl.iter().any(|&v| v != 0))
+                .map(|(z, _)| z)
+                .collect();
+            if let (Some(&lo), Some(&hi)) = (filled.first(), filled.last()) {
+                let w = |z: usize| {
+                    let k = a[2].to_working(z as f64).round().max(0.0) as usize;
+                    k.min(a[2].n_out - 1)
+                };
+                slices = Some([w(lo), w(hi)]);
             }
         }
         timer.lap("mask");
@@ -398,7 +503,7 @@ impl Segmenter {
             data,
             geometry: ct.geometry,
         });
-        Ok((mask, probability))
+        Ok((mask, probability, slices))
     }
 
     /// Runs `net` on `n` inputs built by `fill(i, buf)`, in fixed batches; progress moves from

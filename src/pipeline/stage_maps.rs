@@ -12,17 +12,28 @@ use crate::pipeline::orient::Canonical;
 use crate::pipeline::progress::Progress;
 use crate::pipeline::segmenter::Segmenter;
 use crate::pipeline::working_box::{crop_selection, paint, working_box};
+use crate::pipeline::abdomen::Slab;
+use crate::pipeline::segmenter::{locate, slab_volume};
+use crate::pipeline::working_grid::{working_volume, WorkingGrid};
 use crate::volume::Volume;
 use ndarray::{s, Array3};
 
-/// The stage maps of one CT on its canonical grid (see [`crate::pipeline::orient`]).
+/// The stage maps of one CT on its working grid: canonical orientation (see
+/// [`crate::pipeline::orient`]) at the bundle's working spacing (see
+/// [`crate::pipeline::working_grid`]).
 pub struct StageMaps {
-    /// How the CT was reoriented; reference masks go through [`StageMaps::reorient`].
+    /// How the CT was reoriented and resampled; reference masks go through
+    /// [`StageMaps::reorient`].
     pub canonical: Canonical,
-    /// Canonical grid `[z][y][x]` and its spacing (x, y, z, mm).
+    pub grid: WorkingGrid,
+    /// Working grid `[z][y][x]` and its spacing (x, y, z, mm).
     pub dims: (usize, usize, usize),
     pub spacing: [f64; 3],
-    /// The superpixels (with the full label volume) and the cascade's selection {S_RF}.
+    /// The slab of working slices the stages ran on ([`crate::pipeline::abdomen`]; `None`:
+    /// the scan holds no pancreas, nothing ran).
+    pub slab: Option<Slab>,
+    /// The superpixels of the slab (with its full label volume; slice 0 is the slab's first)
+    /// and the cascade's selection {S_RF}.
     pub set: SuperpixelSet,
     pub selected: Vec<bool>,
     /// Working box: offset (x, y, z) of the maps below in the canonical grid; the maps are empty
@@ -40,9 +51,15 @@ pub struct StageMaps {
 }
 
 impl StageMaps {
-    /// A mask or map of the input CT's layout in canonical order.
-    pub fn reorient<T: Clone>(&self, a: &Array3<T>) -> Array3<T> {
-        self.canonical.array(a)
+    /// A 0/1 mask of the input CT's layout (a reference) on the maps' grid: canonical order,
+    /// resampled to the working grid as training cases are.
+    pub fn reorient(&self, a: &Array3<u8>) -> Array3<u8> {
+        let v = self.canonical.view(a.view());
+        if self.grid.is_identity() {
+            v.as_standard_layout().into_owned()
+        } else {
+            self.grid.resample_mask(v)
+        }
     }
 
     /// `map >= t` over the box.
@@ -60,14 +77,30 @@ impl StageMaps {
         out
     }
 
-    /// The candidates {S_RF} as a mask of the canonical grid.
+    /// A mask of the slab placed on the whole working grid.
+    fn from_slab(&self, m: Array3<u8>) -> Array3<u8> {
+        match &self.slab {
+            Some(sl) if m.dim().0 == sl.last - sl.first + 1 => {
+                let mut out = Array3::<u8>::zeros(self.dims);
+                out.slice_mut(s![sl.first..=sl.last, .., ..]).assign(&m);
+                out
+            }
+            _ => Array3::<u8>::zeros(self.dims),
+        }
+    }
+
+    /// The candidates {S_RF} as a mask of the working grid.
     pub fn candidates_mask(&self) -> Array3<u8> {
-        selection_mask(&self.set, &self.selected)
+        self.from_slab(selection_mask(&self.set, &self.selected))
     }
 
     /// The "Opt." labelling: every superpixel with at least half of its voxels in `truth`
     /// (canonical grid), the upper bound of any superpixel labelling.
     pub fn optimal_mask(&self, truth: &Array3<u8>) -> Array3<u8> {
+        let Some(sl) = self.slab else {
+            return Array3::zeros(self.dims);
+        };
+        let truth = truth.slice(s![sl.first..=sl.last, .., ..]);
         let n = self.set.superpixels.len();
         let (mut inside, mut total) = (vec![0usize; n + 1], vec![0usize; n + 1]);
         let labels = self.set.label_volume();
@@ -77,7 +110,9 @@ impl StageMaps {
                 inside[l as usize] += 1;
             }
         }
-        labels.mapv(|l| u8::from(l != 0 && 2 * inside[l as usize] >= total[l as usize]))
+        self.from_slab(
+            labels.mapv(|l| u8::from(l != 0 && 2 * inside[l as usize] >= total[l as usize])),
+        )
     }
 }
 
@@ -94,16 +129,29 @@ impl Segmenter {
         self.limits.check(ct.data.len() as u64)?;
         let progress = Progress::new(None, None);
         let canonical = Canonical::of(&ct.geometry)?;
-        let cct = canonical.volume(ct);
+        let (grid, cct) = working_volume(ct, &canonical, m.working_spacing_mm)?;
         let cct: &Volume = &cct;
         let dims = cct.data.dim();
+        let located = locate(cct);
+        let first = located.slab.map_or(0, |sl| sl.first);
+        let sct = match &located.slab {
+            Some(sl) => slab_volume(cct, sl),
+            // nothing to segment: an empty slab of one slice keeps the code below uniform
+            None => std::borrow::Cow::Owned(crate::volume::Image {
+                data: Array3::zeros((0, dims.1, dims.2)),
+                geometry: cct.geometry,
+            }),
+        };
+        let cct: &Volume = &sct;
         let set = compute_superpixels_with(cct, &self.cascade.superpixels, &|| true)
             .ok_or(crate::Error::Cancelled)?;
         let cands = self.cascade.score(cct, set)?;
         let empty = || Array3::<f32>::zeros((0, 0, 0));
         let mut maps = StageMaps {
             canonical,
+            grid,
             dims,
+            slab: located.slab,
             spacing: cct.geometry.spacing,
             set: SuperpixelSet {
                 labels: Array3::zeros((0, 0, 0)),
@@ -121,7 +169,13 @@ impl Segmenter {
             crf: Vec::new(),
         };
         let sigma = m.sigma_for(cct.geometry.spacing);
-        if let Some(bx) = working_box(&cands, m.p0_stride_for(cct.geometry.spacing), sigma, dims) {
+        let box_of = working_box(
+            &cands,
+            m.p0_stride_for(cct.geometry.spacing),
+            sigma,
+            cct.data.dim(),
+        );
+        if let Some(bx) = box_of.filter(|_| located.slab.is_some()) {
             let offset = [bx[0], bx[1], bx[2]];
             let dim = (bx[5] - bx[2] + 1, bx[4] - bx[1] + 1, bx[3] - bx[0] + 1);
             let region = crop_selection(&cands, offset, dim);
@@ -155,7 +209,7 @@ impl Segmenter {
                 gaussian_smooth_in_place(&mut g, sigma);
                 g
             };
-            maps.offset = offset;
+            maps.offset = [offset[0], offset[1], offset[2] + first];
             maps.p1 = paint(&cands, &s1, offset, dim).data;
             maps.p2 = paint(&cands, &s2, offset, dim).data;
             maps.p0 = p0.data;

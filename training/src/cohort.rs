@@ -10,6 +10,7 @@
 
 use crate::error::{Result, TrainError};
 use pancseg::io::nifti::{read_nifti, write_ct, write_nifti};
+use pancseg::pipeline::working_grid::{working_case, DEFAULT_SPACING_MM};
 use pancseg::{Mask, Volume};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -53,6 +54,9 @@ pub struct CohortManifest {
 pub struct Cohort {
     pub dir: PathBuf,
     pub manifest: CohortManifest,
+    /// The working spacing (x, y, z, mm) [`Cohort::load_case`] resamples cases to
+    /// (default [`DEFAULT_SPACING_MM`]).
+    pub working_spacing: [f64; 3],
 }
 
 /// Folder name of case `index` (0-based): `case_001` for index 0.
@@ -68,7 +72,11 @@ impl Cohort {
         let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
         let manifest: CohortManifest =
             serde_json::from_str(&text).map_err(|source| TrainError::Json { path, source })?;
-        Ok(Cohort { dir, manifest })
+        Ok(Cohort {
+            dir,
+            manifest,
+            working_spacing: DEFAULT_SPACING_MM,
+        })
     }
 
     pub fn case_dir(&self, id: &str) -> PathBuf {
@@ -87,8 +95,16 @@ impl Cohort {
         self.case_dir(id).join("organs.nii.gz")
     }
 
-    /// Reads a case's CT and pancreas mask.
+    /// A case as training and calibration see it: CT and pancreas mask in canonical orientation
+    /// on the working grid, through the library function the pipeline uses
+    /// ([`pancseg::pipeline::working_grid::working_case`]).
     pub fn load_case(&self, id: &str) -> Result<(Volume, Mask)> {
+        let (ct, mask) = self.load_native_case(id)?;
+        Ok(working_case(&ct, &mask, self.working_spacing)?)
+    }
+
+    /// Reads a case's CT and pancreas mask as stored.
+    pub fn load_native_case(&self, id: &str) -> Result<(Volume, Mask)> {
         let ct = read_nifti(self.ct_path(id))?.volume;
         let label = read_nifti(self.label_path(id))?.volume;
         if label.data.dim() != ct.data.dim() {

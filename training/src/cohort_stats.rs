@@ -96,7 +96,7 @@ fn dsc_at(pp: &[u64], pb: &[u64], w: [i32; 2]) -> f64 {
 }
 
 fn case_stats(cohort: &Cohort, id: &str) -> Result<CaseStats> {
-    let (ct, mask) = cohort.load_case(id)?;
+    let (ct, mask) = cohort.load_native_case(id)?;
     let inside = mask.data.mapv(|v| v != 0);
     let dist = distance_to(&inside, mask.geometry.spacing);
     let nbins = (HU_HI - HU_LO + 1) as usize;

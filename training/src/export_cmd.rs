@@ -35,6 +35,9 @@ pub struct ExportArgs {
     pub crf_weight: f64,
     /// The CRF unary's prior (None: 0.5, see [`pancseg::pipeline::fusion::crf`]).
     pub crf_prior: Option<f64>,
+    /// Working spacing (x, y, z, mm) the networks and forests were trained at (None: the
+    /// bundle runs on each scan's own grid).
+    pub working_spacing_mm: Option<[f64; 3]>,
     pub description: String,
 }
 
@@ -108,6 +111,7 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
         operating_points: a.operating_points,
         crf_weight: a.crf_weight,
         crf_prior: a.crf_prior,
+        working_spacing_mm: a.working_spacing_mm,
     };
     let path = a.out.join(MANIFEST);
     let text = serde_json::to_string_pretty(&manifest)

@@ -42,6 +42,8 @@ pub struct TrainArgs {
     pub out: PathBuf,
     pub forests: Option<PathBuf>,
     pub p_net: Option<PathBuf>,
+    /// Working spacing (x, y, z, mm) the cases are resampled to.
+    pub working_spacing: [f64; 3],
     pub options: TrainOptions,
     pub val_fraction: f64,
     pub resume: bool,
@@ -186,7 +188,8 @@ pub fn fill_p0_maps(dir: &Path, cases: &mut [ExampleCase], stride: usize) -> Res
 
 /// Runs `train`; returns a summary text.
 pub fn run_train(a: &TrainArgs) -> Result<String> {
-    let cohort = Cohort::open(&a.cohort)?;
+    let mut cohort = Cohort::open(&a.cohort)?;
+    cohort.working_spacing = a.working_spacing;
     let ids: Vec<String> = if a.cases.is_empty() {
         cohort.manifest.cases.iter().map(|c| c.id.clone()).collect()
     } else {

@@ -6,10 +6,15 @@
 //! - shape: area (mm²), bounding box width and height (mm), fill ratio, elongation (ratio of
 //!   the principal axes of the pixel second moments);
 //! - gradient: mean and std of the in-slice gradient magnitude (HU/mm, on windowed HU);
-//! - position normalised to the body: offset from the body centroid over the body half-width and
-//!   half-height, position in the body bounding box, slice position within the body's z extent,
-//!   and offset from the spine (centroid of bone > 200 HU in the posterior middle of the body,
-//!   found per slice; the body centroid when no bone is found) over the body half-axes;
+//! - position in the patient, on the superpixel's own slice only: offset from the body centroid
+//!   over the body half-width and half-height, position in the body bounding box, offset from
+//!   the spine (centroid of bone > 200 HU in the posterior middle of the body; the body centroid
+//!   when no bone is found) over the body half-axes, and the distance from the spine in mm.
+//!   No feature depends on where the scan starts or ends along z (an earlier `z_body`, the
+//!   slice's position within the body's z extent, did: the same anatomy moved with the
+//!   framing); the level along z is the abdomen localisation's job
+//!   ([`crate::pipeline::abdomen`]), so the candidates of a slice are the same in any crop of
+//!   the scan that holds it;
 //! - context: the area-weighted mean of the intensity, shape and gradient features over the
 //!   in-slice neighbours.
 //!
@@ -54,7 +59,7 @@ pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "y_body",
     "x_bbox",
     "y_bbox",
-    "z_body",
+    "spine_mm",
     "x_spine",
     "y_spine",
     "nb_hu_mean",
@@ -102,9 +107,9 @@ fn slice_refs(
     hu: &[f32],
     set: &SuperpixelSet,
     dims: (usize, usize, usize),
-) -> (Vec<Option<SliceRef>>, (usize, usize)) {
+) -> Vec<Option<SliceRef>> {
     let (nz, ny, nx) = dims;
-    let refs: Vec<Option<SliceRef>> = (0..nz)
+    (0..nz)
         .into_par_iter()
         .map(|z| {
             let lab = set.slice_labels(z);
@@ -167,10 +172,7 @@ fn slice_refs(
                 spine,
             })
         })
-        .collect();
-    let first = refs.iter().position(|r| r.is_some()).unwrap_or(0);
-    let last = refs.iter().rposition(|r| r.is_some()).unwrap_or(0);
-    (refs, (first, last))
+        .collect()
 }
 
 /// The array's elements in standard (C) order, borrowed when already contiguous.
@@ -417,8 +419,7 @@ pub fn superpixel_features(ct: &Volume, set: &SuperpixelSet) -> Vec<f32> {
     let sy = ct.geometry.spacing[1];
     let hu = contiguous(&ct.data);
     let hu: &[f32] = &hu;
-    let (refs, (zfirst, zlast)) = slice_refs(hu, set, (nz, ny, nx));
-    let zspan = (zlast.saturating_sub(zfirst)).max(1) as f64;
+    let refs = slice_refs(hu, set, (nz, ny, nx));
     // superpixels grouped by slice: each slice's HU and gradient images stay in cache while its
     // superpixels are measured (a superpixel touches a dozen short row segments)
     let mut by_slice: Vec<Vec<usize>> = vec![Vec::new(); nz];
@@ -463,10 +464,10 @@ pub fn superpixel_features(ct: &Volume, set: &SuperpixelSet) -> Vec<f32> {
                         f[23] = ((my - r.cy) / r.half_h) as f32;
                         f[24] = ((mx - r.x0) / (r.x1 - r.x0).max(1.0)) as f32;
                         f[25] = ((my - r.y0) / (r.y1 - r.y0).max(1.0)) as f32;
+                        f[26] = ((mx - r.spine.0) * sx).hypot((my - r.spine.1) * sy) as f32;
                         f[27] = ((mx - r.spine.0) / r.half_w) as f32;
                         f[28] = ((my - r.spine.1) / r.half_h) as f32;
                     }
-                    f[26] = ((s.slice as f64 - zfirst as f64) / zspan) as f32;
                     (i, f)
                 })
                 .collect()

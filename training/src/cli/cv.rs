@@ -1,6 +1,6 @@
 //! `pancseg-train cv`: the paper's evaluation: k-fold cross-validation of the whole pipeline (cascade and
 
-use crate::cli::options::sigma_triple;
+use crate::cli::options::{sigma_triple, working_spacing as working_spacing_of};
 use crate::cli::CliResult;
 use clap::Args;
 use std::path::PathBuf;
@@ -40,6 +40,10 @@ pub struct CvArgs {
     /// paper's figure on its own ~0.7 mm scans).
     #[arg(long, value_delimiter = ',')]
     pub sigma_mm: Vec<f64>,
+    /// Working spacing in mm the cases are resampled to and the bundle runs at, one value or
+    /// x,y,z (default 2,2,2.5).
+    #[arg(long, value_delimiter = ',')]
+    pub working_spacing: Vec<f64>,
 }
 
 /// Runs `pancseg-train cv`.
@@ -55,6 +59,7 @@ pub fn run(a: CvArgs) -> CliResult {
         only_fold,
         init,
         sigma_mm,
+        working_spacing,
     } = a;
     let args = pancseg_train::cv::CvArgs {
         cohort,
@@ -66,6 +71,7 @@ pub fn run(a: CvArgs) -> CliResult {
         final_bundle,
         init,
         sigma_mm: sigma_triple(&sigma_mm)?,
+        working_spacing: working_spacing_of(&working_spacing)?,
     };
     match only_fold {
         Some(k) => {

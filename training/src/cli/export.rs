@@ -50,6 +50,10 @@ pub struct ExportArgs {
     /// Free text for the manifest (data and command).
     #[arg(long, default_value = "")]
     pub description: String,
+    /// Working spacing in mm the networks and forests were trained at, one value or x,y,z
+    /// (default 2,2,2.5, what `train` and `cv` resample cases to).
+    #[arg(long, value_delimiter = ',')]
+    pub working_spacing: Vec<f64>,
 }
 
 /// Runs `pancseg-train export`.
@@ -69,6 +73,7 @@ pub fn run(a: ExportArgs) -> CliResult {
         crf_weight,
         crf_prior,
         description,
+        working_spacing,
     } = a;
     let operating_points = match operating_points {
         None => pancseg::model::bundle::OperatingPoints::default(),
@@ -91,6 +96,7 @@ pub fn run(a: ExportArgs) -> CliResult {
         operating_points,
         crf_weight,
         crf_prior,
+        working_spacing_mm: Some(crate::cli::options::working_spacing(&working_spacing)?),
         description,
     };
     let m = pancseg_train::export_cmd::run_export(&args)?;

@@ -66,6 +66,10 @@ pub struct TrainArgs {
     /// session 6).
     #[arg(long, value_enum, default_value = "he")]
     pub init: pancseg_train::convnet::model::WeightInit,
+    /// Working spacing in mm the cases are resampled to and the bundle runs at, one value or
+    /// x,y,z (default 2,2,2.5).
+    #[arg(long, value_delimiter = ',')]
+    pub working_spacing: Vec<f64>,
 }
 
 /// Runs `pancseg-train train`.
@@ -92,6 +96,7 @@ pub fn run(a: TrainArgs) -> CliResult {
         widths,
         fc,
         init,
+        working_spacing,
     } = a;
     let widths = match widths.len() {
         0 => None,
@@ -115,6 +120,7 @@ pub fn run(a: TrainArgs) -> CliResult {
         out,
         forests,
         p_net,
+        working_spacing: crate::cli::options::working_spacing(&working_spacing)?,
         options: pancseg_train::convnet::train::TrainOptions {
             epochs,
             batch,

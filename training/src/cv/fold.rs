@@ -59,6 +59,7 @@ pub(super) fn export(
         operating_points: cal.ops,
         crf_weight: cal.crf.0,
         crf_prior: cal.crf.1,
+        working_spacing_mm: Some(a.working_spacing),
         description,
     })?;
     Ok(())
@@ -89,6 +90,7 @@ pub(super) fn train_args(
         out: nets.join(name),
         forests: Some(dir.join("forests")),
         p_net: (net == NetKind::R2).then(|| nets.join("p")),
+        working_spacing: a.working_spacing,
         options,
         val_fraction: 0.2,
         resume: false,

@@ -39,7 +39,8 @@ fn open_cohort(a: &CvArgs) -> Result<(Cohort, Vec<String>)> {
     if a.folds < 2 {
         return Err(TrainError::Invalid("--folds must be at least 2".into()));
     }
-    let cohort = Cohort::open(&a.cohort)?;
+    let mut cohort = Cohort::open(&a.cohort)?;
+    cohort.working_spacing = a.working_spacing;
     let ids: Vec<String> = cohort.manifest.cases.iter().map(|c| c.id.clone()).collect();
     if ids.len() < 2 * a.folds {
         return Err(TrainError::Invalid(format!(

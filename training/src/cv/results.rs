@@ -24,6 +24,8 @@ pub struct CvArgs {
     pub init: WeightInit,
     /// Smoothing sigma in mm (x, y, z) of the bundles (`None`: 3 voxels, the paper's figure).
     pub sigma_mm: Option<[f64; 3]>,
+    /// Working spacing (x, y, z, mm) every case is resampled to and the bundles run at.
+    pub working_spacing: [f64; 3],
 }
 
 /// One case's figures at the calibrated operating points, per column (`None`: a surface distance

@@ -36,6 +36,7 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
         final_bundle: Some(final_dir.clone()),
         init: Default::default(),
         sigma_mm: None,
+        working_spacing: pancseg::pipeline::working_grid::DEFAULT_SPACING_MM,
     };
     let t = run_cv(&args).unwrap();
     assert_eq!((t.cases, t.folds, t.folds_detail.len()), (4, 2, 2));

@@ -18,6 +18,7 @@ fn args(cohort: &Path, net: NetKind, out: &Path, epochs: usize) -> TrainArgs {
         out: out.to_path_buf(),
         forests: None,
         p_net: None,
+        working_spacing: pancseg::pipeline::working_grid::DEFAULT_SPACING_MM,
         options: TrainOptions {
             epochs,
             batch: 32,
@@ -119,10 +120,12 @@ fn train_export_resume_and_reproduce() {
         operating_points: Default::default(),
         crf_weight: 1.0,
         crf_prior: None,
+        working_spacing_mm: Some([2.0, 2.0, 2.5]),
         description: "test".into(),
     })
     .unwrap();
     assert_eq!(m.networks.r2.input_shape, [2, 64, 64]);
+    assert_eq!(m.working_spacing_mm, Some([2.0, 2.0, 2.5]));
     assert!(m.networks.boundary.is_none());
     // the grid step in mm: stride 3 at 2 mm, 8 at 0.75 mm
     assert_eq!(m.p0_stride_for([2.0, 2.0, 2.5]), 3);
@@ -144,6 +147,7 @@ fn train_export_resume_and_reproduce() {
         operating_points: Default::default(),
         crf_weight: 1.0,
         crf_prior: None,
+        working_spacing_mm: None,
         description: String::new(),
     })
     .unwrap_err();

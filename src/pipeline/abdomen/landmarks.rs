@@ -1,0 +1,318 @@
+//! Landmarks any abdominal CT shows, found without learning on the working grid (canonical
+//! orientation: z runs to the head): the **lung bases** and the **iliac crests**.
+//!
+//! Per axial slice: the body (the superpixels' body mask: dense pixels, largest component,
+//! holes filled), the air inside it (below -400 HU) and, on each side, the largest connected
+//! piece of dense tissue (above 250 HU) more than 45 % of the body's half-width from its
+//! centre, where the pelvis's iliac wings lie and the spine does not.
+//!
+//! - **Lungs**: slices whose air inside the body is at least 15 % of the body's area and 20 cm²
+//!   (bowel gas rarely fills that much of a cross-section). The run of such slices, at least
+//!   10 mm long, that holds the slice with the most air is the lungs when that slice's share is
+//!   at least 25 %; its lowest slice is the **lung base**. When the run reaches the scan's lowest
+//!   slice the bases lie below the field of view: the scan is of the chest.
+//! - **Pelvis**: slices whose largest lateral piece holds at least 5 cm² on both sides: the
+//!   iliac wings are one broad plate each; the ribs beside the upper abdomen are many small
+//!   cross-sections, and contrast in the stomach or a colon segment lies on one side. Runs of such
+//!   slices at least 10 mm long are pelvis (the wings' oblique middle part may fall below the
+//!   threshold, so the pelvis can show as several runs); the highest run below the lung base
+//!   ends at the **iliac crest**; when that run reaches the scan's highest slice the whole scan
+//!   lies in the pelvis.
+//!
+//! HU heuristics of this kind (air inside the body for lungs, dense bone for the skeleton) are
+//! common practice in public CT code (see `docs/`); they see nothing of the pancreas itself.
+
+use crate::pipeline::candidates::superpixels::body::body_mask;
+use crate::volume::Volume;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Air below this (HU) inside the body counts as lung (or bowel gas).
+const AIR_HU: f32 = -400.0;
+/// Bone above this (HU); well above enhanced vessels' usual values.
+const BONE_HU: f32 = 250.0;
+/// Lateral bone starts this far from the body centre (share of the half-width).
+const LATERAL: f64 = 0.45;
+/// A lung slice: air share of the body area and air area.
+const LUNG_SHARE: f64 = 0.15;
+const LUNG_MIN_MM2: f64 = 2000.0;
+/// The lungs' fullest slice holds at least this share of air.
+const LUNG_PEAK_SHARE: f64 = 0.25;
+/// A pelvis slice: the largest lateral piece of bone on each side (mm²).
+const PELVIS_SIDE_MM2: f64 = 500.0;
+/// Shortest run of lung or pelvis slices (mm).
+const MIN_RUN_MM: f64 = 10.0;
+
+/// Measures of one axial slice.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SliceMeasures {
+    /// Body area, mm².
+    pub body_mm2: f64,
+    /// Air inside the body, mm².
+    pub air_mm2: f64,
+    /// The largest connected piece of lateral bone left and right of the body centre, mm².
+    pub bone_left_mm2: f64,
+    pub bone_right_mm2: f64,
+}
+
+impl SliceMeasures {
+    fn air_share(&self) -> f64 {
+        if self.body_mm2 > 0.0 {
+            self.air_mm2 / self.body_mm2
+        } else {
+            0.0
+        }
+    }
+
+    fn is_lung(&self) -> bool {
+        self.air_share() >= LUNG_SHARE && self.air_mm2 >= LUNG_MIN_MM2
+    }
+
+    fn is_pelvis(&self) -> bool {
+        self.bone_left_mm2 >= PELVIS_SIDE_MM2 && self.bone_right_mm2 >= PELVIS_SIDE_MM2
+    }
+}
+
+/// A landmark's slice, or where it lies when the scan does not show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "where", content = "slice")]
+pub enum Landmark {
+    /// On this slice of the working grid.
+    At(usize),
+    /// Beyond the scan's lowest slice (inferior).
+    Below,
+    /// Beyond the scan's highest slice (superior).
+    Above,
+    /// Not seen, side unknown.
+    NotFound,
+}
+
+/// The landmarks of one scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Landmarks {
+    pub lung_base: Landmark,
+    pub iliac_crest: Landmark,
+}
+
+/// Measures of every slice of a canonical volume.
+pub fn slice_measures(ct: &Volume) -> Vec<SliceMeasures> {
+    let (nz, ny, nx) = ct.data.dim();
+    let px = ct.geometry.spacing[0] * ct.geometry.spacing[1];
+    let data = ct.data.as_standard_layout();
+    let Some(hu) = data.as_slice() else {
+        return vec![SliceMeasures::default(); nz];
+    };
+    hu.par_chunks(ny * nx.max(1))
+        .take(nz)
+        .map(|s| measure(s, nx, ny, px))
+        .collect()
+}
+
+fn measure(hu: &[f32], nx: usize, ny: usize, px: f64) -> SliceMeasures {
+    let body = body_mask(hu, nx, ny);
+    let (mut n, mut sx, mut x0, mut x1) = (0usize, 0.0f64, usize::MAX, 0usize);
+    for y in 0..ny {
+        for x in 0..nx {
+            if body[y * nx + x] {
+                n += 1;
+                sx += x as f64;
+                x0 = x0.min(x);
+                x1 = x1.max(x);
+            }
+        }
+    }
+    if n == 0 {
+        return SliceMeasures::default();
+    }
+    let cx = sx / n as f64;
+    let half = ((x1 - x0) as f64 / 2.0).max(1.0);
+    let mut m = SliceMeasures {
+        body_mm2: n as f64 * px,
+        ..SliceMeasures::default()
+    };
+    // lateral dense pixels: 1 on the patient's left (canonical x runs to the left), 2 right
+    let mut side = vec![0u8; nx * ny];
+    for y in 0..ny {
+        for x in 0..nx {
+            let i = y * nx + x;
+            if !body[i] {
+                continue;
+            }
+            let v = hu[i];
+            if v < AIR_HU {
+                m.air_mm2 += px;
+            } else if v > BONE_HU {
+                let d = (x as f64 - cx) / half;
+                if d >= LATERAL {
+                    side[i] = 1;
+                } else if d <= -LATERAL {
+                    side[i] = 2;
+                }
+            }
+        }
+    }
+    let [left, right] = largest_pieces(&mut side, nx, ny);
+    m.bone_left_mm2 = left as f64 * px;
+    m.bone_right_mm2 = right as f64 * px;
+    m
+}
+
+/// Pixels of the largest 8-connected piece of side 1 and of side 2 (`side` is cleared).
+fn largest_pieces(side: &mut [u8], nx: usize, ny: usize) -> [usize; 2] {
+    let mut best = [0usize; 2];
+    let mut stack = Vec::new();
+    for start in 0..side.len() {
+        let s = side[start];
+        if s == 0 {
+            continue;
+        }
+        side[start] = 0;
+        stack.push(start);
+        let mut size = 0;
+        while let Some(i) = stack.pop() {
+            size += 1;
+            let (x, y) = ((i % nx) as isize, (i / nx) as isize);
+            for dy in -1..=1isize {
+                for dx in -1..=1isize {
+                    let (u, v) = (x + dx, y + dy);
+                    if u < 0 || v < 0 || u >= nx as isize || v >= ny as isize {
+                        continue;
+                    }
+                    let j = v as usize * nx + u as usize;
+                    if side[j] == s {
+                        side[j] = 0;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        let k = usize::from(s - 1);
+        best[k] = best[k].max(size);
+    }
+    best
+}
+
+/// Runs `[first, last]` of consecutive slices where `f` holds, at least `min_len` long.
+fn runs(m: &[SliceMeasures], f: impl Fn(&SliceMeasures) -> bool, min_len: usize) -> Vec<[usize; 2]> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (z, s) in m.iter().enumerate() {
+        match (f(s), start) {
+            (true, None) => start = Some(z),
+            (false, Some(a)) => {
+                if z - a >= min_len {
+                    out.push([a, z - 1]);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(a) = start {
+        if m.len() - a >= min_len {
+            out.push([a, m.len() - 1]);
+        }
+    }
+    out
+}
+
+/// The landmarks from the slice measures of a grid with `slice_mm` between slices.
+pub fn find_landmarks(m: &[SliceMeasures], slice_mm: f64) -> Landmarks {
+    let min_len = ((MIN_RUN_MM / slice_mm).ceil() as usize).max(2);
+    let top = m.len().saturating_sub(1);
+    let lung_runs = runs(m, SliceMeasures::is_lung, min_len);
+    let peak = |r: &[usize; 2]| {
+        (r[0]..=r[1])
+            .map(|z| m[z].air_share())
+            .fold(0.0f64, f64::max)
+    };
+    let lungs = lung_runs
+        .iter()
+        .copied()
+        .max_by(|a, b| peak(a).total_cmp(&peak(b)))
+        .filter(|r| peak(r) >= LUNG_PEAK_SHARE);
+    let lung_base = match lungs {
+        Some([0, _]) => Landmark::Below,
+        Some([first, _]) => Landmark::At(first),
+        None => Landmark::NotFound,
+    };
+    let below_lungs = |r: &[usize; 2]| match lung_base {
+        Landmark::At(z) => r[1] < z,
+        _ => true,
+    };
+    let pelvis = runs(m, SliceMeasures::is_pelvis, min_len)
+        .into_iter()
+        .filter(below_lungs)
+        .last();
+    let iliac_crest = match pelvis {
+        Some([_, last]) if last == top => Landmark::Above,
+        Some([_, last]) => Landmark::At(last),
+        None => Landmark::NotFound,
+    };
+    Landmarks {
+        lung_base,
+        iliac_crest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slices(kinds: &str) -> Vec<SliceMeasures> {
+        kinds
+            .chars()
+            .map(|c| match c {
+                // lungs
+                'L' => SliceMeasures {
+                    body_mm2: 60000.0,
+                    air_mm2: 30000.0,
+                    ..Default::default()
+                },
+                // pelvis
+                'P' => SliceMeasures {
+                    body_mm2: 70000.0,
+                    bone_left_mm2: 900.0,
+                    bone_right_mm2: 900.0,
+                    ..Default::default()
+                },
+                // a gas-filled bowel loop: air but a small share
+                'g' => SliceMeasures {
+                    body_mm2: 70000.0,
+                    air_mm2: 5000.0,
+                    ..Default::default()
+                },
+                _ => SliceMeasures {
+                    body_mm2: 70000.0,
+                    ..Default::default()
+                },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_trunk_shows_both_landmarks() {
+        // z = 0 is the lowest slice
+        let m = slices("PPPP....PPPPPP.....g.....LLLLLL");
+        let l = find_landmarks(&m, 2.5);
+        assert_eq!(l.lung_base, Landmark::At(25));
+        assert_eq!(l.iliac_crest, Landmark::At(13));
+    }
+
+    #[test]
+    fn chest_and_pelvis_only_scans_say_where_the_landmarks_are() {
+        assert_eq!(find_landmarks(&slices("LLLLLLLL"), 2.5).lung_base, Landmark::Below);
+        assert_eq!(find_landmarks(&slices("PPPPPPPP"), 2.5).iliac_crest, Landmark::Above);
+        let slab = find_landmarks(&slices("........"), 2.5);
+        assert_eq!(slab.lung_base, Landmark::NotFound);
+        assert_eq!(slab.iliac_crest, Landmark::NotFound);
+    }
+
+    #[test]
+    fn short_runs_are_not_landmarks() {
+        // two slices of 2.5 mm (5 mm) are shorter than the 10 mm a run needs
+        let l = find_landmarks(&slices("..PP....LL.."), 2.5);
+        assert_eq!(l.lung_base, Landmark::NotFound);
+        assert_eq!(l.iliac_crest, Landmark::NotFound);
+    }
+}

@@ -1,0 +1,11 @@
+//! Abdomen localisation in a patient frame: the [`landmarks`] any abdominal CT shows (lung
+//! bases, iliac crests), the [`region`] slab between them that can hold the pancreas, and the
+//! field-of-view verdict. The pipeline works only inside the slab, so a whole-trunk scan costs
+//! about what an abdomen-only scan does, and a chest-only or pelvis-only scan gives an empty
+//! mask and says so.
+
+pub mod landmarks;
+pub mod region;
+
+pub use landmarks::{find_landmarks, slice_measures, Landmark, Landmarks, SliceMeasures};
+pub use region::{slab, verdict, FieldOfView, Slab};

@@ -1,0 +1,161 @@
+//! The slab that can hold the pancreas, from the landmarks, and the field-of-view verdict.
+//!
+//! The pancreas lies at about the first and second lumbar vertebrae, its tail up to the twelfth
+//! thoracic (anatomy texts; `../shared/notes/realism.md`). The lowest lung slices (the
+//! posterior costophrenic recesses) reach about T12-L1, and the iliac crests lie at L4. The
+//! slab is therefore, along z (mm, to the head):
+//!
+//! - from the iliac crest (when seen) and from 200 mm below the lung base (when seen), whichever
+//!   is higher, up to 80 mm above the lung base (when seen): about three vertebral levels of
+//!   margin on either side of where the gland can lie;
+//! - unbounded on a side whose landmark the scan does not show.
+//!
+//! A scan whose lungs reach its lowest slice (chest only) or whose pelvis reaches its highest
+//! slice (pelvis only) holds no pancreas: the slab is empty and so is the mask.
+//!
+//! The verdict: **absent** when the slab is empty; **full** when on each side either the slab
+//! ends inside the scan, or the side is unbounded and the mask ends at least 10 mm inside the
+//! scan's edge; **cut** otherwise (the mask reaches the edge, or nothing bounds the gland there).
+
+use super::landmarks::{Landmark, Landmarks};
+use serde::Serialize;
+
+/// Millimetres below the lung base the slab reaches.
+const BELOW_LUNG_BASE_MM: f64 = 200.0;
+/// Millimetres above the lung base the slab reaches.
+const ABOVE_LUNG_BASE_MM: f64 = 80.0;
+/// How far inside the scan's edge the mask must end for an unbounded side to count as seen.
+const EDGE_MARGIN_MM: f64 = 10.0;
+
+/// Whether the pancreas region lies in the field of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldOfView {
+    /// The region lies inside the scan.
+    Full,
+    /// The scan's edge cuts the region (a short slab, or the mask reaches an edge).
+    Cut,
+    /// The scan does not hold the region (chest only, pelvis only): the mask is empty.
+    Absent,
+}
+
+impl FieldOfView {
+    /// The verdict's name in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldOfView::Full => "full",
+            FieldOfView::Cut => "cut",
+            FieldOfView::Absent => "absent",
+        }
+    }
+}
+
+/// The slab of working-grid slices `[first, last]` that can hold the pancreas, and whether a
+/// landmark bounds each end (`bounded[0]` the inferior end, `bounded[1]` the superior).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Slab {
+    pub first: usize,
+    pub last: usize,
+    pub bounded: [bool; 2],
+}
+
+/// The slab of a scan of `nz` slices `slice_mm` apart; `None` when the scan holds no pancreas.
+pub fn slab(l: &Landmarks, nz: usize, slice_mm: f64) -> Option<Slab> {
+    if nz == 0
+        || l.lung_base == Landmark::Below
+        || l.iliac_crest == Landmark::Above
+    {
+        return None;
+    }
+    let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
+    let mut bounded = [false; 2];
+    if let Landmark::At(z) = l.lung_base {
+        let z = z as f64 * slice_mm;
+        lo = z - BELOW_LUNG_BASE_MM;
+        hi = z + ABOVE_LUNG_BASE_MM;
+        bounded = [true, true];
+    }
+    if let Landmark::At(z) = l.iliac_crest {
+        lo = lo.max(z as f64 * slice_mm);
+        bounded[0] = true;
+    }
+    let top = (nz - 1) as f64 * slice_mm;
+    // a bound outside the scan does not bound it
+    bounded[0] &= lo > 0.0;
+    bounded[1] &= hi < top;
+    let first = (lo / slice_mm).ceil().max(0.0);
+    let last = (hi / slice_mm).floor().min((nz - 1) as f64);
+    (first <= last).then(|| Slab {
+        first: first as usize,
+        last: last as usize,
+        bounded,
+    })
+}
+
+/// The verdict for a scan of `nz` slices given its slab and the mask's slices `[first, last]`
+/// on the working grid (`None`: empty mask).
+pub fn verdict(
+    slab: Option<&Slab>,
+    mask_slices: Option<[usize; 2]>,
+    nz: usize,
+    slice_mm: f64,
+) -> FieldOfView {
+    let Some(s) = slab else {
+        return FieldOfView::Absent;
+    };
+    let margin = (EDGE_MARGIN_MM / slice_mm).ceil() as usize;
+    let inside_low = |m: Option<[usize; 2]>| m.is_some_and(|[a, _]| a >= margin);
+    let inside_high = |m: Option<[usize; 2]>| m.is_some_and(|[_, b]| b + margin < nz);
+    let low = s.bounded[0] || inside_low(mask_slices);
+    let high = s.bounded[1] || inside_high(mask_slices);
+    if low && high {
+        FieldOfView::Full
+    } else {
+        FieldOfView::Cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marks(lung_base: Landmark, iliac_crest: Landmark) -> Landmarks {
+        Landmarks {
+            lung_base,
+            iliac_crest,
+        }
+    }
+
+    #[test]
+    fn a_whole_trunk_gives_a_bounded_slab() {
+        // 700 slices of 1 mm: crest at 150 mm, lung base at 400 mm
+        let s = slab(&marks(Landmark::At(400), Landmark::At(150)), 700, 1.0).unwrap();
+        assert_eq!((s.first, s.last, s.bounded), (200, 480, [true, true]));
+        assert_eq!(verdict(Some(&s), None, 700, 1.0), FieldOfView::Full);
+    }
+
+    #[test]
+    fn chest_or_pelvis_only_is_absent() {
+        assert_eq!(slab(&marks(Landmark::Below, Landmark::NotFound), 100, 2.5), None);
+        assert_eq!(slab(&marks(Landmark::NotFound, Landmark::Above), 100, 2.5), None);
+        assert_eq!(verdict(None, Some([3, 9]), 100, 2.5), FieldOfView::Absent);
+    }
+
+    #[test]
+    fn a_slab_without_landmarks_is_cut_unless_the_mask_ends_inside() {
+        let s = slab(&marks(Landmark::NotFound, Landmark::NotFound), 20, 2.0).unwrap();
+        assert_eq!((s.first, s.last, s.bounded), (0, 19, [false, false]));
+        assert_eq!(verdict(Some(&s), Some([0, 19]), 20, 2.0), FieldOfView::Cut);
+        assert_eq!(verdict(Some(&s), None, 20, 2.0), FieldOfView::Cut);
+        assert_eq!(verdict(Some(&s), Some([6, 13]), 20, 2.0), FieldOfView::Full);
+        // 10 mm is 4 slices of 2.5 mm
+        assert_eq!(verdict(Some(&s), Some([3, 13]), 20, 2.5), FieldOfView::Cut);
+    }
+
+    #[test]
+    fn lungs_high_above_leave_the_top_unbounded() {
+        // lung base 150 mm above the top of an abdomen-pelvis slab: the slab's top is its own
+        let s = slab(&marks(Landmark::NotFound, Landmark::At(10)), 60, 2.5).unwrap();
+        assert_eq!((s.first, s.last, s.bounded), (10, 59, [true, false]));
+    }
+}
