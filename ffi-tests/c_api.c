@@ -162,6 +162,7 @@ static void test_nulls(pancseg_context *ctx, const pancseg_volume *good) {
   CHECK(pancseg_result_mask(NULL, NULL) == NULL);
   CHECK(pancseg_result_probability(NULL, NULL) == NULL);
   CHECK(isnan(pancseg_result_volume_ml(NULL)));
+  CHECK(pancseg_result_field_of_view(NULL) == -1);
   CHECK(pancseg_result_stage_count(NULL) == 0);
   CHECK(pancseg_result_report_json(NULL) == NULL);
   CHECK(pancseg_provider(NULL) == NULL);
@@ -340,6 +341,9 @@ int main(void) {
   CHECK(ones > 0);
   CHECK(pancseg_result_probability(r1, &n) != NULL && n == dims[0] * dims[1] * dims[2]);
   CHECK(pancseg_result_volume_ml(r1) > 0.0);
+  /* an abdominal phantom: the pancreas region is in the field of view (cut or full) */
+  CHECK(pancseg_result_field_of_view(r1) == PANCSEG_FOV_FULL ||
+        pancseg_result_field_of_view(r1) == PANCSEG_FOV_CUT);
   CHECK(pancseg_result_stage_count(r1) >= 5);
   {
     const char *name = NULL;

@@ -119,6 +119,26 @@ typedef enum {
 } pancseg_log_level;
 
 /**
+ * Whether the scan holds the pancreas region (`pancseg_result_field_of_view`), from the
+ * landmarks the pipeline finds (lung bases, iliac crests) and the mask's extent.
+ */
+typedef enum {
+  /**
+   * The region lies inside the scan.
+   */
+  PANCSEG_FOV_FULL = 0,
+  /**
+   * The scan's edge cuts the region (a short slab, or the mask reaches the first or last
+   * slice): the mask may miss part of the gland.
+   */
+  PANCSEG_FOV_CUT = 1,
+  /**
+   * The scan holds no pancreas region (chest only, pelvis only): the mask is empty.
+   */
+  PANCSEG_FOV_ABSENT = 2,
+} pancseg_field_of_view;
+
+/**
  * A loaded bundle with its networks: create with `pancseg_create`, free with `pancseg_free`.
  */
 typedef struct pancseg_context pancseg_context;
@@ -348,6 +368,11 @@ const float *pancseg_result_probability(const pancseg_result *result, size_t *le
  * Pancreas volume in mL; NaN for a NULL result.
  */
 double pancseg_result_volume_ml(const pancseg_result *result);
+
+/**
+ * The field-of-view verdict, a `pancseg_field_of_view` value; -1 for a NULL result.
+ */
+int32_t pancseg_result_field_of_view(const pancseg_result *result);
 
 /**
  * Number of timed stages in the result (0 for NULL).

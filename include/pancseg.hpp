@@ -99,6 +99,10 @@ class Result {
     return p ? std::vector<float>(p, p + n) : std::vector<float>();
   }
   double volume_ml() const { return pancseg_result_volume_ml(h_.get()); }
+  /// A pancseg_field_of_view value: whether the scan holds the pancreas region.
+  pancseg_field_of_view field_of_view() const {
+    return static_cast<pancseg_field_of_view>(pancseg_result_field_of_view(h_.get()));
+  }
   std::vector<std::pair<std::string, double>> stages() const {
     std::vector<std::pair<std::string, double>> out;
     for (size_t i = 0; i < pancseg_result_stage_count(h_.get()); ++i) {

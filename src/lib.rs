@@ -59,6 +59,8 @@ pub use io::render::{render_png, RenderOptions, SliceChoice, View};
 pub use model::bundle::{Bundle, Manifest, OperatingPoints};
 pub use model::network::{Device, RuntimeOptions, DEFAULT_BATCH_SIZE};
 pub use model::runtime::{runtime_version, OrtFailure};
+pub use pipeline::abdomen::{FieldOfView, Landmark, Landmarks, Slab};
+pub use pipeline::working_grid::DEFAULT_SPACING_MM;
 pub use pipeline::{
     Limits, Method, SegmentOptions, Segmentation, SegmentationReport, Segmenter, StageTime,
 };

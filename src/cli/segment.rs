@@ -7,6 +7,7 @@ use pancseg::{dice, runtime_version, surface_distances, write_nifti, DEFAULT_BAT
 use pancseg::{load_volume, Source};
 use pancseg::{write_dicom_seg, SegWriteOptions, SourceSeries};
 use pancseg::{Device, RuntimeOptions};
+use pancseg::{FieldOfView, Landmark};
 use pancseg::{Limits, Method, SegmentOptions, SegmentationReport, Segmenter};
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -246,15 +247,46 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
         .map(|s| format!("{} {:.2}", s.stage, s.seconds))
         .collect();
     println!(
-        "wrote {}: pancreas {:.1} mL ({} voxels), method {}, {} candidates, provider {}, {:.1} s (stages, s: {})",
+        "wrote {}: pancreas {:.1} mL ({} voxels), method {}, field of view {}, {} candidates, provider {}, {:.1} s (stages, s: {})",
         a.output.display(),
         r.pancreas_ml,
         r.pancreas_voxels,
         r.method,
+        r.field_of_view.name(),
         r.candidates,
         r.provider,
         r.total_seconds,
         stages.join(", ")
+    );
+    let landmark = |l: Landmark| match l {
+        Landmark::At(z) => format!("at {:.0} mm", z as f64 * r.working_spacing[2]),
+        Landmark::Below => "below the scan".to_string(),
+        Landmark::Above => "above the scan".to_string(),
+        Landmark::NotFound => "not in the scan".to_string(),
+    };
+    println!(
+        "working grid {:.2} x {:.2} x {:.2} mm ({} x {} x {}); lung base {}, iliac crest {} (mm above the lowest slice); {}",
+        r.working_spacing[0],
+        r.working_spacing[1],
+        r.working_spacing[2],
+        r.working_dims.2,
+        r.working_dims.1,
+        r.working_dims.0,
+        landmark(r.landmarks.lung_base),
+        landmark(r.landmarks.iliac_crest),
+        match (&r.slab, r.field_of_view) {
+            (None, _) => "no pancreas region in the field of view: nothing segmented".to_string(),
+            (Some(s), fov) => format!(
+                "searched {:.0}..{:.0} mm; the pancreas region is {}",
+                s.first as f64 * r.working_spacing[2],
+                s.last as f64 * r.working_spacing[2],
+                match fov {
+                    FieldOfView::Full => "in the field of view",
+                    FieldOfView::Cut => "cut by the field of view's edge",
+                    FieldOfView::Absent => "not in the field of view",
+                }
+            ),
+        }
     );
     if let Some(d) = dsc {
         let truth_name = a.truth.as_deref().unwrap_or(std::path::Path::new(""));

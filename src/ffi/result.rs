@@ -5,20 +5,44 @@
 use crate::ffi::boundary::{
     bad_value,    free_box, guard, guard_value, invalid, read_versioned, required_path, try_ref,
 };
+use crate::ffi::c_enum::c_enum_table;
 use crate::ffi::image::pancseg_image;
 use crate::ffi::status::{from_error, pancseg_status};
 use crate::ffi::volume::{pancseg_volume, volume_of};
 use crate::io::dicom::seg::{write_dicom_seg, SegWriteOptions, SourceSeries};
 use crate::io::render::{render_png, RenderOptions};
+use crate::pipeline::abdomen::FieldOfView;
 use crate::pipeline::{Limits, Segmentation};
 use crate::volume::{Geometry, Image, Mask};
 use ndarray::Array3;
 use std::ffi::{c_char, CString};
 
+/// Whether the scan holds the pancreas region (`pancseg_result_field_of_view`), from the
+/// landmarks the pipeline finds (lung bases, iliac crests) and the mask's extent.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum pancseg_field_of_view {
+    /// The region lies inside the scan.
+    PANCSEG_FOV_FULL = 0,
+    /// The scan's edge cuts the region (a short slab, or the mask reaches the first or last
+    /// slice): the mask may miss part of the gland.
+    PANCSEG_FOV_CUT = 1,
+    /// The scan holds no pancreas region (chest only, pelvis only): the mask is empty.
+    PANCSEG_FOV_ABSENT = 2,
+}
+
+c_enum_table!(pancseg_field_of_view => FieldOfView {
+    PANCSEG_FOV_FULL => FieldOfView::Full,
+    PANCSEG_FOV_CUT => FieldOfView::Cut,
+    PANCSEG_FOV_ABSENT => FieldOfView::Absent,
+});
+
 /// A segmentation: the mask (and optionally the probability map) on the input's grid.
 #[allow(non_camel_case_types)]
 pub struct pancseg_result {
     mask: Array3<u8>,
+    field_of_view: FieldOfView,
     probability: Option<Array3<f32>>,
     geometry: Geometry,
     volume_ml: f64,
@@ -38,6 +62,7 @@ impl pancseg_result {
                 .map(|s| (CString::new(s.stage).unwrap_or_default(), s.seconds))
                 .collect(),
             volume_ml: r.pancreas_ml,
+            field_of_view: r.field_of_view,
             report: CString::new(report).unwrap_or_default(),
             geometry: seg.mask.geometry,
             mask: seg.mask.data,
@@ -130,6 +155,19 @@ pub extern "C" fn pancseg_result_probability(
 pub extern "C" fn pancseg_result_volume_ml(result: *const pancseg_result) -> f64 {
     guard_value(f64::NAN, || {
         result_ref(result).map_or(f64::NAN, |r| r.volume_ml)
+    })
+}
+
+/// The field-of-view verdict, a `pancseg_field_of_view` value; -1 for a NULL result.
+#[no_mangle]
+pub extern "C" fn pancseg_result_field_of_view(result: *const pancseg_result) -> i32 {
+    guard_value(-1, || {
+        result_ref(result).map_or(-1, |r| {
+            pancseg_field_of_view::ALL
+                .iter()
+                .find(|v| v.value() == r.field_of_view)
+                .map_or(-1, |v| *v as i32)
+        })
     })
 }
 

@@ -62,6 +62,30 @@ impl StageMaps {
         }
     }
 
+    /// The mask `segment` makes from a box map of these maps (a G or raw map; a CRF mask as
+    /// 0/1): the map brought back to the input's grid as the pipeline does, `>= t` there, in
+    /// the input's array layout (`input_dim`).
+    pub fn mask_on_input(
+        &self,
+        map: &Array3<f32>,
+        t: f32,
+        input_dim: (usize, usize, usize),
+    ) -> Result<Array3<u8>> {
+        let a = self.grid.axes;
+        let mut canonical = Array3::<u8>::zeros((a[2].n_in, a[1].n_in, a[0].n_in));
+        if let Some((start, back)) = self.grid.map_to_input(map, self.offset) {
+            let (dz, dy, dx) = back.dim();
+            canonical
+                .slice_mut(s![
+                    start[2]..start[2] + dz,
+                    start[1]..start[1] + dy,
+                    start[0]..start[0] + dx
+                ])
+                .zip_mut_with(&back, |o, &v| *o = u8::from(v >= t));
+        }
+        self.canonical.restore(&canonical, input_dim)
+    }
+
     /// `map >= t` over the box.
     pub fn threshold(map: &Array3<f32>, t: f32) -> Array3<u8> {
         map.mapv(|v| u8::from(v >= t))
@@ -78,7 +102,7 @@ impl StageMaps {
     }
 
     /// A mask of the slab placed on the whole working grid.
-    fn from_slab(&self, m: Array3<u8>) -> Array3<u8> {
+    fn placed_from_slab(&self, m: Array3<u8>) -> Array3<u8> {
         match &self.slab {
             Some(sl) if m.dim().0 == sl.last - sl.first + 1 => {
                 let mut out = Array3::<u8>::zeros(self.dims);
@@ -91,7 +115,7 @@ impl StageMaps {
 
     /// The candidates {S_RF} as a mask of the working grid.
     pub fn candidates_mask(&self) -> Array3<u8> {
-        self.from_slab(selection_mask(&self.set, &self.selected))
+        self.placed_from_slab(selection_mask(&self.set, &self.selected))
     }
 
     /// The "Opt." labelling: every superpixel with at least half of its voxels in `truth`
@@ -110,7 +134,7 @@ impl StageMaps {
                 inside[l as usize] += 1;
             }
         }
-        self.from_slab(
+        self.placed_from_slab(
             labels.mapv(|l| u8::from(l != 0 && 2 * inside[l as usize] >= total[l as usize])),
         )
     }

@@ -11,3 +11,4 @@ mod onnx_runtime;
 mod pipeline;
 mod real_ct;
 mod render;
+mod sampling;

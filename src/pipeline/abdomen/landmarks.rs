@@ -242,8 +242,7 @@ pub fn find_landmarks(m: &[SliceMeasures], slice_mm: f64) -> Landmarks {
     };
     let pelvis = runs(m, SliceMeasures::is_pelvis, min_len)
         .into_iter()
-        .filter(below_lungs)
-        .last();
+        .rfind(below_lungs);
     let iliac_crest = match pelvis {
         Some([_, last]) if last == top => Landmark::Above,
         Some([_, last]) => Landmark::At(last),

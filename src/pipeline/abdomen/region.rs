@@ -85,7 +85,7 @@ pub fn slab(l: &Landmarks, nz: usize, slice_mm: f64) -> Option<Slab> {
     bounded[1] &= hi < top;
     let first = (lo / slice_mm).ceil().max(0.0);
     let last = (hi / slice_mm).floor().min((nz - 1) as f64);
-    (first <= last).then(|| Slab {
+    (first <= last).then_some(Slab {
         first: first as usize,
         last: last as usize,
         bounded,

@@ -103,6 +103,12 @@ pub struct PipelineArgs {
     /// Thread counts to run (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "2,1")]
     pub threads: Vec<usize>,
+    /// Another `pancseg` binary (an earlier build) to run on the same phantom, for the ratio.
+    #[arg(long, requires = "reference_model")]
+    pub reference: Option<PathBuf>,
+    /// The bundle the reference binary runs with.
+    #[arg(long, requires = "reference")]
+    pub reference_model: Option<PathBuf>,
 }
 
 /// Runs `pancseg-train bench pipeline`.
@@ -112,11 +118,14 @@ pub fn pipeline(a: PipelineArgs) -> CliResult {
         size,
         seed,
         threads,
+        reference,
+        reference_model,
     } = a;
     let size = size.phantom();
+    let reference = reference.as_deref().zip(reference_model.as_deref());
     print!(
         "{}",
-        pancseg_train::bench_pipeline::bench_pipeline(&model, size, seed, &threads)?
+        pancseg_train::bench_pipeline::bench_pipeline(&model, size, seed, &threads, reference)?
     );
     Ok(())
 }

@@ -32,8 +32,8 @@ pub struct CvArgs {
     /// on separate machines; a later run without it reuses them and writes Table 1.
     #[arg(long, value_name = "K")]
     pub only_fold: Option<usize>,
-    /// Start of the ConvNets' weights: he (default) or uniform (reproduces the runs made
-    /// before session 6, models/default among them).
+    /// Start of the ConvNets' weights: he (default) or uniform (reproduces the project's
+    /// earliest runs).
     #[arg(long, value_enum, default_value = "he")]
     pub init: pancseg_train::convnet::model::WeightInit,
     /// Smoothing sigma of the bundles in mm, one value or x,y,z (default: 3 voxels, the

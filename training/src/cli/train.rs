@@ -62,8 +62,8 @@ pub struct TrainArgs {
     /// Fully connected width (default 256).
     #[arg(long)]
     pub fc: Option<usize>,
-    /// Start of the weights: he (default) or uniform (burn's layer default, used before
-    /// session 6).
+    /// Start of the weights: he (default) or uniform (burn's layer default, which the
+    /// project's earliest networks used).
     #[arg(long, value_enum, default_value = "he")]
     pub init: pancseg_train::convnet::model::WeightInit,
     /// Working spacing in mm the cases are resampled to and the bundle runs at, one value or

@@ -18,12 +18,12 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 pub enum WeightInit {
     /// He et al. 2015: normal with variance 2 / fan-in, which keeps the signal's variance
-    /// through ReLU layers. The default since session 6: with the uniform start below, a
+    /// through ReLU layers. The default: with the uniform start below, a
     /// CT-only 64x64 network (R1) stayed near chance for epochs (docs/results/convnets.md).
     #[default]
     He,
     /// burn's (and PyTorch's) layer default, uniform with bound sqrt(1 / fan-in): the signal
-    /// shrinks about 6x in variance per ReLU layer. Networks trained before session 6 used it.
+    /// shrinks about 6x in variance per ReLU layer. The project's earliest networks used it.
     Uniform,
 }
 

@@ -426,7 +426,7 @@ pub(super) fn run_fold(
 /// `nets/<net>/train.json`): their maps are out-of-sample, like a new patient's, so the
 /// smoothing sigma is calibrated on them. Why not on every training case: the maps of cases a
 /// network was trained on are sharper and ask for less smoothing than a new case needs
-/// (docs/results/evaluation.md, session 10). With no case held out by all of them (tiny
+/// (docs/results/evaluation.md). With no case held out by all of them (tiny
 /// folds) the calibration keeps the base sigma.
 pub(super) fn held_out_cases(nets: &Path) -> Result<Vec<String>> {
     /// The one field of a `train.json` ([`crate::convnet::report::TrainReport`]) read here.

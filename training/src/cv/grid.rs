@@ -16,7 +16,7 @@ pub const CRF_PRIORS: [f64; 5] = [0.5, 0.6, 0.7, 0.8, 0.9];
 /// In-plane (x, y) and axial (z) factors of the smoothing sigma tried in calibration, applied to
 /// the base sigma (`--sigma-mm`, or the paper's 3 voxels). The paper fixes sigma at 3 voxels of
 /// its ~0.7 mm scans; on these maps, painted superpixel by superpixel, the best smoothing is
-/// lighter in-plane than along z (docs/results/evaluation.md, session 10), so the calibration
+/// lighter in-plane than along z (docs/results/evaluation.md), so the calibration
 /// picks it with the operating points, by G(P2)'s best mean DSC on the training cases that every
 /// ConvNet held out for validation ([`held_out_cases`](super::fold::held_out_cases): out-of-sample maps). Factors only
 /// shrink the base: the working box's margin is sized for the base sigma, so the smoothed box

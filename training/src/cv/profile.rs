@@ -84,7 +84,7 @@ impl Profile {
                     ..TrainOptions::default()
                 },
                 // still improving at 8 epochs of 6144 (validation AUC 0.923, 0.943, 0.944
-                // over epochs 6-8, session 8)
+                // over epochs 6-8)
                 p_train: TrainOptions {
                     epochs: 12,
                     examples_per_epoch: 8192,
@@ -100,7 +100,7 @@ impl Profile {
                 // twice the examples per epoch of the others and up to 12 epochs: with 3072 an
                 // epoch, R2's validation loss was noisy and early stopping kept epoch 1 on
                 // fold 1 (AUC 0.947); with 6144 it kept epoch 5 of 8 (AUC 0.955) and fold 1's
-                // test G(P2) rose from 75.3 to 76.3 % (session 10)
+                // test G(P2) rose from 75.3 to 76.3 %
                 r2_train: TrainOptions {
                     epochs: 12,
                     examples_per_epoch: 6144,

@@ -20,7 +20,7 @@ pub struct CvArgs {
     /// Also train on every case, calibrate on every case and write that bundle here (the
     /// shipped default bundle is made this way); its run lives in `OUT/final`.
     pub final_bundle: Option<PathBuf>,
-    /// Start of the ConvNets' weights (`uniform` reproduces runs made before session 6).
+    /// Start of the ConvNets' weights (`uniform` reproduces the project's earliest runs).
     pub init: WeightInit,
     /// Smoothing sigma in mm (x, y, z) of the bundles (`None`: 3 voxels, the paper's figure).
     pub sigma_mm: Option<[f64; 3]>,

@@ -6,6 +6,7 @@
 
 mod candidates;
 mod cv;
+mod framing;
 mod import;
 mod onnx_parity;
 mod phantom;
