@@ -385,3 +385,71 @@ fn models_are_built_from_the_verified_contents() {
     let s = Segmenter::new(bundle, RuntimeOptions::default(), 1).unwrap();
     assert_eq!(s.provider(), "cpu");
 }
+
+/// A synthetic chest: a soft-tissue body whose every slice holds two large air-filled lungs.
+fn synthetic_chest() -> Volume {
+    let (nz, ny, nx) = (40, 160, 160);
+    let data = ndarray::Array3::from_shape_fn((nz, ny, nx), |(_, y, x)| {
+        let (u, v) = ((x as f64 - 80.0) / 70.0, (y as f64 - 80.0) / 50.0);
+        let lung =
+            |cx: f64| ((x as f64 - cx) / 25.0).powi(2) + ((y as f64 - 75.0) / 35.0).powi(2) < 1.0;
+        if u * u + v * v >= 1.0 {
+            -1000.0
+        } else if lung(50.0) || lung(110.0) {
+            -850.0
+        } else {
+            40.0
+        }
+    });
+    Image {
+        data,
+        geometry: pancseg::Geometry {
+            spacing: [2.0, 2.0, 2.5],
+            ..Default::default()
+        },
+    }
+}
+
+#[test]
+fn a_chest_only_scan_gives_an_empty_mask_and_says_so() {
+    let r = shared()
+        .segment(&synthetic_chest(), &SegmentOptions::default())
+        .unwrap();
+    assert!(r.mask.data.iter().all(|&v| v == 0));
+    let rep = &r.report;
+    assert_eq!(rep.field_of_view, pancseg::FieldOfView::Absent);
+    assert_eq!(rep.landmarks.lung_base, pancseg::Landmark::Below);
+    assert!(rep.slab.is_none() && rep.candidates == 0 && rep.p_inputs == 0);
+    // the evaluation maps agree: nothing ran
+    let maps = shared().stage_maps(&synthetic_chest(), &[]).unwrap();
+    assert!(maps.slab.is_none() && maps.p0.is_empty());
+    assert!(maps.candidates_mask().iter().all(|&v| v == 0));
+}
+
+#[test]
+fn a_pelvis_only_scan_reports_its_iliac_wings() {
+    // every slice: a soft-tissue body with a broad bone plate (an iliac wing) on each side
+    let data = ndarray::Array3::from_shape_fn((40, 160, 160), |(_, y, x)| {
+        let (u, v) = ((x as f64 - 80.0) / 70.0, (y as f64 - 80.0) / 50.0);
+        let wing =
+            |cx: f64| ((x as f64 - cx) / 6.0).powi(2) + ((y as f64 - 85.0) / 22.0).powi(2) < 1.0;
+        if u * u + v * v >= 1.0 {
+            -1000.0
+        } else if wing(30.0) || wing(130.0) {
+            700.0
+        } else {
+            40.0
+        }
+    });
+    let ct = Image {
+        data,
+        geometry: pancseg::Geometry {
+            spacing: [2.0, 2.0, 2.5],
+            ..Default::default()
+        },
+    };
+    let r = shared().segment(&ct, &SegmentOptions::default()).unwrap();
+    assert_eq!(r.report.landmarks.iliac_crest, pancseg::Landmark::Above);
+    // the crest alone does not bound the search (pipeline::abdomen::region): not "absent"
+    assert_ne!(r.report.field_of_view, pancseg::FieldOfView::Absent);
+}

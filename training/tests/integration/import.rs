@@ -102,7 +102,7 @@ fn nih_import_recovers_the_ct_grid_label() {
         "pancreas volume",
     );
 
-    let (ct_back, mask_back) = cohort.load_case("case_001").unwrap();
+    let (ct_back, mask_back) = cohort.load_native_case("case_001").unwrap();
     assert_eq!(ct_back.data, volume.data);
     assert_eq!(mask_back.data, mask);
     assert_eq!(mask_back.geometry, ct_back.geometry);
@@ -244,7 +244,7 @@ fn msd_import_merges_tumour_and_ignores_resource_forks() {
             "pancreas volume",
         );
 
-        let (ct_back, mask_back) = cohort.load_case(id).unwrap();
+        let (ct_back, mask_back) = cohort.load_native_case(id).unwrap();
         assert_eq!(ct_back.data, volume.data);
         assert_eq!(mask_back.data, merged);
     }

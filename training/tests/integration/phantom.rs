@@ -79,7 +79,7 @@ fn dicom_reads_back_and_labels_are_consistent() {
     let c = Cohort::open(dir.path()).unwrap();
     assert_eq!(c.manifest.source, "phantom");
     let rec = &c.manifest.cases[0];
-    let (ct, label) = c.load_case(&rec.id).unwrap();
+    let (ct, label) = c.load_native_case(&rec.id).unwrap();
     let s = read_dicom_dir(
         c.case_dir(&rec.id).join("dicom"),
         &DicomReadOptions::default(),
