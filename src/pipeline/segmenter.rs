@@ -22,7 +22,7 @@ use crate::pipeline::progress::Progress;
 use crate::pipeline::report::{peak_rss_bytes, Segmentation, SegmentationReport, Timer};
 use crate::pipeline::working_box::{crop_selection, paint, working_box};
 use crate::pipeline::working_grid::{working_volume, WorkingGrid};
-use crate::pipeline::abdomen::{find_landmarks, slab, slice_measures, verdict, Landmarks, Slab};
+use crate::pipeline::abdomen::{locate, slab_volume, verdict};
 use crate::volume::{Image, Mask, Volume};
 use ndarray::{s, Array3};
 use rayon::prelude::*;
@@ -67,32 +67,6 @@ struct Stages {
     working_box: Option<[usize; 6]>,
     map: Option<MethodMap>,
     counts: InputCounts,
-}
-
-/// Landmarks and slab of a working-grid volume.
-pub(super) struct Located {
-    pub(super) landmarks: Landmarks,
-    pub(super) slab: Option<Slab>,
-}
-
-pub(super) fn locate(wct: &Volume) -> Located {
-    let slice_mm = wct.geometry.spacing[2];
-    let ms = slice_measures(wct);
-    let landmarks = find_landmarks(&ms, slice_mm);
-    let slab = slab(&landmarks, wct.data.dim().0, slice_mm);
-    Located { landmarks, slab }
-}
-
-/// The slices of the slab (borrowed when it is the whole volume), with the geometry of its
-/// first slice.
-pub(super) fn slab_volume<'a>(wct: &'a Volume, slab: &Slab) -> std::borrow::Cow<'a, Volume> {
-    if slab.first == 0 && slab.last + 1 == wct.data.dim().0 {
-        return std::borrow::Cow::Borrowed(wct);
-    }
-    let data = wct.data.slice(s![slab.first..=slab.last, .., ..]).to_owned();
-    let mut geometry = wct.geometry;
-    geometry.origin = wct.geometry.index_to_lps([0.0, 0.0, slab.first as f64]);
-    std::borrow::Cow::Owned(Image { data, geometry })
 }
 
 impl std::fmt::Debug for Segmenter {

@@ -125,21 +125,23 @@ impl AxisMap {
         self.s_out / self.s_in
     }
 
-    /// Position on the scan's axis (in scan voxels) of working voxel `i`.
-    pub fn to_input(&self, i: f64) -> f64 {
-        let (ci, co) = (
+    /// The centres of the scan's and of the working axis (voxels), which coincide in space.
+    fn centres(&self) -> (f64, f64) {
+        (
             (self.n_in as f64 - 1.0) / 2.0,
             (self.n_out as f64 - 1.0) / 2.0,
-        );
+        )
+    }
+
+    /// Position on the scan's axis (in scan voxels) of working voxel `i`.
+    pub fn to_input(&self, i: f64) -> f64 {
+        let (ci, co) = self.centres();
         ci + (i - co) * self.ratio()
     }
 
     /// Position on the working axis of scan voxel `x`.
     pub fn to_working(&self, x: f64) -> f64 {
-        let (ci, co) = (
-            (self.n_in as f64 - 1.0) / 2.0,
-            (self.n_out as f64 - 1.0) / 2.0,
-        );
+        let (ci, co) = self.centres();
         co + (x - ci) / self.ratio()
     }
 }
