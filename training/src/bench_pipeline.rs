@@ -149,6 +149,8 @@ pub fn bench_pipeline(
         count: 1,
         seed,
         size,
+        profile: crate::phantom::Profile::Classic,
+        framings: Vec::new(),
         out: work.clone(),
         nifti: true,
         dicom: false,

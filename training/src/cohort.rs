@@ -10,6 +10,7 @@
 
 use crate::error::{Result, TrainError};
 use pancseg::io::nifti::{read_nifti, write_ct, write_nifti};
+use pancseg::pipeline::abdomen::{locate, slab_volume};
 use pancseg::pipeline::working_grid::{working_case, DEFAULT_SPACING_MM};
 use pancseg::{Mask, Volume};
 use serde::{Deserialize, Serialize};
@@ -100,10 +101,24 @@ impl Cohort {
     /// ([`pancseg::pipeline::working_grid::working_case`]).
     pub fn load_case(&self, id: &str) -> Result<(Volume, Mask)> {
         let (ct, mask) = self.load_native_case(id)?;
-        Ok(working_case(&ct, &mask, self.working_spacing)?)
+        let (wct, wmask) = working_case(&ct, &mask, self.working_spacing)?;
+        // the slab the segmenter searches (lung bases, iliac crest): training sees what
+        // inference sees, and a whole-trunk case costs what an abdomen-only one does
+        match locate(&wct).slab {
+            Some(slab) => {
+                let ct = slab_volume(&wct, &slab).into_owned();
+                let data = wmask
+                    .data
+                    .slice(ndarray::s![slab.first..=slab.last, .., ..])
+                    .to_owned();
+                let geometry = ct.geometry;
+                Ok((ct, pancseg::Image { data, geometry }))
+            }
+            None => Ok((wct, wmask)),
+        }
     }
 
-    /// Reads a case's CT and pancreas mask as stored.
+    /// Reads a case's CT and pancreas mask as stored (every slice, native grid).
     pub fn load_native_case(&self, id: &str) -> Result<(Volume, Mask)> {
         let ct = read_nifti(self.ct_path(id))?.volume;
         let label = read_nifti(self.label_path(id))?.volume;

@@ -20,6 +20,14 @@ pub struct PhantomArgs {
     pub size: Size,
     #[arg(long, value_enum, default_value = "nifti")]
     pub format: Format,
+    /// Phantom world: `realistic` (real protocols' framings, scanners, bodies, four phases) or
+    /// `classic` (the original phantoms, kept for reproducing earlier results).
+    #[arg(long, value_enum, default_value = "realistic")]
+    pub profile: phantom::Profile,
+    /// Realistic profile only: draw each case's framing from these (comma-separated) instead
+    /// of from all seven.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub framing: Vec<phantom::realistic::draw::Framing>,
 }
 
 /// Runs `pancseg-train phantom`.
@@ -30,7 +38,15 @@ pub fn run(a: PhantomArgs) -> CliResult {
         out,
         size,
         format,
+        profile,
+        framing,
     } = a;
+    if !framing.is_empty() && profile != phantom::Profile::Realistic {
+        return Err(pancseg_train::error::TrainError::Invalid(
+            "--framing needs --profile realistic".into(),
+        )
+        .into());
+    }
     let size = size.phantom();
     let (nifti, dicom) = match format {
         Format::Nifti => (true, false),
@@ -41,6 +57,8 @@ pub fn run(a: PhantomArgs) -> CliResult {
         count,
         seed,
         size,
+        profile,
+        framings: framing,
         out,
         nifti,
         dicom,

@@ -38,11 +38,29 @@ fn j(rng: &mut ChaCha8Rng, a: f64) -> f64 {
     rng.random_range(-a..=a)
 }
 
+/// A body size drawn by the realistic profile instead of the classic ranges.
+#[derive(Debug, Clone, Copy)]
+pub struct BodySize {
+    /// Half-axes (left-right, antero-posterior), mm.
+    pub half_axes: [f64; 2],
+    pub fat_mm: f64,
+}
+
 impl Anatomy {
     pub fn draw(rng: &mut ChaCha8Rng, seed: u64) -> Self {
+        Self::draw_sized(rng, seed, None)
+    }
+
+    /// [`Anatomy::draw`] with the body size replaced by `size` when given; the random stream is
+    /// consumed identically either way.
+    pub fn draw_sized(rng: &mut ChaCha8Rng, seed: u64, size: Option<BodySize>) -> Self {
         let a: f64 = rng.random_range(135.0..185.0);
         let b = a * rng.random_range(0.7..0.84);
         let fat_mm = rng.random_range(8.0..35.0);
+        let (a, b, fat_mm) = match size {
+            Some(s) => (s.half_axes[0], s.half_axes[1], s.fat_mm),
+            None => (a, b, fat_mm),
+        };
         let muscle_mm = rng.random_range(8.0..14.0);
         let vertebra_y = b * 0.42 + j(rng, 5.0);
         let ra = rng.random_range(9.0..13.0);
@@ -137,26 +155,94 @@ impl Anatomy {
     }
 }
 
-/// Everything needed to paint: anatomy, HU means, noise fields.
+/// How the body outline and some structures vary beyond the classic profile's ellipse.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct BodyForm {
+    /// Radius factor of small bowel, duodenum and colon (collapsed below 1, distended above).
+    pub bowel_scale: f64,
+    /// The psoas exists below this z (mm); the classic profile paints it everywhere.
+    pub psoas_top_mm: f64,
+    /// Exponent of the posterior half of the outline (2 = ellipse; larger = flatter back).
+    pub posterior_exponent: f64,
+    /// Above this z the antero-posterior half-axis grows by `chest_ap_gain` (the thorax).
+    pub chest_from_mm: f64,
+    pub chest_ap_gain: f64,
+    /// Below this z the lateral half-axis grows by `hip_gain` (the hips).
+    pub hips_from_mm: f64,
+    pub hip_gain: f64,
+}
+
+impl BodyForm {
+    /// The classic profile: an ellipse, bowel as drawn, psoas everywhere.
+    pub const CLASSIC: BodyForm = BodyForm {
+        bowel_scale: 1.0,
+        psoas_top_mm: f64::INFINITY,
+        posterior_exponent: 2.0,
+        chest_from_mm: f64::INFINITY,
+        chest_ap_gain: 0.0,
+        hips_from_mm: f64::NEG_INFINITY,
+        hip_gain: 0.0,
+    };
+
+    fn is_classic(&self) -> bool {
+        self.posterior_exponent == 2.0
+            && self.chest_from_mm == f64::INFINITY
+            && self.hips_from_mm == f64::NEG_INFINITY
+    }
+
+    /// Half-axis factors at height z (smooth ramps over 60 mm).
+    pub fn scale(&self, z: f64) -> (f64, f64) {
+        let ramp = |d: f64| (d / 60.0).clamp(0.0, 1.0);
+        (
+            1.0 + self.hip_gain * ramp(self.hips_from_mm - z),
+            1.0 + self.chest_ap_gain * ramp(z - self.chest_from_mm),
+        )
+    }
+
+    /// The largest half-axis factors anywhere.
+    pub fn max_scale(&self) -> (f64, f64) {
+        (
+            1.0 + self.hip_gain.max(0.0),
+            1.0 + self.chest_ap_gain.max(0.0),
+        )
+    }
+}
+
+/// Everything needed to paint: anatomy, HU means, noise fields, body form.
 pub struct Painter<'a> {
     pub an: &'a Anatomy,
     pub hu: &'a HuTable,
     pub tex: ValueNoise,
     pub shape: ValueNoise,
+    pub form: BodyForm,
 }
 
 impl Painter<'_> {
-    /// Base HU of `label` at `p` with a smooth organ texture of `amp` HU.
-    fn val(&self, label: u8, p: [f64; 3], amp: f64, freq: f64) -> f32 {
-        (self.hu.mean[label as usize] + amp * self.tex.fbm(shift(p, label), freq)) as f32
+    /// Base HU of `label` at `p` with a smooth organ texture of `amp` HU (times the structure's
+    /// texture gain).
+    pub fn val(&self, label: u8, p: [f64; 3], amp: f64, freq: f64) -> f32 {
+        let l = label as usize;
+        (self.hu.mean[l] + amp * self.hu.gain[l] * self.tex.fbm(shift(p, label), freq)) as f32
     }
 
-    fn body_r(&self, p: [f64; 3], inset: f64) -> f64 {
-        // normalised radius of the body ellipse shrunk by `inset` mm; slight z variation
+    /// Normalised radius of the body outline at `p` shrunk by `inset` mm (1 on the outline).
+    pub fn body_r(&self, p: [f64; 3], inset: f64) -> f64 {
         let [a, b] = self.an.body;
         let s = 1.0 + 0.03 * (p[2] / 80.0).sin();
-        let (a, b) = (a * s - inset, b * s - inset);
-        ((p[0] / a).powi(2) + (p[1] / b).powi(2)).sqrt()
+        if self.form.is_classic() {
+            let (a, b) = (a * s - inset, b * s - inset);
+            return ((p[0] / a).powi(2) + (p[1] / b).powi(2)).sqrt();
+        }
+        let (fa, fb) = self.form.scale(p[2]);
+        // the chest grows forwards: the back stays on the table
+        let fb = if p[1] < 0.0 { fb } else { 1.0 };
+        let (a, b) = (a * s * fa - inset, b * s * fb - inset);
+        let e = if p[1] > 0.0 {
+            self.form.posterior_exponent
+        } else {
+            2.0
+        };
+        ((p[0] / a).abs().powf(e) + (p[1] / b).abs().powf(e)).powf(1.0 / e)
     }
 
     pub fn paint_all(&self, c: &mut Canvas, rng: &mut ChaCha8Rng) {
@@ -166,6 +252,8 @@ impl Painter<'_> {
         let (zlo, zhi) = (-big, big);
         // body, wall, cavity
         let fat_post = an.fat_mm * 0.5;
+        let (fa, fb) = self.form.max_scale();
+        let (a, b) = (a * fa, b * fb);
         c.paint_box(
             [-a - 10.0, -b - 10.0, zlo],
             [a + 10.0, b + 10.0, zhi],
@@ -308,8 +396,12 @@ impl Painter<'_> {
             // psoas (grows towards the pelvis) and paraspinal muscles
             let pr = 9.0 + (-p[2]).max(0.0) * 0.09;
             for sx in [-1.0, 1.0] {
-                let dp = ((p[0] - sx * (psoas_x + pr * 0.6)) / pr).powi(2)
-                    + ((p[1] - yv - 4.0) / (pr * 0.85)).powi(2);
+                let dp = if p[2] < self.form.psoas_top_mm {
+                    ((p[0] - sx * (psoas_x + pr * 0.6)) / pr).powi(2)
+                        + ((p[1] - yv - 4.0) / (pr * 0.85)).powi(2)
+                } else {
+                    f64::INFINITY
+                };
                 let dq =
                     ((p[0] - sx * 38.0) / 24.0).powi(2) + ((p[1] - yv - ry - 38.0) / 20.0).powi(2);
                 if (dp <= 1.0 || dq <= 1.0) && l == VISCERAL_FAT || dq <= 1.0 && l == MUSCLE {
@@ -365,7 +457,7 @@ impl Painter<'_> {
 
     fn paint_colon(&self, c: &mut Canvas, rng: &mut ChaCha8Rng) {
         let [a, b] = self.an.body;
-        let r = rng.random_range(18.0..25.0);
+        let r = rng.random_range(18.0..25.0) * self.form.bowel_scale;
         let inner_a = a - self.an.fat_mm - self.an.muscle_mm - r - 4.0;
         let inner_b = b - self.an.fat_mm - self.an.muscle_mm - r - 4.0;
         let sag = rng.random_range(10.0..40.0);
@@ -420,7 +512,7 @@ impl Painter<'_> {
                     (-220.0, -25.0),
                 )
             };
-            let r = rng.random_range(9.0..13.0);
+            let r = rng.random_range(9.0..13.0) * self.form.bowel_scale;
             let mut p = [
                 rng.random_range(xr.0..xr.1),
                 rng.random_range(yr.0..yr.1),
@@ -536,7 +628,7 @@ impl Painter<'_> {
         let head = an.pancreas_ctrl[1];
         let hr = head.r * an.pancreas_scale;
         let (xa, ya) = (an.aorta[0], an.aorta[1] - an.aorta[2]);
-        let r = rng.random_range(9.0..12.5);
+        let r = rng.random_range(9.0..12.5) * self.form.bowel_scale.sqrt();
         let ctrl = vec![
             TubePoint {
                 c: [xa - 10.0, ya - 60.0, 28.0],

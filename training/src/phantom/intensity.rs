@@ -5,6 +5,10 @@
 
 use super::labels::*;
 use rand::Rng;
+
+/// The labels of the classic profile: the first entries of [`NAMES`] (its draws stay as they
+/// were when the realistic structures were added).
+const CLASSIC_LABELS: usize = 27;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -13,11 +17,17 @@ pub enum Phase {
     NonContrast,
     Arterial,
     PortalVenous,
+    /// Delayed (equilibrium, about 3-5 min): vessels and parenchyma near equilibrium, contrast
+    /// excreted into the collecting systems and the bladder. Drawn by the realistic profile only.
+    Delayed,
 }
 
 /// Base (mean) HU of a structure in a phase, before per-case variation.
 pub fn base_hu(label: u8, phase: Phase) -> f64 {
     use Phase::*;
+    if phase == Delayed {
+        return delayed_hu(label);
+    }
     let (nc, art, pv) = match label {
         PANCREAS => (40.0, 115.0, 100.0),
         SUBCUTANEOUS_FAT | VISCERAL_FAT => (-100.0, -100.0, -100.0),
@@ -34,33 +44,99 @@ pub fn base_hu(label: u8, phase: Phase) -> f64 {
         STOMACH_WALL | DUODENUM_WALL | SMALL_BOWEL_WALL | COLON_WALL => (40.0, 80.0, 90.0),
         DISC => (80.0, 85.0, 90.0),
         SPINAL_CANAL => (15.0, 15.0, 15.0),
+        LUNG => (-860.0, -850.0, -845.0),
+        HEART => (40.0, 260.0, 150.0),
+        BLADDER | ASCITES => (8.0, 8.0, 9.0),
+        TABLE => (-850.0, -850.0, -850.0),
+        METAL => (3071.0, 3071.0, 3071.0),
+        CARTILAGE => (150.0, 150.0, 150.0),
+        DIAPHRAGM => (50.0, 55.0, 60.0),
+        ARM_BONE => (700.0, 700.0, 700.0),
         _ => (0.0, 0.0, 0.0),
     };
     match phase {
         NonContrast => nc,
         Arterial => art,
-        PortalVenous => pv,
+        PortalVenous | Delayed => pv,
     }
 }
 
-/// Per-case HU means of every label (index = label).
+/// Delayed-phase means: blood and parenchyma near equilibrium, excreted contrast in the urine.
+fn delayed_hu(label: u8) -> f64 {
+    match label {
+        PANCREAS => 75.0,
+        MUSCLE | DIAPHRAGM => 60.0,
+        AORTA | SMA | IVC | PORTAL_VEIN | SPLENIC_VEIN | SMV | HEART => 115.0,
+        LIVER => 90.0,
+        SPLEEN => 95.0,
+        KIDNEY_CORTEX | KIDNEY_MEDULLA => 160.0,
+        BLADDER => 250.0,
+        STOMACH_WALL | DUODENUM_WALL | SMALL_BOWEL_WALL | COLON_WALL => 75.0,
+        l => base_hu(l, Phase::PortalVenous),
+    }
+}
+
+impl Phase {
+    /// The phase after this one in an injection's timeline (where a late acquisition drifts).
+    pub fn next(self) -> Phase {
+        match self {
+            Phase::NonContrast => Phase::NonContrast,
+            Phase::Arterial => Phase::PortalVenous,
+            Phase::PortalVenous | Phase::Delayed => Phase::Delayed,
+        }
+    }
+}
+
+/// Per-case HU means of every label (index = label), and the gain of each structure's texture.
 #[derive(Debug, Clone)]
 pub struct HuTable {
-    pub mean: [f64; 32],
+    pub mean: [f64; LABEL_COUNT],
+    /// Multiplies a structure's texture amplitude (1 in the classic profile).
+    pub gain: [f64; LABEL_COUNT],
 }
 
 impl HuTable {
     /// Draws each mean around its base value: +-10% of the contrast enhancement and +-8 HU.
     pub fn draw(phase: Phase, rng: &mut impl Rng) -> Self {
-        let mut mean = [0.0; 32];
-        for &(l, _) in NAMES {
+        let mut mean = [0.0; LABEL_COUNT];
+        for &(l, _) in NAMES.iter().take(CLASSIC_LABELS) {
             let b = base_hu(l, phase);
             let nc = base_hu(l, Phase::NonContrast);
             let enh = b - nc;
             mean[l as usize] =
                 nc + enh * rng.random_range(0.85..1.15) + rng.random_range(-8.0..8.0);
         }
-        HuTable { mean }
+        HuTable {
+            mean,
+            gain: [1.0; LABEL_COUNT],
+        }
+    }
+
+    /// The realistic profile's draw: the enhancement of `phase` moved towards the next phase
+    /// by `timing` (0 = early, 1 = late in the phase, at most 40 % of the way), scaled per
+    /// structure by 0.75-1.25, every mean shifted by up to `shift_hu` (appearance randomisation
+    /// within physiology), and each structure's texture gain drawn in 0.5-2.
+    pub fn draw_realistic(phase: Phase, timing: f64, shift_hu: f64, rng: &mut impl Rng) -> Self {
+        let mut mean = [0.0; LABEL_COUNT];
+        let mut gain = [1.0; LABEL_COUNT];
+        for &(l, _) in NAMES {
+            let nc = base_hu(l, Phase::NonContrast);
+            let here = base_hu(l, phase);
+            let later = base_hu(l, phase.next());
+            let enh = here + (later - here) * 0.4 * timing - nc;
+            let fixed = matches!(l, BACKGROUND | METAL | TABLE);
+            let bone = matches!(l, BONE_CORTEX | BONE_MARROW | ARM_BONE);
+            mean[l as usize] = if fixed {
+                nc
+            } else if bone {
+                // mineral density varies with age and scanner far more than soft tissue
+                nc * rng.random_range(0.6..1.1) + rng.random_range(-shift_hu..=shift_hu)
+            } else {
+                nc + enh * rng.random_range(0.75..1.25) + rng.random_range(-shift_hu..=shift_hu)
+            };
+            gain[l as usize] = rng.random_range(0.5..2.0);
+        }
+        HuTable { mean, gain }
     }
 }
 

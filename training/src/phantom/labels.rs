@@ -27,6 +27,16 @@ pub const COLON_WALL: u8 = 23;
 pub const COLON_CONTENT: u8 = 24;
 pub const DISC: u8 = 25;
 pub const SPINAL_CANAL: u8 = 26;
+// structures of the realistic profile (thorax, pelvis, scanner environment, pathology)
+pub const LUNG: u8 = 27;
+pub const HEART: u8 = 28;
+pub const BLADDER: u8 = 29;
+pub const ASCITES: u8 = 30;
+pub const TABLE: u8 = 31;
+pub const METAL: u8 = 32;
+pub const CARTILAGE: u8 = 33;
+pub const DIAPHRAGM: u8 = 34;
+pub const ARM_BONE: u8 = 35;
 
 /// (label, name) for every structure, as written into cohort.json.
 pub const NAMES: &[(u8, &str)] = &[
@@ -57,7 +67,19 @@ pub const NAMES: &[(u8, &str)] = &[
     (COLON_CONTENT, "colon content"),
     (DISC, "intervertebral disc"),
     (SPINAL_CANAL, "spinal canal"),
+    (LUNG, "lung"),
+    (HEART, "heart (blood pool and myocardium)"),
+    (BLADDER, "urinary bladder"),
+    (ASCITES, "ascites"),
+    (TABLE, "scanner table"),
+    (METAL, "metal (prosthesis, spinal hardware, clips)"),
+    (CARTILAGE, "costal cartilage"),
+    (DIAPHRAGM, "diaphragm"),
+    (ARM_BONE, "arm bone"),
 ];
+
+/// Number of label values (every label is below it).
+pub const LABEL_COUNT: usize = 36;
 
 /// Labels that soft-tissue organs may paint over (they grow into fat and bowel, never into
 /// muscle or bone).

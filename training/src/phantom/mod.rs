@@ -16,12 +16,13 @@ pub mod canvas;
 pub mod intensity;
 pub mod labels;
 pub mod noise;
+pub mod realistic;
 
 use crate::cohort::{
     case_id, mask_volume_ml, write_case, write_manifest, CaseRecord, CohortManifest,
 };
 use crate::error::{Result, TrainError};
-use anatomy::{lobulation, noise_fields, Anatomy, Painter};
+use anatomy::{lobulation, noise_fields, Anatomy, BodyForm, Painter};
 use canvas::{Canvas, Grid};
 use intensity::{HuTable, Phase};
 use ndarray::Array3;
@@ -44,12 +45,28 @@ pub enum PhantomSize {
     Full,
 }
 
+/// Which phantom world a cohort is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// The original phantoms: lower chest to iliac crest without lungs, about 2 mm pixels and
+    /// 2.5 mm slices (small) or NIH-like full size, three phases; kept so that earlier results
+    /// stay reproducible.
+    Classic,
+    /// Real protocols' framings (whole trunk to short slabs, chest-only and pelvis-only without
+    /// pancreas), drawn scanners, bodies, findings and four phases ([`realistic`]).
+    Realistic,
+}
+
 /// Options of `pancseg-train phantom`.
 #[derive(Debug, Clone)]
 pub struct CohortOptions {
     pub count: usize,
     pub seed: u64,
     pub size: PhantomSize,
+    pub profile: Profile,
+    /// The framings a realistic case is drawn from (all when empty).
+    pub framings: Vec<realistic::draw::Framing>,
     pub out: PathBuf,
     pub nifti: bool,
     pub dicom: bool,
@@ -62,6 +79,9 @@ pub struct CaseParams {
     pub phase: Phase,
     pub noise_sigma_hu: f64,
     pub anatomy: Anatomy,
+    /// The realistic profile's draws (absent in the classic profile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realism: Option<realistic::draw::Realism>,
 }
 
 /// One generated case.
@@ -125,6 +145,7 @@ pub fn generate_case(seed: u64, size: PhantomSize) -> Result<PhantomCase> {
         hu: &hu,
         tex,
         shape,
+        form: BodyForm::CLASSIC,
     };
     let mut canvas = Canvas::new(grid, -1000.0);
     let mut paint_rng = ChaCha8Rng::seed_from_u64(derive(seed, 3));
@@ -162,6 +183,35 @@ pub fn generate_case(seed: u64, size: PhantomSize) -> Result<PhantomCase> {
         }
     });
 
+    assemble(
+        grid,
+        labels,
+        hu,
+        CaseParams {
+            phase,
+            noise_sigma_hu: noise_sigma,
+            anatomy: an,
+            realism: None,
+        },
+    )
+}
+
+/// Generates one case of `profile` from its seed (`framings` only for the realistic profile).
+pub fn generate_profile_case(
+    seed: u64,
+    size: PhantomSize,
+    profile: Profile,
+    framings: &[realistic::draw::Framing],
+) -> Result<PhantomCase> {
+    match profile {
+        Profile::Classic => generate_case(seed, size),
+        Profile::Realistic => realistic::generate(seed, size, framings),
+    }
+}
+
+/// CT, organ labels and pancreas label of a painted grid.
+fn assemble(grid: Grid, labels: Vec<u8>, hu: Vec<f32>, params: CaseParams) -> Result<PhantomCase> {
+    let (nz, ny, nx) = grid.dims;
     let geometry = Geometry {
         spacing: grid.spacing,
         origin: grid.origin,
@@ -189,11 +239,7 @@ pub fn generate_case(seed: u64, size: PhantomSize) -> Result<PhantomCase> {
         ct,
         organs,
         label,
-        params: CaseParams {
-            phase,
-            noise_sigma_hu: noise_sigma,
-            anatomy: an,
-        },
+        params,
     })
 }
 
@@ -272,7 +318,7 @@ pub fn generate_cohort(o: &CohortOptions) -> Result<()> {
         let id = case_id(i);
         let seed = case_seed(o.seed, i);
         let started = std::time::Instant::now();
-        let case = generate_case(seed, o.size)?;
+        let case = generate_profile_case(seed, o.size, o.profile, &o.framings)?;
         let dir = o.out.join(&id);
         if o.nifti {
             write_case(&o.out, &id, &case.ct, &case.label, Some(&case.organs))?;
@@ -292,8 +338,14 @@ pub fn generate_cohort(o: &CohortOptions) -> Result<()> {
         let ml = mask_volume_ml(&case.label);
         if o.progress {
             let [nx, ny, nz] = case.ct.dims_xyz();
+            let framing = case
+                .params
+                .realism
+                .as_ref()
+                .map(|r| format!(", {}", r.framing.name()))
+                .unwrap_or_default();
             eprintln!(
-                "{id}: {nx}x{ny}x{nz}, {:?}, pancreas {ml:.1} mL, {:.1} s",
+                "{id}: {nx}x{ny}x{nz}{framing}, {:?}, pancreas {ml:.1} mL, {:.1} s",
                 case.params.phase,
                 started.elapsed().as_secs_f64()
             );
@@ -316,6 +368,8 @@ pub fn generate_cohort(o: &CohortOptions) -> Result<()> {
             "seed": o.seed,
             "count": o.count,
             "size": o.size,
+            "profile": o.profile,
+            "framings": o.framings,
             "formats": { "nifti": o.nifti, "dicom": o.dicom },
             "labels": labels::NAMES.iter().map(|(l, n)| (l.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
         }),

@@ -14,6 +14,8 @@ fn cascade_keeps_the_pancreas_and_prunes() {
         count: 4,
         seed: 11,
         size: PhantomSize::Small,
+        profile: pancseg_train::phantom::Profile::Classic,
+        framings: Vec::new(),
         out: cohort.clone(),
         nifti: true,
         dicom: false,

@@ -18,6 +18,8 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
         count: 4,
         seed: 51,
         size: PhantomSize::Small,
+        profile: pancseg_train::phantom::Profile::Classic,
+        framings: Vec::new(),
         out: cohort.clone(),
         nifti: true,
         dicom: false,

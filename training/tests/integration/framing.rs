@@ -41,6 +41,8 @@ fn crops_along_z_keep_candidates_and_masks() {
         count: 1,
         seed: 4242,
         size: PhantomSize::Small,
+        profile: pancseg_train::phantom::Profile::Classic,
+        framings: Vec::new(),
         out: cohort.clone(),
         nifti: true,
         dicom: false,

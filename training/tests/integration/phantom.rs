@@ -13,6 +13,8 @@ fn cohort(dir: &Path, count: usize, seed: u64, dicom: bool) {
         count,
         seed,
         size: PhantomSize::Small,
+        profile: pancseg_train::phantom::Profile::Classic,
+        framings: Vec::new(),
         out: dir.to_path_buf(),
         nifti: true,
         dicom,

@@ -53,6 +53,8 @@ fn train_export_resume_and_reproduce() {
         count: 3,
         seed: 21,
         size: PhantomSize::Small,
+        profile: pancseg_train::phantom::Profile::Classic,
+        framings: Vec::new(),
         out: cohort.clone(),
         nifti: true,
         dicom: false,
