@@ -9,6 +9,7 @@
 
 use crate::cohort::{mask_volume_ml, Cohort};
 use crate::error::Result;
+use crate::parameter_spread::{parameter_spread, to_text, Spread};
 use pancseg::eval::distance::distance_to;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -50,6 +51,8 @@ pub struct CohortStats {
     pub cohort_window_mean_dsc: f64,
     pub own_window_mean_dsc: f64,
     pub mean_pancreas_volume_ml: f64,
+    /// The spread of every parameter the generator drew per case.
+    pub parameters: Vec<Spread>,
 }
 
 fn bin(v: f32) -> usize {
@@ -187,6 +190,7 @@ pub fn cohort_stats(dir: &Path) -> Result<CohortStats> {
         cases,
         cohort_window,
         cohort_window_mean_dsc: best,
+        parameters: parameter_spread(&cohort.manifest),
     })
 }
 
@@ -223,6 +227,10 @@ impl CohortStats {
             self.cohort_window_mean_dsc,
             self.own_window_mean_dsc
         );
+        if !self.parameters.is_empty() {
+            s += "drawn parameters:\n";
+            s += &to_text(&self.parameters);
+        }
         s
     }
 }

@@ -15,6 +15,8 @@ pub mod export_cmd;
 pub mod fig5;
 pub mod forest_train;
 pub mod import;
+pub mod parameter_spread;
 pub mod phantom;
+pub mod realism;
 pub mod selection;
 pub mod train_cmd;

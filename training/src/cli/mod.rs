@@ -8,6 +8,7 @@ pub mod export;
 pub mod import;
 pub mod options;
 pub mod phantom;
+pub mod realism;
 pub mod train;
 
 /// What every subcommand returns.

@@ -160,6 +160,8 @@ impl Anatomy {
 pub struct BodyForm {
     /// Radius factor of small bowel, duodenum and colon (collapsed below 1, distended above).
     pub bowel_scale: f64,
+    /// Scale of the liver's axes (hepatomegaly above 1).
+    pub liver_scale: f64,
     /// The psoas exists below this z (mm); the classic profile paints it everywhere.
     pub psoas_top_mm: f64,
     /// Exponent of the posterior half of the outline (2 = ellipse; larger = flatter back).
@@ -176,6 +178,7 @@ impl BodyForm {
     /// The classic profile: an ellipse, bowel as drawn, psoas everywhere.
     pub const CLASSIC: BodyForm = BodyForm {
         bowel_scale: 1.0,
+        liver_scale: 1.0,
         psoas_top_mm: f64::INFINITY,
         posterior_exponent: 2.0,
         chest_from_mm: f64::INFINITY,
@@ -580,10 +583,11 @@ impl Painter<'_> {
 
     fn paint_liver(&self, c: &mut Canvas) {
         let [a, b] = self.an.body;
+        let ls = self.form.liver_scale;
         let right = [-a * 0.42, -b * 0.05, 75.0];
-        let axes_r = [a * 0.5, b * 0.8, 85.0];
+        let axes_r = [a * 0.5 * ls, b * 0.8 * ls, 85.0 * ls];
         let left = [a * 0.02, -b * 0.45, 90.0];
-        let axes_l = [a * 0.35, b * 0.3, 45.0];
+        let axes_l = [a * 0.35 * ls, b * 0.3 * ls, 45.0 * ls];
         for (ctr, ax) in [(right, axes_r), (left, axes_l)] {
             self.ellipsoid(c, ctr, ax, 0.0, 0.1, |p, l, _| {
                 (is_soft_background(l) || l == LIVER)

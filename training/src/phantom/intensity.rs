@@ -6,9 +6,6 @@
 use super::labels::*;
 use rand::Rng;
 
-/// The labels of the classic profile: the first entries of [`NAMES`] (its draws stay as they
-/// were when the realistic structures were added).
-const CLASSIC_LABELS: usize = 27;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -99,7 +96,7 @@ impl HuTable {
     /// Draws each mean around its base value: +-10% of the contrast enhancement and +-8 HU.
     pub fn draw(phase: Phase, rng: &mut impl Rng) -> Self {
         let mut mean = [0.0; LABEL_COUNT];
-        for &(l, _) in NAMES.iter().take(CLASSIC_LABELS) {
+        for &(l, _) in NAMES.iter().take(CLASSIC_COUNT) {
             let b = base_hu(l, phase);
             let nc = base_hu(l, Phase::NonContrast);
             let enh = b - nc;
@@ -115,7 +112,7 @@ impl HuTable {
     /// The realistic profile's draw: the enhancement of `phase` moved towards the next phase
     /// by `timing` (0 = early, 1 = late in the phase, at most 40 % of the way), scaled per
     /// structure by 0.75-1.25, every mean shifted by up to `shift_hu` (appearance randomisation
-    /// within physiology), and each structure's texture gain drawn in 0.5-2.
+    /// within physiology), and each structure's texture gain drawn in 0.3-1.3.
     pub fn draw_realistic(phase: Phase, timing: f64, shift_hu: f64, rng: &mut impl Rng) -> Self {
         let mut mean = [0.0; LABEL_COUNT];
         let mut gain = [1.0; LABEL_COUNT];
@@ -134,7 +131,7 @@ impl HuTable {
             } else {
                 nc + enh * rng.random_range(0.75..1.25) + rng.random_range(-shift_hu..=shift_hu)
             };
-            gain[l as usize] = rng.random_range(0.5..2.0);
+            gain[l as usize] = rng.random_range(0.3..1.3);
         }
         HuTable { mean, gain }
     }

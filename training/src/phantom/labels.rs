@@ -78,6 +78,10 @@ pub const NAMES: &[(u8, &str)] = &[
     (ARM_BONE, "arm bone"),
 ];
 
+/// The labels of the classic profile: the first entries of [`NAMES`] (the realistic profile
+/// adds the rest).
+pub const CLASSIC_COUNT: usize = 27;
+
 /// Number of label values (every label is below it).
 pub const LABEL_COUNT: usize = 36;
 

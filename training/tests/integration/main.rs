@@ -10,6 +10,7 @@ mod framing;
 mod import;
 mod onnx_parity;
 mod phantom;
+mod realistic;
 mod train;
 
 /// Held by every test that trains a network (see the module doc).

@@ -166,6 +166,9 @@ pub struct Scanner {
     pub noise_hu: f64,
     /// Calibration offset added to every voxel (HU).
     pub hu_offset: f64,
+    /// Correlation of the noise across slices (Gaussian sigma, slices): the z interpolation of
+    /// helical reconstruction.
+    pub noise_z_corr_slices: f64,
     /// Strength of beam-hardening streaks between dense structures (0 = none, 1 = strong).
     pub beam_hardening: f64,
     /// Field-of-view centre offset from the body centre (x, y; mm).
@@ -233,6 +236,7 @@ impl Realism {
         let fat = (4.0 + 55.0 * habitus * rng.random_range(0.5..1.2)).clamp(3.0, 75.0);
         let form = BodyForm {
             bowel_scale: rng.random_range(0.65..1.45),
+            liver_scale: rng.random_range(0.95..1.3),
             psoas_top_mm: rng.random_range(40.0..70.0),
             posterior_exponent: rng.random_range(2.0..3.2),
             chest_from_mm: rng.random_range(130.0..180.0),
@@ -420,6 +424,7 @@ impl Scanner {
             noise_ref_hu,
             noise_hu: 0.0,
             hu_offset: rng.random_range(-5.0..5.0),
+            noise_z_corr_slices: rng.random_range(0.4..1.0),
             beam_hardening: rng.random_range(0.0..1.0),
             centre_mm: [rng.random_range(-12.0..12.0), rng.random_range(-5.0..30.0)],
         }

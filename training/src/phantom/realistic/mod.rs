@@ -9,6 +9,7 @@
 //! is consumed identically); the realistic draws come from a stream of their own, so the classic
 //! profile stays byte-identical to what it was.
 
+pub mod bowel;
 pub mod draw;
 pub mod environment;
 pub mod pathology;
@@ -26,9 +27,10 @@ use draw::{Framing, Realism};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-/// Height of the liver dome above the pancreatic neck in the classic anatomy (mm): the right
-/// lobe's centre (75) plus its half-height (85).
-const LIVER_TOP_MM: f64 = 160.0;
+/// The liver's right lobe in the classic anatomy: centre height and half-height above the
+/// pancreatic neck (mm); its dome is their sum (times the drawn liver scale).
+const LIVER_CENTRE_MM: f64 = 75.0;
+const LIVER_HALF_HEIGHT_MM: f64 = 85.0;
 /// Lower pole of the kidneys in the classic anatomy (mm).
 const KIDNEY_BOTTOM_MM: f64 = -85.0;
 
@@ -86,7 +88,8 @@ pub fn generate(seed: u64, size: PhantomSize, framings: &[Framing]) -> Result<Ph
     );
     tune_pancreas_volume(&mut an, &provisional);
     let pz = pancreas_z(&an);
-    re.place(&mut rr, LIVER_TOP_MM, pz, KIDNEY_BOTTOM_MM);
+    let liver_top = LIVER_CENTRE_MM + LIVER_HALF_HEIGHT_MM * form.liver_scale;
+    re.place(&mut rr, liver_top, pz, KIDNEY_BOTTOM_MM);
     let [lo, hi] = re.z_range_mm;
     let dz = re.scanner.slice_spacing_mm;
     let nz = (((hi - lo) / dz).round() as usize + 1).max(8);
@@ -107,6 +110,8 @@ pub fn generate(seed: u64, size: PhantomSize, framings: &[Framing]) -> Result<Ph
     let mut extra = ChaCha8Rng::seed_from_u64(derive(seed, 0x7EA2));
     let lv = re.levels;
     pathology::paint_pancreas_findings(&painter, &mut canvas, &re.body, &mut extra);
+    let loops = (8.0 + 28.0 * (1.0 - re.body.habitus)).round() as usize;
+    bowel::paint_loops(&painter, &mut canvas, &lv, loops, &mut extra);
     pelvis::paint_bones(&painter, &mut canvas, &lv, &mut extra);
     pelvis::paint_organs(&painter, &mut canvas, &lv, &mut extra);
     pelvis::paint_iliac_vessels(&painter, &mut canvas, &lv, &mut extra);
@@ -128,7 +133,14 @@ pub fn generate(seed: u64, size: PhantomSize, framings: &[Framing]) -> Result<Ph
     let px = re.scanner.pixel_mm;
     scanner::blur(&mut hu, g.dims, px, &re.scanner);
     scanner::streaks(&mut hu, &labels, g.dims, px, &re.scanner, seed);
-    scanner::noise_and_quantise(&mut hu, g.dims, px, &re.scanner, seed);
+    scanner::noise_and_quantise(
+        &mut hu,
+        g.dims,
+        px,
+        &re.scanner,
+        re.scanner.noise_z_corr_slices,
+        seed,
+    );
     let params = CaseParams {
         phase: re.phase,
         noise_sigma_hu: re.scanner.noise_hu,

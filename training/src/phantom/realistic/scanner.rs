@@ -135,26 +135,46 @@ fn kernel_noise(seed: u64, nx: usize, ny: usize, sigma: f64, corr_px: f64, band:
     n.iter().map(|&v| (v - m as f32) * g).collect()
 }
 
-/// Adds noise and the calibration offset and rounds to integer HU in [-1024, 3071].
+/// Adds noise and the calibration offset and rounds to integer HU in [-1024, 3071]. The noise
+/// is correlated across slices by the reconstruction's z interpolation (`z_corr_slices`, a
+/// Gaussian sigma in slices), as adjacent helical slices share projections.
 pub fn noise_and_quantise(
     hu: &mut [f32],
     dims: (usize, usize, usize),
     px: f64,
     sc: &Scanner,
+    z_corr_slices: f64,
     seed: u64,
 ) {
-    let (_, ny, nx) = dims;
+    let (nz, ny, nx) = dims;
     let corr_px = sc.kernel.noise_corr_mm / px;
+    let mut noise = vec![0f32; hu.len()];
+    noise
+        .par_chunks_mut(ny * nx)
+        .enumerate()
+        .for_each(|(z, s)| {
+            let n = kernel_noise(
+                derive(seed, 5000 + z as u64),
+                nx,
+                ny,
+                1.0,
+                corr_px,
+                sc.kernel.band_pass,
+            );
+            s.copy_from_slice(&n);
+        });
+    let kz = gaussian_kernel(z_corr_slices);
+    let gain = 1.0 / kz.iter().map(|w| w * w).sum::<f64>().sqrt();
+    let rz = (kz.len() / 2) as i64;
+    let sigma = sc.noise_hu;
     hu.par_chunks_mut(ny * nx).enumerate().for_each(|(z, s)| {
-        let n = kernel_noise(
-            derive(seed, 5000 + z as u64),
-            nx,
-            ny,
-            sc.noise_hu,
-            corr_px,
-            sc.kernel.band_pass,
-        );
-        for (v, e) in s.iter_mut().zip(n) {
+        for (i, v) in s.iter_mut().enumerate() {
+            let mut e = 0.0f64;
+            for (t, w) in kz.iter().enumerate() {
+                let zz = (z as i64 + t as i64 - rz).clamp(0, nz as i64 - 1) as usize;
+                e += w * noise[zz * ny * nx + i] as f64;
+            }
+            let e = (e * gain * sigma) as f32;
             // air outside the patient is quieter and sits at the scanner's floor
             let e = if *v < -950.0 { e * 0.3 } else { e };
             *v = (*v + e + sc.hu_offset as f32)
