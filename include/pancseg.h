@@ -11,6 +11,7 @@
  *   valid after the context is freed, in any order. Accessor pointers are borrowed from their
  *   object and valid until it is freed.
  * - Extensible structs start with struct_size = sizeof(struct); use the *_init functions.
+ *   A struct_size below the first version's size or above 4096 bytes is PANCSEG_INVALID_ARGUMENT.
  * - Threads: one context may be used by many threads at once; callbacks run on library threads.
  *   Do not free a context while a call on it is running.
  */

@@ -77,6 +77,10 @@ pub(crate) fn give<T>(out: &mut *mut T, value: T) {
     *out = Box::into_raw(Box::new(value));
 }
 
+/// The largest `struct_size` accepted: far above any version of the option structs (a few
+/// hundred bytes), so a garbage value (an uninitialised struct) is refused instead of trusted.
+const MAX_STRUCT_SIZE: usize = 4096;
+
 /// A caller-filled extensible struct: its first field is `struct_size`.
 pub(crate) trait Versioned: Copy {
     /// The struct's C name, for messages.
@@ -92,6 +96,13 @@ pub(crate) fn read_versioned<T: Versioned>(p: *const T) -> Result<Option<T>, Fai
     // SAFETY: non-NULL; every version of the struct starts with `struct_size: size_t`
     let size = unsafe { p.cast::<usize>().read_unaligned() };
     let need = std::mem::size_of::<T>();
+    if size > MAX_STRUCT_SIZE {
+        return invalid(format!(
+            "{name}.struct_size is {size}, more than any version of {name} can be (at most \
+             {MAX_STRUCT_SIZE} bytes): set it to sizeof({name}); an uninitialised struct?",
+            name = T::NAME
+        ));
+    }
     if size < need {
         return invalid(format!(
             "{name}.struct_size is {size}; this library needs at least {need} (set it to sizeof({name}))",
@@ -193,5 +204,12 @@ mod tests {
         };
         let e = read_versioned(&small).unwrap_err();
         assert!(e.1.contains("v.struct_size is 4"), "{}", e.1);
+        let garbage = V {
+            struct_size: usize::MAX / 3,
+            x: 9,
+        };
+        let e = read_versioned(&garbage).unwrap_err();
+        assert_eq!(e.0, PANCSEG_INVALID_ARGUMENT);
+        assert!(e.1.contains("more than any version"), "{}", e.1);
     }
 }
