@@ -196,16 +196,19 @@ mod tests {
             let sd =
                 (n.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / n.len() as f64).sqrt();
             assert!((sd - 20.0).abs() < 0.01, "{sd}");
-            let c: f64 = (0..127 * 128)
-                .filter(|i| i % 128 != 127)
-                .map(|i| (n[i] as f64 - m) * (n[i + 1] as f64 - m))
+            // correlation four pixels apart: the band-pass removes the broad (low-frequency)
+            // part of the grain, so distant pixels decorrelate
+            let lag = 4;
+            let c: f64 = (0..128 * 128 - lag)
+                .filter(|i| i % 128 < 128 - lag)
+                .map(|i| (n[i] as f64 - m) * (n[i + lag] as f64 - m))
                 .sum::<f64>()
-                / (127.0 * 127.0)
+                / (124.0 * 128.0)
                 / (sd * sd);
             c
         };
         let soft = corr(0.0);
         let sharp = corr(0.65);
-        assert!(soft > sharp + 0.05, "soft {soft} sharp {sharp}");
+        assert!(soft > sharp + 0.1, "soft {soft} sharp {sharp}");
     }
 }
