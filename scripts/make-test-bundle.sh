@@ -10,7 +10,7 @@ work="${WORK:-$(mktemp -d)}"
 out=tests/fixtures/bundle-tiny
 cargo build --release --workspace --quiet --bins
 t=target/release/pancseg-train
-$t phantom --count 6 --seed 31 --size small --out "$work/cohort"
+$t phantom --profile classic --count 6 --seed 31 --size small --out "$work/cohort"
 $t candidates --cohort "$work/cohort" --folds 2 --seed 1 --trees 20 --out "$work/cand" >/dev/null
 cases=case_001,case_002,case_003,case_004,case_005,case_006
 common=(--cohort "$work/cohort" --cases "$cases" --forests "$work/cand/fold_1" --widths 8,16,16,16,16
@@ -45,7 +45,7 @@ $t export --forests "$work/cand/fold_1" --p "$work/p" --r1 "$work/r1" --r2 "$wor
   --description "test fixture: scripts/make-test-bundle.sh (6 small phantoms, seed 31; narrow networks, 8 short epochs; G(P2) operating point calibrated on 3 training cases)"
 # the sample: a phantom none of the models saw, cut to the slices around the pancreas (+-6) to
 # keep the tests fast
-$t phantom --count 1 --seed 32 --size small --out "$work/sample"
+$t phantom --profile classic --count 1 --seed 32 --size small --out "$work/sample"
 mkdir -p tests/fixtures/phantom
 python3 - "$work/sample/case_001" tests/fixtures/phantom <<'PY'
 import sys
