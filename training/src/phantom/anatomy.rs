@@ -324,7 +324,10 @@ impl Painter<'_> {
         );
     }
 
-    fn tube_wall_content(
+    /// A hollow tube (bowel): a wall of `wall` painted where `into(current label)` allows, then
+    /// `content` of `kind` inside it, `wall_mm` in from the outer surface.
+    #[allow(clippy::too_many_arguments)]
+    pub fn tube_wall_content(
         &self,
         c: &mut Canvas,
         pts: &[TubePoint],
@@ -332,25 +335,14 @@ impl Painter<'_> {
         wall: u8,
         content: u8,
         kind: Content,
+        into: impl Fn(u8) -> bool + Sync,
     ) {
         let hu_wall = |p: [f64; 3]| self.val(wall, p, 6.0, 0.1);
         c.paint_tube(
             pts,
             0.0,
             |_| 1.0,
-            |p, l, _| {
-                (!matches!(
-                    l,
-                    BONE_CORTEX
-                        | BONE_MARROW
-                        | MUSCLE
-                        | SUBCUTANEOUS_FAT
-                        | BACKGROUND
-                        | DISC
-                        | SPINAL_CANAL
-                ))
-                .then(|| (wall, hu_wall(p)))
-            },
+            |p, l, _| into(l).then(|| (wall, hu_wall(p))),
         );
         let tex = self.tex;
         c.paint_tube(
@@ -495,7 +487,15 @@ impl Painter<'_> {
             },
         ];
         let kind = Content::draw(rng, self.an.oral_contrast, true);
-        self.tube_wall_content(c, &spline(&ctrl, 3.0), 3.0, COLON_WALL, COLON_CONTENT, kind);
+        self.tube_wall_content(
+            c,
+            &spline(&ctrl, 3.0),
+            3.0,
+            COLON_WALL,
+            COLON_CONTENT,
+            kind,
+            bowel_bed,
+        );
     }
 
     fn paint_small_bowel(&self, c: &mut Canvas, rng: &mut ChaCha8Rng) {
@@ -516,29 +516,12 @@ impl Painter<'_> {
                 )
             };
             let r = rng.random_range(9.0..13.0) * self.form.bowel_scale;
-            let mut p = [
+            let p = [
                 rng.random_range(xr.0..xr.1),
                 rng.random_range(yr.0..yr.1),
                 rng.random_range(zr.0..zr.1),
             ];
-            let mut dir: [f64; 3] = [j(rng, 1.0), j(rng, 1.0), j(rng, 0.6)];
-            let mut ctrl = Vec::new();
-            for _ in 0..rng.random_range(8..14) {
-                ctrl.push(TubePoint { c: p, r });
-                for (d, v) in dir.iter_mut().enumerate() {
-                    *v = 0.55 * *v + j(rng, 1.0) * if d == 2 { 0.6 } else { 1.0 };
-                }
-                let n = (dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2])
-                    .sqrt()
-                    .max(1e-6);
-                for (d, (lo, hi)) in [xr, yr, zr].iter().enumerate() {
-                    p[d] += dir[d] / n * 24.0;
-                    if p[d] < *lo || p[d] > *hi {
-                        dir[d] = -dir[d];
-                        p[d] = p[d].clamp(*lo, *hi);
-                    }
-                }
-            }
+            let ctrl = wander(rng, p, [xr, yr, zr], 8..14, 24.0, r);
             let kind = Content::draw(rng, an.oral_contrast, false);
             self.tube_wall_content(
                 c,
@@ -547,6 +530,7 @@ impl Painter<'_> {
                 SMALL_BOWEL_WALL,
                 SMALL_BOWEL_CONTENT,
                 kind,
+                bowel_bed,
             );
         }
     }
@@ -671,6 +655,7 @@ impl Painter<'_> {
             DUODENUM_WALL,
             DUODENUM_CONTENT,
             kind,
+            bowel_bed,
         );
     }
 
@@ -829,6 +814,47 @@ impl Painter<'_> {
         });
         c.paint_tube(&spline(&sv, 1.5), 0.0, |_| 1.0, vessel(SPLENIC_VEIN));
     }
+}
+
+/// Where the classic profile's bowel may lie: anything but bone, muscle, subcutaneous fat, air,
+/// disc and spinal canal.
+fn bowel_bed(l: u8) -> bool {
+    !matches!(
+        l,
+        BONE_CORTEX | BONE_MARROW | MUSCLE | SUBCUTANEOUS_FAT | BACKGROUND | DISC | SPINAL_CANAL
+    )
+}
+
+/// A bowel loop as a random walk from `start`: the direction is drawn first, then `steps`
+/// control points `stride` mm apart, turning smoothly and bouncing off the `ranges` (x, y, z).
+pub fn wander(
+    rng: &mut ChaCha8Rng,
+    start: [f64; 3],
+    ranges: [(f64, f64); 3],
+    steps: std::ops::Range<usize>,
+    stride: f64,
+    r: f64,
+) -> Vec<TubePoint> {
+    let mut p = start;
+    let mut dir: [f64; 3] = [j(rng, 1.0), j(rng, 1.0), j(rng, 0.6)];
+    let mut ctrl = Vec::new();
+    for _ in 0..rng.random_range(steps) {
+        ctrl.push(TubePoint { c: p, r });
+        for (d, v) in dir.iter_mut().enumerate() {
+            *v = 0.55 * *v + j(rng, 1.0) * if d == 2 { 0.6 } else { 1.0 };
+        }
+        let n = (dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2])
+            .sqrt()
+            .max(1e-6);
+        for (d, (lo, hi)) in ranges.iter().enumerate() {
+            p[d] += dir[d] / n * stride;
+            if p[d] < *lo || p[d] > *hi {
+                dir[d] = -dir[d];
+                p[d] = p[d].clamp(*lo, *hi);
+            }
+        }
+    }
+    ctrl
 }
 
 /// Radius factor of the lobulated pancreas outline at `p`.

@@ -157,20 +157,7 @@ pub fn generate_case(seed: u64, size: PhantomSize) -> Result<PhantomCase> {
     let k = gaussian_kernel(0.5);
     hu.par_chunks_mut(ny * nx)
         .for_each(|s| noise::blur2d(s, nx, ny, &k));
-    let kz = gaussian_kernel(0.35);
-    let rz = (kz.len() / 2) as i64;
-    let src = hu.clone();
-    hu.par_chunks_mut(ny * nx).enumerate().for_each(|(z, s)| {
-        for (i, v) in s.iter_mut().enumerate() {
-            let mut acc = 0.0f64;
-            for (t, w) in kz.iter().enumerate() {
-                let zz = (z as i64 + t as i64 - rz).clamp(0, nz as i64 - 1) as usize;
-                acc += w * src[zz * ny * nx + i] as f64;
-            }
-            *v = acc as f32;
-        }
-    });
-    drop(src);
+    noise::blur_z(&mut hu, nz, ny * nx, &gaussian_kernel(0.35));
     // correlated noise, one seed per slice (thread-count independent), then integer HU
     let corr = match size {
         PhantomSize::Small => 0.7,

@@ -117,6 +117,24 @@ pub fn blur2d(img: &mut [f32], nx: usize, ny: usize, k: &[f64]) {
     }
 }
 
+/// Convolves a volume of `nz` slices of `plane` voxels along z with `k` (edges clamped), in
+/// parallel over slices.
+pub fn blur_z(vol: &mut [f32], nz: usize, plane: usize, k: &[f64]) {
+    use rayon::prelude::*;
+    let rz = (k.len() / 2) as i64;
+    let src = vol.to_vec();
+    vol.par_chunks_mut(plane).enumerate().for_each(|(z, s)| {
+        for (i, v) in s.iter_mut().enumerate() {
+            let mut acc = 0.0f64;
+            for (t, w) in k.iter().enumerate() {
+                let zz = (z as i64 + t as i64 - rz).clamp(0, nz as i64 - 1) as usize;
+                acc += w * src[zz * plane + i] as f64;
+            }
+            *v = acc as f32;
+        }
+    });
+}
+
 /// One slice of zero-mean Gaussian noise with standard deviation `sigma` HU, correlated in-plane
 /// by a Gaussian of `corr_px` pixels (the grain of filtered back-projection), from its own seed.
 pub fn correlated_noise_slice(

@@ -265,23 +265,18 @@ pub fn paint_organs(p: &Painter, c: &mut Canvas, lv: &Levels, rng: &mut ChaCha8R
         },
     ];
     let kind = Content::draw(rng, false, true);
-    let pts = spline(&ctrl, 3.0);
-    c.paint_tube(
-        &pts,
-        0.0,
-        |_| 1.0,
-        |q, l, _| {
+    p.tube_wall_content(
+        c,
+        &spline(&ctrl, 3.0),
+        3.0,
+        COLON_WALL,
+        COLON_CONTENT,
+        kind,
+        |l| {
             matches!(
                 l,
                 VISCERAL_FAT | SMALL_BOWEL_WALL | SMALL_BOWEL_CONTENT | MUSCLE
             )
-            .then(|| (COLON_WALL, p.val(COLON_WALL, q, 6.0, 0.1)))
         },
-    );
-    c.paint_tube(
-        &pts,
-        -3.0,
-        |_| 1.0,
-        |q, l, _| (l == COLON_WALL).then(|| (COLON_CONTENT, kind.hu(tex.at(q, 0.15)) as f32)),
     );
 }

@@ -8,7 +8,7 @@
 //! count.
 
 use super::super::labels::METAL;
-use super::super::noise::{blur2d, derive, gaussian_kernel};
+use super::super::noise::{blur2d, blur_z, derive, gaussian_kernel};
 use super::draw::Scanner;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -24,18 +24,7 @@ pub fn blur(hu: &mut [f32], dims: (usize, usize, usize), px: f64, sc: &Scanner) 
         .for_each(|s| blur2d(s, nx, ny, &k));
     let profile = sc.slice_thickness_mm / 2.355 / sc.slice_spacing_mm;
     let kz = gaussian_kernel((0.35f64.powi(2) + profile * profile).sqrt());
-    let rz = (kz.len() / 2) as i64;
-    let src = hu.to_vec();
-    hu.par_chunks_mut(ny * nx).enumerate().for_each(|(z, s)| {
-        for (i, v) in s.iter_mut().enumerate() {
-            let mut acc = 0.0f64;
-            for (t, w) in kz.iter().enumerate() {
-                let zz = (z as i64 + t as i64 - rz).clamp(0, nz as i64 - 1) as usize;
-                acc += w * src[zz * ny * nx + i] as f64;
-            }
-            *v = acc as f32;
-        }
-    });
+    blur_z(hu, nz, ny * nx, &kz);
 }
 
 /// Centroid (x, y in pixels) and count of the pixels selected by `f`.
@@ -165,22 +154,15 @@ pub fn noise_and_quantise(
         });
     let kz = gaussian_kernel(z_corr_slices);
     let gain = 1.0 / kz.iter().map(|w| w * w).sum::<f64>().sqrt();
-    let rz = (kz.len() / 2) as i64;
-    let sigma = sc.noise_hu;
-    hu.par_chunks_mut(ny * nx).enumerate().for_each(|(z, s)| {
-        for (i, v) in s.iter_mut().enumerate() {
-            let mut e = 0.0f64;
-            for (t, w) in kz.iter().enumerate() {
-                let zz = (z as i64 + t as i64 - rz).clamp(0, nz as i64 - 1) as usize;
-                e += w * noise[zz * ny * nx + i] as f64;
-            }
-            let e = (e * gain * sigma) as f32;
-            // air outside the patient is quieter and sits at the scanner's floor
-            let e = if *v < -950.0 { e * 0.3 } else { e };
-            *v = (*v + e + sc.hu_offset as f32)
-                .round()
-                .clamp(-1024.0, 3071.0);
-        }
+    blur_z(&mut noise, nz, ny * nx, &kz);
+    let scale = (gain * sc.noise_hu) as f32;
+    hu.par_iter_mut().zip(&noise).for_each(|(v, &n)| {
+        let e = n * scale;
+        // air outside the patient is quieter and sits at the scanner's floor
+        let e = if *v < -950.0 { e * 0.3 } else { e };
+        *v = (*v + e + sc.hu_offset as f32)
+            .round()
+            .clamp(-1024.0, 3071.0);
     });
 }
 
