@@ -8,6 +8,11 @@
 
 use std::path::PathBuf;
 
+/// The ABI major of the C library: the number in its SONAME (`libpancseg.so.N`) and its symbol
+/// version (`PANCSEG_N`). It changes only when a binary built against an earlier header could
+/// misbehave with this library (docs/abi.md).
+const ABI_MAJOR: u32 = 0;
+
 fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
@@ -21,8 +26,11 @@ fn main() {
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is valid");
     config.after_includes = Some(format!(
-        "\n#define PANCSEG_VERSION_MAJOR {major}\n#define PANCSEG_VERSION_MINOR {minor}\n#define PANCSEG_VERSION_PATCH {patch}\n#define PANCSEG_VERSION_STRING \"{major}.{minor}.{patch}\""
+        "\n#define PANCSEG_VERSION_MAJOR {major}\n#define PANCSEG_VERSION_MINOR {minor}\n#define PANCSEG_VERSION_PATCH {patch}\n#define PANCSEG_VERSION_STRING \"{major}.{minor}.{patch}\"\n#define PANCSEG_ABI_MAJOR {ABI_MAJOR}"
     ));
+    // the shared library names its ABI (scripts/install.sh links the installed one with the
+    // same SONAME and the symbol version PANCSEG_<ABI_MAJOR>, packaging/link-c-library.sh)
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpancseg.so.{ABI_MAJOR}");
     // cbindgen follows the `mod` declarations of src/ffi/mod.rs into every file of the folder
     for entry in std::fs::read_dir(crate_dir.join("src/ffi")).expect("src/ffi is readable") {
         println!(

@@ -77,6 +77,7 @@ static void flip_byte(const char *path, long offset) {
 static pancseg_context *create(const char *dir, pancseg_status *status) {
   pancseg_options o;
   pancseg_context *ctx = (pancseg_context *)1;
+  o.struct_size = sizeof o;
   EXPECT_STATUS(pancseg_options_init(&o), PANCSEG_OK);
   o.model_dir = dir;
   o.threads = 2;
@@ -158,6 +159,22 @@ static void test_nulls(pancseg_context *ctx, const pancseg_volume *good) {
   CHECK(img == NULL);
   EXPECT_STATUS(pancseg_image_load(FIXTURE_CT, NULL), PANCSEG_INVALID_ARGUMENT);
   EXPECT_STATUS(pancseg_image_load("/nonexistent.nii.gz", &img), PANCSEG_IO_ERROR);
+  {
+    /* malformed files are PANCSEG_IO_ERROR (header), whatever their name: 100 junk bytes
+     * without an extension, and 1000 in a .nii */
+    const char *names[] = {"/tmp/pancseg-ffi-junk", "/tmp/pancseg-ffi-junk.nii"};
+    size_t k, j;
+    for (k = 0; k < 2; k++) {
+      FILE *f = fopen(names[k], "wb");
+      CHECK(f != NULL);
+      if (!f) continue;
+      for (j = 0; j < (k ? 1000u : 100u); j++) fputc((int)((j * 7919u + k) % 251u), f);
+      fclose(f);
+      EXPECT_STATUS(pancseg_image_load(names[k], &img), PANCSEG_IO_ERROR);
+      CHECK(img == NULL && strstr(pancseg_last_error(), "pancseg-ffi-junk") != NULL);
+      remove(names[k]);
+    }
+  }
   EXPECT_STATUS(pancseg_image_volume(NULL, NULL), PANCSEG_INVALID_ARGUMENT);
   CHECK(pancseg_result_mask(NULL, NULL) == NULL);
   CHECK(pancseg_result_probability(NULL, NULL) == NULL);
@@ -170,6 +187,122 @@ static void test_nulls(pancseg_context *ctx, const pancseg_volume *good) {
   pancseg_result_free(NULL);
   pancseg_image_free(NULL);
   CHECK(strcmp(pancseg_status_string(99), "unknown status") == 0);
+}
+
+/* A struct of this header with room after it, as a caller of a newer header would declare it. */
+#define TAIL 64
+#define FILL 0xAB
+
+/* 1 when bytes [from, to) of p all hold FILL. */
+static int untouched(const void *p, size_t from, size_t to) {
+  const unsigned char *b = (const unsigned char *)p;
+  size_t i;
+  for (i = from; i < to; i++)
+    if (b[i] != FILL) return 0;
+  return 1;
+}
+
+/* Output structs (the *_init functions, pancseg_image_volume) are written only up to the
+ * caller's struct_size and the library's size; smaller and absurd sizes are refused with
+ * nothing written. Input structs (pancseg_create, pancseg_segment) accept an equal or larger
+ * struct_size and refuse a smaller or absurd one. */
+static void test_struct_sizes(pancseg_context *ctx, const pancseg_volume *good) {
+  const size_t bad[] = {0, 8, 4097, (size_t)-1};
+  size_t i;
+  pancseg_image *img = NULL;
+  union {
+    pancseg_options o;
+    pancseg_segment_options so;
+    pancseg_volume v;
+    unsigned char bytes[sizeof(pancseg_options) + sizeof(pancseg_segment_options) +
+                        sizeof(pancseg_volume) + TAIL];
+  } buf;
+  pancseg_status st;
+  EXPECT_STATUS(pancseg_image_load(FIXTURE_CT, &img), PANCSEG_OK);
+  /* outputs: equal and larger sizes */
+#define OUTPUT_OK(T, call, size)                                           \
+  do {                                                                     \
+    memset(&buf, FILL, sizeof buf);                                        \
+    *(size_t *)&buf = (size);                                              \
+    EXPECT_STATUS(call, PANCSEG_OK);                                       \
+    CHECK(*(size_t *)&buf == sizeof(T));                                   \
+    CHECK(untouched(&buf, sizeof(T), sizeof buf));                         \
+  } while (0)
+  OUTPUT_OK(pancseg_options, pancseg_options_init(&buf.o), sizeof(pancseg_options));
+  OUTPUT_OK(pancseg_options, pancseg_options_init(&buf.o), sizeof(pancseg_options) + TAIL);
+  CHECK(buf.o.model_dir == NULL && buf.o.threads == 0);
+  OUTPUT_OK(pancseg_segment_options, pancseg_segment_options_init(&buf.so),
+            sizeof(pancseg_segment_options));
+  OUTPUT_OK(pancseg_segment_options, pancseg_segment_options_init(&buf.so),
+            sizeof(pancseg_segment_options) + TAIL);
+  CHECK(buf.so.method == PANCSEG_METHOD_G_P2);
+  OUTPUT_OK(pancseg_volume, pancseg_image_volume(img, &buf.v), sizeof(pancseg_volume));
+  OUTPUT_OK(pancseg_volume, pancseg_image_volume(img, &buf.v), sizeof(pancseg_volume) + TAIL);
+  CHECK(buf.v.dims[0] == good->dims[0] && buf.v.dtype == PANCSEG_DTYPE_FLOAT32);
+  /* outputs: smaller and absurd sizes write nothing */
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+#define OUTPUT_REFUSED(call)                                                               \
+  do {                                                                                     \
+    memset(&buf, FILL, sizeof buf);                                                        \
+    *(size_t *)&buf = bad[i];                                                              \
+    EXPECT_STATUS(call, PANCSEG_INVALID_ARGUMENT);                                         \
+    CHECK(*(size_t *)&buf == bad[i] && untouched(&buf, sizeof(size_t), sizeof buf));       \
+    CHECK(strstr(pancseg_last_error(), "struct_size") != NULL);                            \
+  } while (0)
+    OUTPUT_REFUSED(pancseg_options_init(&buf.o));
+    OUTPUT_REFUSED(pancseg_segment_options_init(&buf.so));
+    OUTPUT_REFUSED(pancseg_image_volume(img, &buf.v));
+  }
+  /* inputs: equal and larger sizes are accepted (a pre-cancelled segmentation stops right after
+   * the checks), smaller and absurd ones refused */
+  {
+    pancseg_context *c = NULL;
+    pancseg_result *r = NULL;
+    pancseg_segment_options so;
+    int32_t cancelled = 1;
+    memset(&buf, 0, sizeof buf);
+    buf.o.struct_size = sizeof buf.o;
+    EXPECT_STATUS(pancseg_options_init(&buf.o), PANCSEG_OK);
+    buf.o.model_dir = FIXTURE_BUNDLE;
+    buf.o.threads = 1;
+    buf.o.struct_size = sizeof(pancseg_options) + TAIL;
+    EXPECT_STATUS(pancseg_create(&buf.o, &c), PANCSEG_OK);
+    pancseg_free(c);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+      c = NULL;
+      buf.o.struct_size = bad[i];
+      EXPECT_STATUS(pancseg_create(&buf.o, &c), PANCSEG_INVALID_ARGUMENT);
+      CHECK(c == NULL && strstr(pancseg_last_error(), "struct_size") != NULL);
+    }
+
+    so.struct_size = sizeof so;
+    EXPECT_STATUS(pancseg_segment_options_init(&so), PANCSEG_OK);
+    so.cancel = &cancelled;
+    memset(&buf, 0, sizeof buf);
+    buf.v = *good;
+    buf.v.struct_size = sizeof(pancseg_volume) + TAIL;
+    EXPECT_STATUS(pancseg_segment(ctx, &buf.v, &so, &r), PANCSEG_CANCELLED);
+    buf.v.struct_size = sizeof(pancseg_volume);
+    buf.so = so;
+    buf.so.struct_size = sizeof(pancseg_segment_options) + TAIL;
+    EXPECT_STATUS(pancseg_segment(ctx, good, &buf.so, &r), PANCSEG_CANCELLED);
+    CHECK(r == NULL);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+      pancseg_volume v = *good;
+      pancseg_segment_options s2 = so;
+      v.struct_size = bad[i];
+      st = pancseg_segment(ctx, &v, &so, &r);
+      CHECK(st == PANCSEG_INVALID_ARGUMENT && r == NULL &&
+            strstr(pancseg_last_error(), "pancseg_volume.struct_size") != NULL);
+      s2.struct_size = bad[i];
+      st = pancseg_segment(ctx, good, &s2, &r);
+      CHECK(st == PANCSEG_INVALID_ARGUMENT && r == NULL &&
+            strstr(pancseg_last_error(), "pancseg_segment_options.struct_size") != NULL);
+    }
+  }
+#undef OUTPUT_OK
+#undef OUTPUT_REFUSED
+  pancseg_image_free(img);
 }
 
 static void expect_volume_error(pancseg_context *ctx, pancseg_volume v, pancseg_status want,
@@ -206,6 +339,15 @@ static void test_bad_volumes(pancseg_context *ctx, pancseg_volume good) {
   expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "spacing", __LINE__);
   v = good; v.origin[0] = NAN;
   expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "origin", __LINE__);
+  /* physically absurd geometry is refused before any work (bounds in the header) */
+  v = good; v.spacing[0] = v.spacing[1] = v.spacing[2] = 1e4;
+  expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "spacing along x is 10000 mm", __LINE__);
+  v = good; v.spacing[2] = 0.001;
+  expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "spacing along z is 0.001 mm", __LINE__);
+  v = good; v.spacing[0] = 30.0; /* 192 columns of 30 mm: 5.8 m */
+  expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "mm long along x", __LINE__);
+  v = good; v.origin[2] = -1e9;
+  expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "origin", __LINE__);
   v = good; v.direction[4] = 3.0;
   expect_volume_error(ctx, v, PANCSEG_GEOMETRY_ERROR, "direction", __LINE__);
   v = good; v.data = NULL;
@@ -219,6 +361,7 @@ static void test_bad_volumes(pancseg_context *ctx, pancseg_volume good) {
   {
     pancseg_segment_options so;
     pancseg_result *r = NULL;
+    so.struct_size = sizeof so;
     EXPECT_STATUS(pancseg_segment_options_init(&so), PANCSEG_OK);
     so.method = 77;
     EXPECT_STATUS(pancseg_segment(ctx, &good, &so, &r), PANCSEG_INVALID_ARGUMENT);
@@ -283,8 +426,11 @@ int main(void) {
   CHECK(strcmp(pancseg_status_string(PANCSEG_OK), "ok") == 0);
 
   EXPECT_STATUS(pancseg_image_load(FIXTURE_CT, &img), PANCSEG_OK);
+  vol.struct_size = sizeof vol;
   EXPECT_STATUS(pancseg_image_volume(img, &vol), PANCSEG_OK);
   CHECK(vol.dtype == PANCSEG_DTYPE_FLOAT32 && vol.dims[0] > 0);
+
+  o.struct_size = sizeof o;
 
   EXPECT_STATUS(pancseg_options_init(&o), PANCSEG_OK);
   CHECK(o.struct_size == sizeof(pancseg_options));
@@ -308,6 +454,7 @@ int main(void) {
     pancseg_options small;
     pancseg_context *c3 = NULL;
     pancseg_result *r = NULL;
+    small.struct_size = sizeof small;
     EXPECT_STATUS(pancseg_options_init(&small), PANCSEG_OK);
     small.model_dir = FIXTURE_BUNDLE;
     small.memory_budget = 1u << 20;
@@ -317,10 +464,12 @@ int main(void) {
     pancseg_free(c3);
   }
   test_nulls(ctx, &vol);
+  test_struct_sizes(ctx, &vol);
   test_bad_volumes(ctx, vol);
   test_bundles();
 
   /* a segmentation with progress and the probability map */
+  so.struct_size = sizeof so;
   EXPECT_STATUS(pancseg_segment_options_init(&so), PANCSEG_OK);
   memset(&ps, 0, sizeof ps);
   ps.last = -1.0f;

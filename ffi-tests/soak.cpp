@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   pancseg_volume full;
+  full.struct_size = sizeof full;
   pancseg_image_volume(img, &full);
   // a 128 x 112 x 16 block of the fixture phantom around its pancreas (centre voxel 100, 84, 23 of
   // tests/fixtures/phantom/label.nii.gz), copied into caller memory (int16 HU), with the origin
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
   pancseg_image_free(img);
 
   pancseg_options o;
+  o.struct_size = sizeof o;
   pancseg_options_init(&o);
   o.model_dir = FIXTURE_BUNDLE;
   o.threads = 1;  // the threads of this program share the cores
@@ -118,6 +120,7 @@ int main(int argc, char** argv) {
   auto worker = [&](int limit) {
     for (int i = next.fetch_add(1); i < limit; i = next.fetch_add(1)) {
       pancseg_segment_options so;
+      so.struct_size = sizeof so;
       pancseg_segment_options_init(&so);
       alignas(4) int32_t flag = 0;
       CancelAt c{&flag, 0.1f + 0.8f * static_cast<float>((i / 5) % 9) / 8.0f};

@@ -10,8 +10,15 @@
  *   freed by their *_free function (NULL is ignored). Results and images own their data and stay
  *   valid after the context is freed, in any order. Accessor pointers are borrowed from their
  *   object and valid until it is freed.
- * - Extensible structs start with struct_size = sizeof(struct); use the *_init functions.
- *   A struct_size below the first version's size or above 4096 bytes is PANCSEG_INVALID_ARGUMENT.
+ * - Extensible structs (pancseg_options, pancseg_segment_options, pancseg_volume) start with
+ *   struct_size: set it to sizeof(struct) before every call that reads or fills the struct
+ *   (pancseg_options_init, pancseg_segment_options_init and pancseg_image_volume fill one, with
+ *   defaults). The library reads and writes only what both struct_size and its own layout cover;
+ *   a filling call leaves struct_size at the number of bytes it wrote. A struct_size below the
+ *   first version's size or above 4096 bytes is PANCSEG_INVALID_ARGUMENT, and nothing is written.
+ * - ABI: the shared library's SONAME is libpancseg.so.PANCSEG_ABI_MAJOR and every function
+ *   carries the symbol version PANCSEG_<PANCSEG_ABI_MAJOR>; nothing else is exported. A binary
+ *   built against this header runs with any library of the same ABI major (docs/abi.md).
  * - Threads: one context may be used by many threads at once; callbacks run on library threads.
  *   Do not free a context while a call on it is running.
  */
@@ -27,6 +34,7 @@
 #define PANCSEG_VERSION_MINOR 1
 #define PANCSEG_VERSION_PATCH 0
 #define PANCSEG_VERSION_STRING "0.1.0"
+#define PANCSEG_ABI_MAJOR 0
 
 /**
  * Status code returned by every fallible `pancseg_*` function.
@@ -161,7 +169,8 @@ typedef struct pancseg_result pancseg_result;
 typedef void (*pancseg_log_callback)(void *user_data, int32_t level, const char *message);
 
 /**
- * Options of `pancseg_create`. Fill with `pancseg_options_init`, then change fields.
+ * Options of `pancseg_create`. Set `struct_size`, fill with `pancseg_options_init`, then change
+ * fields.
  */
 typedef struct {
   /**
@@ -186,7 +195,8 @@ typedef struct {
    */
   int32_t strict;
   /**
-   * Worker threads (0: one per core).
+   * Worker threads, 0 to 1024 (0: one per core; more than 1024 is
+   * `PANCSEG_INVALID_ARGUMENT`).
    */
   uint32_t threads;
   /**
@@ -239,11 +249,13 @@ typedef struct {
    */
   size_t dims[3];
   /**
-   * Voxel size in mm along x, y, z: finite and positive.
+   * Voxel size in mm along x, y, z: 0.01 to 50 mm, and at most 5000 mm of extent
+   * (`dims * spacing`) along any axis.
    */
   double spacing[3];
   /**
-   * LPS position (mm) of the centre of the first voxel.
+   * LPS position (mm) of the centre of the first voxel: finite, each coordinate within
+   * 100,000 mm.
    */
   double origin[3];
   /**
@@ -265,7 +277,8 @@ typedef struct {
 typedef void (*pancseg_progress_callback)(void *user_data, float fraction);
 
 /**
- * Options of one `pancseg_segment` call. Fill with `pancseg_segment_options_init`.
+ * Options of one `pancseg_segment` call. Set `struct_size`, fill with
+ * `pancseg_segment_options_init`.
  */
 typedef struct {
   /**
@@ -302,7 +315,9 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Fills `options` with the defaults (default bundle, CPU, all cores) and its `struct_size`.
+ * Fills `options` with the defaults (default bundle, CPU, all cores). Set
+ * `options->struct_size = sizeof(pancseg_options)` first: the library writes no more than that
+ * many bytes (nor more than the fields it knows) and leaves `struct_size` at the number it wrote.
  */
 pancseg_status pancseg_options_init(pancseg_options *options);
 
@@ -334,7 +349,9 @@ pancseg_status pancseg_image_load(const char *path, pancseg_image **out);
 
 /**
  * Fills `*view` with a float32 (HU) view of the image for `pancseg_segment`, borrowed from the
- * image (valid until `pancseg_image_free`).
+ * image (valid until `pancseg_image_free`). Set `view->struct_size = sizeof(pancseg_volume)`
+ * first: the library writes no more than that many bytes (nor more than the fields it knows)
+ * and leaves `struct_size` at the number it wrote.
  */
 pancseg_status pancseg_image_volume(const pancseg_image *image, pancseg_volume *view);
 
@@ -419,7 +436,10 @@ pancseg_status pancseg_result_write_overlay_png(const pancseg_result *result,
                                                 const char *path);
 
 /**
- * Fills `options` with the defaults (method G(P2), no probability map, no callbacks).
+ * Fills `options` with the defaults (method G(P2), no probability map, no callbacks). Set
+ * `options->struct_size = sizeof(pancseg_segment_options)` first: the library writes no more
+ * than that many bytes (nor more than the fields it knows) and leaves `struct_size` at the
+ * number it wrote.
  */
 pancseg_status pancseg_segment_options_init(pancseg_segment_options *options);
 

@@ -72,6 +72,7 @@ class Image {
   /// A borrowed float32 view for Context::segment (valid while this Image lives).
   pancseg_volume volume() const {
     pancseg_volume v;
+    v.struct_size = sizeof v;
     check(pancseg_image_volume(h_.get(), &v));
     return v;
   }
@@ -150,6 +151,7 @@ class Context {
   explicit Context(const std::string& model_dir = "", uint32_t threads = 0,
                    pancseg_device device = PANCSEG_DEVICE_CPU, int32_t device_id = 0) {
     pancseg_options o;
+    o.struct_size = sizeof o;
     check(pancseg_options_init(&o));
     o.model_dir = model_dir.empty() ? nullptr : model_dir.c_str();
     o.threads = threads;
@@ -162,6 +164,7 @@ class Context {
 
   Result segment(const pancseg_volume& ct, const SegmentOptions& opts = {}) const {
     pancseg_segment_options so;
+    so.struct_size = sizeof so;
     check(pancseg_segment_options_init(&so));
     so.method = opts.method;
     so.want_probability = opts.probability;

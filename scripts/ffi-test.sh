@@ -29,11 +29,6 @@ if [ -d ../shared/data/real-ct/dicom ]; then
   target/cpp-examples/segment_series "$out/dicom-uids" "$out/seg" --model tests/fixtures/bundle-tiny --dicom-seg
   python3 tests/scripts/validate_dicom_seg.py "$out/seg/seg.dcm" "$out/dicom-uids" "$out/seg/mask.nii.gz"
 fi
-# pkg-config: a C program built with the flags the installed pancseg.pc gives
-printf '#include <pancseg.h>\n#include <stdio.h>\n#include <string.h>\nint main(void) { printf("pkg-config build: pancseg %%s\\n", pancseg_version()); return strcmp(pancseg_version(), PANCSEG_VERSION_STRING) != 0; }\n' > "$out/pc.c"
-# shellcheck disable=SC2046
-cc -std=c99 "$out/pc.c" -o "$out/pc" $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs pancseg)
-"$out/pc"
 target/cpp-examples/plugin_host tests/fixtures/phantom/ct.nii.gz --model tests/fixtures/bundle-tiny
 status=0
 target/cpp-examples/plugin_host tests/fixtures/phantom/ct.nii.gz --model tests/fixtures/bundle-tiny --cancel-at 0.5 || status=$?

@@ -40,7 +40,55 @@ impl Default for Geometry {
 /// The 3x3 identity direction (axial slices, rows to the left, columns posterior).
 pub const IDENTITY: [[f64; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
 
+/// The voxel sizes a CT scan can have, in mm: anything outside is refused before any work (a
+/// spacing of metres or of micrometres is a unit or header error, and would make every stage
+/// resample to an absurd grid).
+pub const SCAN_SPACING_MM: std::ops::RangeInclusive<f64> = 0.01..=50.0;
+
+/// The largest distance of a scan's origin from the patient coordinate origin, in mm (100 m):
+/// scanner positions are within a few metres of the gantry.
+pub const SCAN_ORIGIN_MAX_MM: f64 = 1.0e5;
+
+/// The largest extent of a scan along any voxel axis, in mm: no body is 5 m long.
+pub const SCAN_EXTENT_MAX_MM: f64 = 5000.0;
+
 impl Geometry {
+    /// [`Geometry::validate`], and the physical bounds of a CT scan with `dims` (x, y, z) voxels:
+    /// spacing within [`SCAN_SPACING_MM`], origin within [`SCAN_ORIGIN_MAX_MM`], extent within
+    /// [`SCAN_EXTENT_MAX_MM`]. Every segmentation input passes it before any work.
+    pub fn validate_scan(&self, dims: [usize; 3]) -> Result<()> {
+        self.validate()?;
+        for (c, axis) in ["x", "y", "z"].iter().enumerate() {
+            let s = self.spacing[c];
+            if !SCAN_SPACING_MM.contains(&s) {
+                return Err(Error::Geometry(format!(
+                    "spacing along {axis} is {s} mm; a CT voxel is {} to {} mm (a header in the \
+                     wrong unit?)",
+                    SCAN_SPACING_MM.start(),
+                    SCAN_SPACING_MM.end()
+                )));
+            }
+            let extent = s * dims[c] as f64;
+            if extent > SCAN_EXTENT_MAX_MM {
+                return Err(Error::Geometry(format!(
+                    "the scan is {extent:.0} mm long along {axis} ({} voxels of {s} mm); a CT \
+                     covers at most {SCAN_EXTENT_MAX_MM} mm",
+                    dims[c]
+                )));
+            }
+        }
+        if let Some(v) = self.origin.iter().find(|v| v.abs() > SCAN_ORIGIN_MAX_MM) {
+            return Err(Error::Geometry(format!(
+                "origin {:?} lies {:.0} m from the patient coordinate origin; a CT's origin is \
+                 within {} m",
+                self.origin,
+                v.abs() / 1000.0,
+                SCAN_ORIGIN_MAX_MM / 1000.0
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks that spacing and origin are finite, spacing positive and the direction orthonormal.
     pub fn validate(&self) -> Result<()> {
         for (axis, s) in ["x", "y", "z"].iter().zip(self.spacing) {
@@ -312,6 +360,36 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("orthonormal"));
+    }
+
+    #[test]
+    fn physically_absurd_scans_are_refused() {
+        let dims = [192, 192, 60];
+        let ok = Geometry {
+            spacing: [0.7, 0.7, 2.5],
+            origin: [-180.0, -150.0, -1500.0],
+            ..Geometry::default()
+        };
+        ok.validate_scan(dims).unwrap();
+        let msg = |g: Geometry, d: [usize; 3]| g.validate_scan(d).unwrap_err().to_string();
+        let mut g = ok;
+        g.spacing = [1.0e4; 3];
+        assert!(
+            msg(g, dims).contains("spacing along x is 10000 mm"),
+            "{}",
+            msg(g, dims)
+        );
+        g.spacing = [0.7, 0.7, 0.001];
+        assert!(msg(g, dims).contains("spacing along z is 0.001 mm"));
+        g.spacing = [0.7, 0.7, 50.0];
+        g.validate_scan([192, 192, 100]).unwrap();
+        assert!(msg(g, [192, 192, 101]).contains("5050 mm long along z"));
+        let mut g = ok;
+        g.origin[1] = -2.0e5;
+        assert!(msg(g, dims).contains("200 m"), "{}", msg(g, dims));
+        // the plain checks come first
+        g.spacing[0] = f64::NAN;
+        assert!(msg(g, dims).contains("finite"));
     }
 
     #[test]

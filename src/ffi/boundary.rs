@@ -2,8 +2,9 @@
 //! does: [`guard`] (clears the last error, catches panics, records a failure's message),
 //! [`guard_value`] for accessors, [`try_ref!`] (a pointer argument as a reference, or the
 //! invalid-argument failure naming the argument), [`out_ptr`] (an out-pointer
-//! checked and reset to NULL before any work), [`read_versioned`] (a caller's extensible struct
-//! read through its `struct_size`), [`path_arg`] and [`free_box`] (the body of every `*_free`).
+//! checked and reset to NULL before any work), [`read_versioned`] and [`write_versioned`] (a
+//! caller's extensible struct read or filled through its `struct_size`, never beyond it),
+//! [`path_arg`] and [`free_box`] (the body of every `*_free`).
 
 use crate::ffi::status::{pancseg_status, set_last_error, Failure};
 use pancseg_status::*;
@@ -87,30 +88,63 @@ pub(crate) trait Versioned: Copy {
     const NAME: &'static str;
 }
 
-/// Reads the caller's struct at `p` (`None` for NULL). Its `struct_size` must cover at least
-/// this library's layout (the struct's first version); the caller set it to its `sizeof`.
-pub(crate) fn read_versioned<T: Versioned>(p: *const T) -> Result<Option<T>, Failure> {
-    if p.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: non-NULL; every version of the struct starts with `struct_size: size_t`
+/// The caller's `struct_size` of the struct at `p` (non-NULL), checked: at most
+/// [`MAX_STRUCT_SIZE`] (a larger value is garbage) and at least this library's layout (the
+/// struct's first version). `before` names the call, for the message.
+fn caller_size<T: Versioned>(p: *const T, before: &str) -> Result<usize, Failure> {
+    // SAFETY: non-NULL (callers check); every version of the struct starts with
+    // `struct_size: size_t`
     let size = unsafe { p.cast::<usize>().read_unaligned() };
     let need = std::mem::size_of::<T>();
     if size > MAX_STRUCT_SIZE {
         return invalid(format!(
             "{name}.struct_size is {size}, more than any version of {name} can be (at most \
-             {MAX_STRUCT_SIZE} bytes): set it to sizeof({name}); an uninitialised struct?",
+             {MAX_STRUCT_SIZE} bytes): set it to sizeof({name}){before}; an uninitialised struct?",
             name = T::NAME
         ));
     }
     if size < need {
         return invalid(format!(
-            "{name}.struct_size is {size}; this library needs at least {need} (set it to sizeof({name}))",
+            "{name}.struct_size is {size}; this library needs at least {need} (set it to \
+             sizeof({name}){before})",
             name = T::NAME
         ));
     }
+    Ok(size)
+}
+
+/// Reads the caller's struct at `p` (`None` for NULL). Its `struct_size` must cover at least
+/// this library's layout (the struct's first version); the caller set it to its `sizeof`. A
+/// larger struct (a newer header) is read up to the fields this library knows.
+pub(crate) fn read_versioned<T: Versioned>(p: *const T) -> Result<Option<T>, Failure> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    caller_size(p, "")?;
     // SAFETY: the caller's struct is at least as large as ours (checked above)
     Ok(Some(unsafe { p.read_unaligned() }))
+}
+
+/// Fills the caller's struct at `p` (non-NULL) with `value`, through the `struct_size` the caller
+/// set before the call (`before` names the call for the message): never more bytes than that
+/// size, nor than this library's layout; bytes beyond the library's layout (fields of a newer
+/// header) are left as they were. `struct_size` is then the number of bytes written, so the
+/// caller sees which version of the struct the library filled.
+pub(crate) fn write_versioned<T: Versioned>(
+    p: *mut T,
+    value: T,
+    before: &str,
+) -> Result<(), Failure> {
+    let size = caller_size(p.cast_const(), before)?;
+    let ours = std::mem::size_of::<T>();
+    let n = size.min(ours);
+    // SAFETY: p is non-NULL and the caller's struct holds `size` >= `n` bytes (its own
+    // struct_size, checked above); `value` is a plain `repr(C)` struct of `ours` >= `n` bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping((&value as *const T).cast::<u8>(), p.cast::<u8>(), n);
+        p.cast::<usize>().write_unaligned(n);
+    }
+    Ok(())
 }
 
 /// A path argument: NULL is `None`; an empty or non-UTF-8 string fails naming `what`.
@@ -211,5 +245,57 @@ mod tests {
         let e = read_versioned(&garbage).unwrap_err();
         assert_eq!(e.0, PANCSEG_INVALID_ARGUMENT);
         assert!(e.1.contains("more than any version"), "{}", e.1);
+    }
+
+    /// A caller's struct of a newer header: this library's `V`, then a field it does not know.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    #[repr(C)]
+    struct Newer {
+        v: V,
+        tail: u64,
+    }
+
+    #[test]
+    fn versioned_structs_are_written_through_their_size() {
+        let ours = std::mem::size_of::<V>();
+        let value = V {
+            struct_size: ours,
+            x: 5,
+        };
+        // equal
+        let mut eq = V {
+            struct_size: ours,
+            x: 0,
+        };
+        write_versioned(&mut eq, value, "").unwrap();
+        assert_eq!(eq, value);
+        // larger (a newer header): the library's fields written, the rest untouched,
+        // struct_size says how much was written
+        let mut big = Newer {
+            v: V {
+                struct_size: std::mem::size_of::<Newer>(),
+                x: 0,
+            },
+            tail: 0xdead_beef,
+        };
+        write_versioned((&mut big as *mut Newer).cast::<V>(), value, "").unwrap();
+        assert_eq!(big.v, value);
+        assert_eq!(big.tail, 0xdead_beef);
+        // smaller than the first version, and garbage: refused, nothing written
+        for size in [0, 4, ours - 1, MAX_STRUCT_SIZE + 1, usize::MAX] {
+            let mut slot = Newer {
+                v: V {
+                    struct_size: size,
+                    x: 77,
+                },
+                tail: 1,
+            };
+            let e = write_versioned((&mut slot as *mut Newer).cast::<V>(), value, " first")
+                .unwrap_err();
+            assert_eq!(e.0, PANCSEG_INVALID_ARGUMENT, "{size}");
+            assert!(e.1.contains(&format!("v.struct_size is {size}")), "{}", e.1);
+            assert!(e.1.contains("sizeof(v) first"), "{}", e.1);
+            assert_eq!((slot.v.struct_size, slot.v.x, slot.tail), (size, 77, 1));
+        }
     }
 }

@@ -5,7 +5,7 @@
 use crate::error::Error;
 use crate::ffi::boundary::{
     bad_value, free_box, give, guard, guard_value, invalid, out_ptr, path_arg, read_versioned,
-    Versioned,
+    write_versioned, Versioned,
 };
 use crate::ffi::c_enum::c_enum_table;
 use crate::ffi::status::{pancseg_status, status_of};
@@ -52,7 +52,8 @@ c_enum_table!(pancseg_log_level => &'static str {
 pub type pancseg_log_callback =
     Option<unsafe extern "C" fn(user_data: *mut c_void, level: i32, message: *const c_char)>;
 
-/// Options of `pancseg_create`. Fill with `pancseg_options_init`, then change fields.
+/// Options of `pancseg_create`. Set `struct_size`, fill with `pancseg_options_init`, then change
+/// fields.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 #[allow(non_camel_case_types)]
@@ -68,7 +69,8 @@ pub struct pancseg_options {
     pub device_id: i32,
     /// Non-zero: fail with `PANCSEG_RUNTIME_ERROR` instead of falling back to the CPU.
     pub strict: i32,
-    /// Worker threads (0: one per core).
+    /// Worker threads, 0 to 1024 (0: one per core; more than 1024 is
+    /// `PANCSEG_INVALID_ARGUMENT`).
     pub threads: u32,
     /// Network inputs per ONNX Runtime call (0: 32).
     pub batch_size: u32,
@@ -141,16 +143,20 @@ impl Logger {
     }
 }
 
-/// Fills `options` with the defaults (default bundle, CPU, all cores) and its `struct_size`.
+/// Fills `options` with the defaults (default bundle, CPU, all cores). Set
+/// `options->struct_size = sizeof(pancseg_options)` first: the library writes no more than that
+/// many bytes (nor more than the fields it knows) and leaves `struct_size` at the number it wrote.
 #[no_mangle]
 pub extern "C" fn pancseg_options_init(options: *mut pancseg_options) -> pancseg_status {
     guard(|| {
         if options.is_null() {
             return invalid("options is NULL");
         }
-        // SAFETY: non-NULL and points to a pancseg_options (header docs).
-        unsafe { options.write(pancseg_options::defaults()) };
-        Ok(())
+        write_versioned(
+            options,
+            pancseg_options::defaults(),
+            " before pancseg_options_init",
+        )
     })
 }
 
@@ -201,7 +207,10 @@ pub extern "C" fn pancseg_create(
         };
         let device = device_of(&o)?;
         if o.threads > 1024 {
-            return invalid(format!("threads {} is more than 1024", o.threads));
+            return invalid(format!(
+                "threads {} is more than 1024, the most a context runs",
+                o.threads
+            ));
         }
         let model = path_arg(o.model_dir, "model_dir")?;
         let ort_library = path_arg(o.ort_library, "ort_library")?;

@@ -2,7 +2,9 @@
 //! directory (keeping the series' files for DICOM Segmentation output), its `pancseg_volume`
 //! view and `pancseg_image_free`.
 
-use crate::ffi::boundary::{free_box, give, guard, invalid, out_ptr, required_path, try_ref};
+use crate::ffi::boundary::{
+    free_box, give, guard, invalid, out_ptr, required_path, try_ref, write_versioned,
+};
 use crate::ffi::status::{from_error, pancseg_status};
 use crate::ffi::volume::pancseg_volume;
 use crate::io::dicom::series::DicomReadOptions;
@@ -46,7 +48,9 @@ pub extern "C" fn pancseg_image_load(
 }
 
 /// Fills `*view` with a float32 (HU) view of the image for `pancseg_segment`, borrowed from the
-/// image (valid until `pancseg_image_free`).
+/// image (valid until `pancseg_image_free`). Set `view->struct_size = sizeof(pancseg_volume)`
+/// first: the library writes no more than that many bytes (nor more than the fields it knows)
+/// and leaves `struct_size` at the number it wrote.
 #[no_mangle]
 pub extern "C" fn pancseg_image_volume(
     image: *const pancseg_image,
@@ -57,9 +61,11 @@ pub extern "C" fn pancseg_image_volume(
         if view.is_null() {
             return invalid("view is NULL");
         }
-        // SAFETY: non-NULL out pointer (caller contract).
-        unsafe { view.write(pancseg_volume::view_of(&image.volume)) };
-        Ok(())
+        write_versioned(
+            view,
+            pancseg_volume::view_of(&image.volume),
+            " before pancseg_image_volume",
+        )
     })
 }
 

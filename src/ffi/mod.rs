@@ -16,9 +16,11 @@
 //!   `pancseg_image`) are freed by their `*_free` function, which accepts NULL. Results and
 //!   images own their data and stay valid after the context is freed; free them in any order.
 //!   Pointers returned by accessors are borrowed from their object and valid until it is freed.
-//! - **Extensible structs**: every caller-filled struct starts with `struct_size`, which the
-//!   caller sets to `sizeof` the struct (the `*_init` functions do it, with defaults). Newer
-//!   headers may append fields; the library reads only what `struct_size` covers.
+//! - **Extensible structs**: every extensible struct starts with `struct_size`, which the
+//!   caller sets to `sizeof` the struct before any call that reads or fills it (the `*_init`
+//!   functions and `pancseg_image_volume` fill one; they keep `struct_size` and write defaults).
+//!   Newer headers may append fields; the library reads and writes only what both `struct_size`
+//!   and its own layout cover, and a filling call leaves `struct_size` at the bytes it wrote.
 //! - **Threads**: one context may be used from many threads at once (`pancseg_segment` is
 //!   thread-safe on the same context); callbacks run on library threads.
 

@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::ffi::boundary::{
-    bad_value, give, guard, invalid, out_ptr, read_versioned, try_ref, Versioned,
+    bad_value, give, guard, invalid, out_ptr, read_versioned, try_ref, write_versioned, Versioned,
 };
 use crate::ffi::c_enum::c_enum_table;
 use crate::ffi::context::{pancseg_context, pancseg_log_level};
@@ -47,7 +47,8 @@ c_enum_table!(pancseg_method => Method {
 pub type pancseg_progress_callback =
     Option<unsafe extern "C" fn(user_data: *mut c_void, fraction: f32)>;
 
-/// Options of one `pancseg_segment` call. Fill with `pancseg_segment_options_init`.
+/// Options of one `pancseg_segment` call. Set `struct_size`, fill with
+/// `pancseg_segment_options_init`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 #[allow(non_camel_case_types)]
@@ -88,7 +89,10 @@ impl pancseg_segment_options {
     }
 }
 
-/// Fills `options` with the defaults (method G(P2), no probability map, no callbacks).
+/// Fills `options` with the defaults (method G(P2), no probability map, no callbacks). Set
+/// `options->struct_size = sizeof(pancseg_segment_options)` first: the library writes no more
+/// than that many bytes (nor more than the fields it knows) and leaves `struct_size` at the
+/// number it wrote.
 #[no_mangle]
 pub extern "C" fn pancseg_segment_options_init(
     options: *mut pancseg_segment_options,
@@ -97,9 +101,11 @@ pub extern "C" fn pancseg_segment_options_init(
         if options.is_null() {
             return invalid("options is NULL");
         }
-        // SAFETY: non-NULL and points to a pancseg_segment_options (header docs).
-        unsafe { options.write(pancseg_segment_options::defaults()) };
-        Ok(())
+        write_versioned(
+            options,
+            pancseg_segment_options::defaults(),
+            " before pancseg_segment_options_init",
+        )
     })
 }
 

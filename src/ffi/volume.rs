@@ -45,9 +45,11 @@ pub struct pancseg_volume {
     pub dtype: i32,
     /// Voxels along x (columns), y (rows), z (slices).
     pub dims: [usize; 3],
-    /// Voxel size in mm along x, y, z: finite and positive.
+    /// Voxel size in mm along x, y, z: 0.01 to 50 mm, and at most 5000 mm of extent
+    /// (`dims * spacing`) along any axis.
     pub spacing: [f64; 3],
-    /// LPS position (mm) of the centre of the first voxel.
+    /// LPS position (mm) of the centre of the first voxel: finite, each coordinate within
+    /// 100,000 mm.
     pub origin: [f64; 3],
     /// Row-major 3x3: `direction[3 * r + c]` is LPS component r of the unit vector of voxel axis
     /// c (DICOM/ITK convention). Must be orthonormal.
@@ -134,7 +136,7 @@ pub(crate) fn volume_of(v: &pancseg_volume, limits: &Limits) -> Result<Volume, F
         origin: v.origin,
         direction: [[d[0], d[1], d[2]], [d[3], d[4], d[5]], [d[6], d[7], d[8]]],
     };
-    geometry.validate().map_err(from_error)?;
+    geometry.validate_scan(v.dims).map_err(from_error)?;
     let mut data = Vec::new();
     if data.try_reserve_exact(count).is_err() {
         return Err((

@@ -75,10 +75,15 @@ pub fn load_volume(path: impl AsRef<Path>, dicom: &DicomReadOptions) -> Result<L
     let gz = n >= 2 && head[..2] == [0x1f, 0x8b];
     let nifti_magic = n >= 348 || name.ends_with(".nii") || name.ends_with(".nii.gz") || gz;
     if !nifti_magic {
-        return Err(Error::InvalidArgument(format!(
-            "{}: neither a NIfTI file (.nii, .nii.gz) nor DICOM (no DICM marker) nor a directory",
-            path.display()
-        )));
+        // a malformed input file, like a truncated NIfTI or DICOM: an I/O error (the header's
+        // PANCSEG_IO_ERROR), not a bad argument
+        return Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "neither a NIfTI file (.nii, .nii.gz) nor DICOM (no DICM marker) nor a directory",
+            ),
+        ));
     }
     let v = read_nifti(path)?;
     Ok(LoadedVolume {

@@ -136,12 +136,24 @@ impl Limits {
         let need = voxels.saturating_mul(BYTES_PER_VOXEL);
         if need > self.memory_budget {
             return Err(Error::LimitExceeded(format!(
-                "segmenting {voxels} voxels needs about {} MB; the memory budget is {} MB",
-                need >> 20,
-                self.memory_budget >> 20
+                "segmenting {voxels} voxels needs about {}; the memory budget is {}",
+                bytes_text(need),
+                bytes_text(self.memory_budget)
             )));
         }
         Ok(())
+    }
+}
+
+/// A byte count for a message: exact below 1 MiB ("1 byte", "4096 bytes"), in MiB with one
+/// decimal from there ("100.0 MiB"), so that no budget reads as 0.
+fn bytes_text(n: u64) -> String {
+    if n == 1 {
+        "1 byte".into()
+    } else if n < 1 << 20 {
+        format!("{n} bytes")
+    } else {
+        format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
     }
 }
 
@@ -169,6 +181,13 @@ mod tests {
             memory_budget: 100 << 20,
         };
         let e = tight.check(20_000_000).unwrap_err().to_string();
-        assert!(e.contains("memory budget is 100 MB"), "{e}");
+        assert!(e.contains("memory budget is 100.0 MiB"), "{e}");
+        let one = Limits {
+            max_voxels: 1 << 30,
+            memory_budget: 1,
+        };
+        let e = one.check(1000).unwrap_err().to_string();
+        assert!(e.contains("memory budget is 1 byte"), "{e}");
+        assert!(e.contains(&format!("{} bytes", 1000 * BYTES_PER_VOXEL)), "{e}");
     }
 }

@@ -271,7 +271,7 @@ impl Segmenter {
                 "method crf-p2 needs a bundle with a boundary ConvNet; this one has none".into(),
             ));
         }
-        ct.geometry.validate()?;
+        ct.geometry.validate_scan(ct.dims_xyz())?;
         self.limits.check(ct.data.len() as u64)?;
         if let Some(v) = ct.data.iter().find(|v| !v.is_finite()) {
             return Err(Error::InvalidArgument(format!(
