@@ -20,18 +20,18 @@ pub const TARGET_SECONDS: f64 = 6.0;
 pub const TARGET_MEMORY_RATIO: f64 = 2.0;
 
 /// A run of one binary on the phantom.
-struct Run {
-    total: f64,
-    load: f64,
-    stages: Vec<String>,
-    peak: f64,
-    f32_bytes: f64,
-    ml: f64,
-    mask: ndarray::Array3<u8>,
+pub(crate) struct Run {
+    pub(crate) total: f64,
+    pub(crate) load: f64,
+    pub(crate) stages: Vec<String>,
+    pub(crate) peak: f64,
+    pub(crate) f32_bytes: f64,
+    pub(crate) ml: f64,
+    pub(crate) mask: ndarray::Array3<u8>,
 }
 
 /// Segments `case` with `bin` and `model` on `t` threads.
-fn run_once(
+pub(crate) fn run_once(
     bin: &Path,
     model: &Path,
     case: &Path,
@@ -100,7 +100,7 @@ fn run_once(
     })
 }
 
-fn pancseg_binary() -> Result<PathBuf> {
+pub(crate) fn pancseg_binary() -> Result<PathBuf> {
     let exe = std::env::current_exe().map_err(|e| TrainError::io("current executable", e))?;
     let name = if cfg!(windows) {
         "pancseg.exe"

@@ -18,6 +18,9 @@ pub enum BenchCommand {
     /// End-to-end segmentation (the `pancseg` binary) of a generated phantom: time, peak
     /// memory against the f32 volume, identical masks across thread counts.
     Pipeline(PipelineArgs),
+    /// Inputs without anatomy (uniform blocks, noise, absurd spacing) against a phantom of the
+    /// same size: wall time ratio (target at most 3x) and what each gave.
+    Degenerate(DegenerateArgs),
     /// Entropy rate superpixels: time per slice, boundary recall, undersegmentation error.
     Superpixels(SuperpixelsArgs),
 }
@@ -29,6 +32,7 @@ pub fn run(cmd: BenchCommand) -> CliResult {
         BenchCommand::Train(a) => train(a),
         BenchCommand::Cascade(a) => cascade(a),
         BenchCommand::Pipeline(a) => pipeline(a),
+        BenchCommand::Degenerate(a) => degenerate(a),
         BenchCommand::Superpixels(a) => superpixels(a),
     }
 }
@@ -126,6 +130,27 @@ pub fn pipeline(a: PipelineArgs) -> CliResult {
     print!(
         "{}",
         pancseg_train::bench_pipeline::bench_pipeline(&model, size, seed, &threads, reference)?
+    );
+    Ok(())
+}
+
+/// Inputs without anatomy against a phantom of the same size.
+#[derive(Args)]
+pub struct DegenerateArgs {
+    /// Model bundle directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long, value_enum, default_value = "small")]
+    pub size: Size,
+    #[arg(long, default_value_t = 77)]
+    pub seed: u64,
+}
+
+/// Runs `pancseg-train bench degenerate`.
+pub fn degenerate(a: DegenerateArgs) -> CliResult {
+    print!(
+        "{}",
+        pancseg_train::bench_degenerate::bench_degenerate(&a.model, a.size.phantom(), a.seed)?
     );
     Ok(())
 }
