@@ -6,7 +6,7 @@ Usage: python3 training/bench/fold_compare.py OUT_A/fold_1/results.json [OUT_B/f
 Reads the per-case DSC lists a fold writes (`results.json`, columns in Table 1's order) and
 prints training and testing rows with the same statistics as Table 1 (population std), plus the
 fold's calibrated operating points: a way to compare two configurations on one fold before all
-four folds exist (docs/results/evaluation.md, session 8).
+four folds exist (docs/results/evaluation.md, commit de0d9ac).
 """
 import json
 import statistics as st
