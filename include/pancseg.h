@@ -82,6 +82,9 @@ typedef enum {
  * Where the networks run (the `device` field of `pancseg_options`).
  */
 typedef enum {
+  /**
+   * The CPU (ONNX Runtime's CPU execution provider), on `threads` threads.
+   */
   PANCSEG_DEVICE_CPU = 0,
   /**
    * CUDA GPU `device_id`; falls back to the CPU unless `strict` (see `pancseg_provider`).
@@ -93,9 +96,21 @@ typedef enum {
  * Element type of a `pancseg_volume` buffer (its `dtype` field).
  */
 typedef enum {
+  /**
+   * Signed 16-bit stored values (the usual CT pixel).
+   */
   PANCSEG_DTYPE_INT16 = 0,
+  /**
+   * Unsigned 16-bit stored values (PixelRepresentation 0).
+   */
   PANCSEG_DTYPE_UINT16 = 1,
+  /**
+   * Signed 32-bit stored values.
+   */
   PANCSEG_DTYPE_INT32 = 2,
+  /**
+   * 32-bit floats (finite), for example HU already rescaled.
+   */
   PANCSEG_DTYPE_FLOAT32 = 3,
 } pancseg_dtype;
 
@@ -107,10 +122,25 @@ typedef enum {
    * G(P2) >= p2 (default): R2 probabilities smoothed in 3D.
    */
   PANCSEG_METHOD_G_P2 = 0,
+  /**
+   * G(P0) >= p0: the P-ConvNet's patch probabilities smoothed in 3D.
+   */
   PANCSEG_METHOD_G_P0 = 1,
+  /**
+   * G(P1) >= p1: R1 (CT zoom-out boxes) probabilities smoothed in 3D.
+   */
   PANCSEG_METHOD_G_P1 = 2,
+  /**
+   * P0 >= p0: the P-ConvNet's map, unsmoothed.
+   */
   PANCSEG_METHOD_P0 = 3,
+  /**
+   * P1 >= p1: R1's per-superpixel probabilities, unsmoothed.
+   */
   PANCSEG_METHOD_P1 = 4,
+  /**
+   * P2 >= p2: R2's (CT and P0 boxes) per-superpixel probabilities, unsmoothed.
+   */
   PANCSEG_METHOD_P2 = 5,
   /**
    * The superpixel CRF on P2 (needs a bundle with a boundary network).
@@ -122,8 +152,17 @@ typedef enum {
  * Severity of a log message.
  */
 typedef enum {
+  /**
+   * A call failed (the message is also `pancseg_last_error`).
+   */
   PANCSEG_LOG_ERROR = 0,
+  /**
+   * Something the caller should know, the call goes on (for example a CPU fallback).
+   */
   PANCSEG_LOG_WARNING = 1,
+  /**
+   * Progress facts: the bundle loaded, a segmentation's volume and time.
+   */
   PANCSEG_LOG_INFO = 2,
 } pancseg_log_level;
 
@@ -212,6 +251,9 @@ typedef struct {
    * Optional log callback and its user data.
    */
   pancseg_log_callback log;
+  /**
+   * Passed unchanged to every `log` call (may be NULL).
+   */
   void *log_user_data;
   /**
    * Largest accepted volume in voxels (0: 2^28, enough for 512 x 512 x 1000).
@@ -267,6 +309,9 @@ typedef struct {
    * HU = stored value * slope + intercept (slope finite and non-zero).
    */
   double rescale_slope;
+  /**
+   * HU offset (finite): HU = stored value * slope + intercept.
+   */
   double rescale_intercept;
 } pancseg_volume;
 
@@ -301,6 +346,9 @@ typedef struct {
    * Optional progress callback and its user data.
    */
   pancseg_progress_callback progress;
+  /**
+   * Passed unchanged to every `progress` call (may be NULL).
+   */
   void *progress_user_data;
   /**
    * Optional cancellation flag: the caller sets `*cancel` to non-zero (from any thread, with

@@ -12,6 +12,15 @@ pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Everything that can go wrong in pancseg. New variants may be added in a minor release, so
 /// matches need a wildcard arm. The underlying cause, where there is one, is kept as the error's
 /// [`source`](std::error::Error::source); [`Error::chain`] gives the message with every cause.
+///
+/// ```
+/// use pancseg::{load_volume, DicomReadOptions, Error};
+///
+/// match load_volume("/nonexistent.nii.gz", &DicomReadOptions::default()) {
+///     Err(Error::Io { path, .. }) => assert_eq!(path.to_str(), Some("/nonexistent.nii.gz")),
+///     other => panic!("expected an I/O error, got {other:?}"),
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -43,6 +43,11 @@ internal_modules!(eval, ffi, io, model, pipeline);
 #[doc(hidden)]
 pub mod fuzz_harness;
 
+/// The README's Rust example, compiled and run by `cargo test` as a doctest of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use error::{message_chain, Cause, Error, Result};
 pub use volume::{Geometry, Image, Mask, Volume};
 

@@ -235,6 +235,24 @@ pub(crate) fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
 }
 
 /// A voxel array with its patient geometry.
+///
+/// ```
+/// use ndarray::Array3;
+/// use pancseg::{Geometry, Volume};
+///
+/// // 4 slices of 3 rows of 2 columns, indexed [z][y][x], in HU
+/// let data = Array3::<f32>::from_elem((4, 3, 2), -1000.0);
+/// let geometry = Geometry {
+///     spacing: [0.5, 0.75, 2.5],
+///     origin: [-200.0, -180.0, -700.0],
+///     ..Geometry::default()
+/// };
+/// let ct: Volume = Volume::new(data, geometry)?;
+/// assert_eq!(ct.dims_xyz(), [2, 3, 4]);
+/// // the centre of voxel (i, j, k) = (1, 2, 3) in LPS millimetres
+/// assert_eq!(ct.geometry.index_to_lps([1.0, 2.0, 3.0]), [-199.5, -178.5, -692.5]);
+/// # Ok::<(), pancseg::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Image<T> {
     /// Voxels, indexed `[z][y][x]`.

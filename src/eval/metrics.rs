@@ -13,6 +13,17 @@ use crate::eval::distance::distance_to;
 use ndarray::Array3;
 
 /// DSC = 2 |A ∩ B| / (|A| + |B|); 1 when both masks are empty. `None` when the shapes differ.
+///
+/// ```
+/// use ndarray::Array3;
+/// let mut a = Array3::<u8>::zeros((2, 2, 2));
+/// let mut b = a.clone();
+/// a[[0, 0, 0]] = 1;
+/// a[[0, 0, 1]] = 1;
+/// b[[0, 0, 1]] = 1;
+/// assert_eq!(pancseg::dice(&a, &b), Some(2.0 / 3.0));
+/// assert_eq!(pancseg::dice(&a, &Array3::zeros((1, 2, 2))), None);
+/// ```
 pub fn dice(a: &Array3<u8>, b: &Array3<u8>) -> Option<f64> {
     if a.dim() != b.dim() {
         return None;

@@ -20,6 +20,7 @@ use std::ffi::{c_char, c_void, CString};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub enum pancseg_device {
+    /// The CPU (ONNX Runtime's CPU execution provider), on `threads` threads.
     PANCSEG_DEVICE_CPU = 0,
     /// CUDA GPU `device_id`; falls back to the CPU unless `strict` (see `pancseg_provider`).
     PANCSEG_DEVICE_CUDA = 1,
@@ -35,8 +36,11 @@ c_enum_table!(pancseg_device => &'static str {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub enum pancseg_log_level {
+    /// A call failed (the message is also `pancseg_last_error`).
     PANCSEG_LOG_ERROR = 0,
+    /// Something the caller should know, the call goes on (for example a CPU fallback).
     PANCSEG_LOG_WARNING = 1,
+    /// Progress facts: the bundle loaded, a segmentation's volume and time.
     PANCSEG_LOG_INFO = 2,
 }
 
@@ -79,6 +83,7 @@ pub struct pancseg_options {
     pub ort_library: *const c_char,
     /// Optional log callback and its user data.
     pub log: pancseg_log_callback,
+    /// Passed unchanged to every `log` call (may be NULL).
     pub log_user_data: *mut c_void,
     /// Largest accepted volume in voxels (0: 2^28, enough for 512 x 512 x 1000).
     pub max_voxels: u64,

@@ -22,10 +22,15 @@ use std::sync::atomic::{AtomicI32, Ordering};
 pub enum pancseg_method {
     /// G(P2) >= p2 (default): R2 probabilities smoothed in 3D.
     PANCSEG_METHOD_G_P2 = 0,
+    /// G(P0) >= p0: the P-ConvNet's patch probabilities smoothed in 3D.
     PANCSEG_METHOD_G_P0 = 1,
+    /// G(P1) >= p1: R1 (CT zoom-out boxes) probabilities smoothed in 3D.
     PANCSEG_METHOD_G_P1 = 2,
+    /// P0 >= p0: the P-ConvNet's map, unsmoothed.
     PANCSEG_METHOD_P0 = 3,
+    /// P1 >= p1: R1's per-superpixel probabilities, unsmoothed.
     PANCSEG_METHOD_P1 = 4,
+    /// P2 >= p2: R2's (CT and P0 boxes) per-superpixel probabilities, unsmoothed.
     PANCSEG_METHOD_P2 = 5,
     /// The superpixel CRF on P2 (needs a bundle with a boundary network).
     PANCSEG_METHOD_CRF_P2 = 6,
@@ -63,6 +68,7 @@ pub struct pancseg_segment_options {
     pub largest_component: i32,
     /// Optional progress callback and its user data.
     pub progress: pancseg_progress_callback,
+    /// Passed unchanged to every `progress` call (may be NULL).
     pub progress_user_data: *mut c_void,
     /// Optional cancellation flag: the caller sets `*cancel` to non-zero (from any thread, with
     /// an atomic store) and the call returns `PANCSEG_CANCELLED` soon after. Must stay valid

@@ -16,9 +16,13 @@ use std::ffi::c_void;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub enum pancseg_dtype {
+    /// Signed 16-bit stored values (the usual CT pixel).
     PANCSEG_DTYPE_INT16 = 0,
+    /// Unsigned 16-bit stored values (PixelRepresentation 0).
     PANCSEG_DTYPE_UINT16 = 1,
+    /// Signed 32-bit stored values.
     PANCSEG_DTYPE_INT32 = 2,
+    /// 32-bit floats (finite), for example HU already rescaled.
     PANCSEG_DTYPE_FLOAT32 = 3,
 }
 
@@ -56,6 +60,7 @@ pub struct pancseg_volume {
     pub direction: [f64; 9],
     /// HU = stored value * slope + intercept (slope finite and non-zero).
     pub rescale_slope: f64,
+    /// HU offset (finite): HU = stored value * slope + intercept.
     pub rescale_intercept: f64,
 }
 

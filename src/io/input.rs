@@ -31,6 +31,19 @@ pub struct LoadedVolume {
 }
 
 /// Loads a CT volume from a NIfTI file, a DICOM directory or a single DICOM file.
+///
+/// ```
+/// use pancseg::{load_volume, DicomReadOptions, Source};
+///
+/// let loaded = load_volume("tests/fixtures/phantom/ct.nii.gz", &DicomReadOptions::default())?;
+/// assert!(matches!(loaded.source, Source::Nifti { .. }));
+/// let [nx, ny, nz] = loaded.volume.dims_xyz();
+/// println!("{nx} x {ny} x {nz} voxels of {:?} mm", loaded.volume.geometry.spacing);
+/// // an unreadable file is an error naming it
+/// let e = load_volume("/nonexistent.nii.gz", &DicomReadOptions::default()).unwrap_err();
+/// assert!(e.to_string().contains("/nonexistent.nii.gz"));
+/// # Ok::<(), pancseg::Error>(())
+/// ```
 pub fn load_volume(path: impl AsRef<Path>, dicom: &DicomReadOptions) -> Result<LoadedVolume> {
     let path = path.as_ref();
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;

@@ -126,13 +126,13 @@ pub struct Manifest {
     /// Weight of the boundary term against the unary term in the CRF.
     pub crf_weight: f64,
     /// The CRF unary's prior `t` in (0, 1): the P2 value at which the unary alone changes
-    /// label ([`crate::pipeline::fusion::crf`]). Absent (0.5, the paper's energy) in bundles written before it
+    /// label (`crate::pipeline::fusion::crf`). Absent (0.5, the paper's energy) in bundles written before it
     /// existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crf_prior: Option<f64>,
     /// The working spacing (x, y, z, mm) every stage runs at: the pipeline resamples the
     /// oriented CT to it and brings the final map back to the scan's grid
-    /// ([`crate::pipeline::working_grid`]); the bundle's forests and ConvNets were trained on
+    /// (`crate::pipeline::working_grid`); the bundle's forests and ConvNets were trained on
     /// cases resampled to it by the same code. Absent in bundles written before it existed:
     /// those run on the scan's own grid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,6 +141,15 @@ pub struct Manifest {
 
 /// A loaded, verified bundle. It keeps the verified contents of its files, so what is parsed
 /// later is exactly what was hashed (a file swapped on disk after loading is never used).
+///
+/// ```
+/// let bundle = pancseg::Bundle::load("tests/fixtures/bundle-tiny")?;
+/// // the grid every stage runs at, in mm (x, y, z)
+/// println!("{:?}", bundle.manifest.working_spacing_mm);
+/// // a missing bundle is an error, never a panic
+/// assert!(pancseg::Bundle::load("/nonexistent/bundle").is_err());
+/// # Ok::<(), pancseg::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Bundle {
     pub dir: PathBuf,

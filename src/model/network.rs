@@ -62,7 +62,7 @@ pub struct RuntimeOptions {
     pub strict: bool,
     /// ONNX Runtime intra-op threads (0: ONNX Runtime's default, one per core).
     pub intra_threads: usize,
-    /// The ONNX Runtime library (None: see [`crate::model::runtime::resolve_library`]).
+    /// The ONNX Runtime library (None: see `crate::model::runtime::resolve_library`).
     pub ort_library: Option<PathBuf>,
     /// Inputs per `run` call.
     pub batch_size: usize,

@@ -84,6 +84,23 @@ impl std::fmt::Display for Method {
 }
 
 /// Options of one segmentation.
+///
+/// ```
+/// use pancseg::{Method, SegmentOptions};
+/// use std::sync::atomic::{AtomicBool, Ordering};
+///
+/// let stop = AtomicBool::new(false);
+/// let progress = |done: f32| eprintln!("{:.0} %", 100.0 * done);
+/// let cancel = || stop.load(Ordering::Relaxed);
+/// let options = SegmentOptions {
+///     method: Method::CrfP2,
+///     probability: true,
+///     progress: Some(&progress),
+///     cancel: Some(&cancel),
+///     ..SegmentOptions::default()
+/// };
+/// assert_eq!(options.method.name(), "crf-p2");
+/// ```
 #[derive(Clone, Copy, Default)]
 pub struct SegmentOptions<'a> {
     pub method: Method,
@@ -105,7 +122,7 @@ pub struct Limits {
     /// Largest accepted volume, in voxels.
     pub max_voxels: u64,
     /// Largest accepted estimate of the memory the segmentation allocates (bytes), besides the
-    /// caller's CT and the models: [`BYTES_PER_VOXEL`] per voxel.
+    /// caller's CT and the models: `BYTES_PER_VOXEL` per voxel.
     pub memory_budget: u64,
 }
 

@@ -34,7 +34,7 @@ pub struct SegmentationReport {
     pub working_dims: (usize, usize, usize),
     /// The landmarks found on the working grid, the slab of its slices that can hold the
     /// pancreas (`None`: the scan holds none) and the field-of-view verdict
-    /// ([`crate::pipeline::abdomen`]).
+    /// (`crate::pipeline::abdomen`).
     pub landmarks: Landmarks,
     pub slab: Option<Slab>,
     pub field_of_view: FieldOfView,
@@ -51,12 +51,12 @@ pub struct SegmentationReport {
     pub peak_rss_bytes: Option<u64>,
 }
 
-/// The result of [`Segmenter::segment`].
+/// The result of [`Segmenter::segment`](crate::Segmenter::segment).
 #[derive(Debug, Clone)]
 pub struct Segmentation {
     /// 0/1 mask on the input grid with the input geometry.
     pub mask: Mask,
-    /// With [`SegmentOptions::probability`]: the map the mask came from, on the input grid.
+    /// With [`SegmentOptions::probability`](crate::SegmentOptions::probability): the map the mask came from, on the input grid.
     pub probability: Option<Image<f32>>,
     pub report: SegmentationReport,
 }

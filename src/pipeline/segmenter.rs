@@ -29,6 +29,28 @@ use rayon::prelude::*;
 use std::sync::atomic::Ordering;
 
 /// A loaded bundle ready to segment; share it between threads (`&Segmenter` is `Sync`).
+///
+/// ```
+/// use pancseg::{load_volume, Bundle, DicomReadOptions, Method, RuntimeOptions};
+/// use pancseg::{SegmentOptions, Segmenter};
+///
+/// let ct = load_volume("tests/fixtures/phantom/ct.nii.gz", &DicomReadOptions::default())?;
+/// let segmenter = Segmenter::new(
+///     Bundle::load("tests/fixtures/bundle-tiny")?,
+///     RuntimeOptions::default(),
+///     2, // threads (0: one per core)
+/// )?;
+/// let options = SegmentOptions {
+///     method: Method::GP2,
+///     ..SegmentOptions::default()
+/// };
+/// let seg = segmenter.segment(&ct.volume, &options)?;
+/// // the mask lies on the input grid, with the input's geometry
+/// assert_eq!(seg.mask.dims_xyz(), ct.volume.dims_xyz());
+/// assert_eq!(seg.mask.geometry, ct.volume.geometry);
+/// assert!(seg.report.pancreas_ml >= 0.0);
+/// # Ok::<(), pancseg::Error>(())
+/// ```
 pub struct Segmenter {
     pub(super) bundle: Bundle,
     pub(super) cascade: Cascade,

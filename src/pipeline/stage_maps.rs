@@ -140,7 +140,7 @@ impl StageMaps {
 }
 
 impl Segmenter {
-    /// All stage maps of `ct` (see [`StageMaps`]); CRF(P2) for each (pairwise weight, unary
+    /// All stage maps of `ct` (see `StageMaps`); CRF(P2) for each (pairwise weight, unary
     /// prior) of `crf_params` when the bundle has a boundary ConvNet.
     pub fn stage_maps(&self, ct: &Volume, crf_params: &[(f64, f64)]) -> Result<StageMaps> {
         self.pool.install(|| self.stage_maps_inner(ct, crf_params))

@@ -1,5 +1,5 @@
-//! The `pancseg` binary: `info --json` output is stable (insta snapshot) and `convert` writes a
-//! NIfTI that reads back identical; bad inputs exit non-zero with the cause.
+//! The `pancseg` binary: `info --json` output and the help texts are stable (insta snapshots),
+//! `convert` writes a NIfTI that reads back identical; bad inputs exit non-zero with the cause.
 
 use ndarray::Array3;
 use pancseg::io::nifti::{read_nifti, write_ct};
@@ -155,4 +155,43 @@ fn segment_writes_the_mask_on_the_input_grid_and_a_report() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(cause), "{args:?}: {err}");
     }
+}
+
+/// `pancseg --help` and every subcommand's help (units and defaults included) are kept by a
+/// snapshot: a changed flag, unit or default shows up in review.
+#[test]
+fn help_texts_are_stable() {
+    let mut all = String::new();
+    for sub in [
+        None,
+        Some("info"),
+        Some("convert"),
+        Some("render"),
+        Some("segment"),
+    ] {
+        let mut c = pancseg();
+        if let Some(s) = sub {
+            c.arg(s);
+        }
+        let o = c.arg("--help").output().unwrap();
+        assert!(o.status.success(), "{sub:?}");
+        all.push_str(&format!(
+            "$ pancseg {}--help\n{}\n",
+            sub.map(|s| format!("{s} ")).unwrap_or_default(),
+            String::from_utf8(o.stdout).unwrap()
+        ));
+    }
+    for (flag, unit) in [
+        ("--memory-budget-mb", "MiB"),
+        ("--threads", "0: every core"),
+        ("--max-voxels", "[default: "),
+    ] {
+        let line = all
+            .lines()
+            .skip_while(|l| !l.contains(flag))
+            .nth(1)
+            .unwrap_or("");
+        assert!(line.contains(unit), "{flag}: {line}");
+    }
+    insta::assert_snapshot!(all);
 }

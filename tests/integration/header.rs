@@ -81,3 +81,46 @@ fn abi_is_unchanged() {
     );
     assert_eq!(actual.iter().filter(|l| l.starts_with("fn ")).count(), 24);
 }
+
+/// The declarations of `header` that have no doc comment right above them: every function
+/// (a line at column 0 naming `pancseg_*(`), every struct field and enum value (a line at two
+/// spaces' indentation ending in `;` or `,`, or an enum's last value).
+fn undocumented(header: &str) -> Vec<String> {
+    let lines: Vec<&str> = header.lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let documented = i > 0 && lines[i - 1].trim() == "*/";
+        let t = l.trim();
+        let function = !l.starts_with(' ')
+            && !t.starts_with("typedef")
+            && !t.starts_with('#')
+            && t.contains("pancseg_")
+            && t.contains('(')
+            && !t.starts_with("/*")
+            && !t.starts_with('*');
+        let member = l.starts_with("  ")
+            && !l.starts_with("   ")
+            && !t.starts_with('*')
+            && !t.starts_with("/*")
+            && (t.ends_with(';') || t.ends_with(',') || t.starts_with("PANCSEG_"));
+        if (function || member) && !documented {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_c_function_field_and_enum_value_is_documented() {
+    let h =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/pancseg.h")).unwrap();
+    let missing = undocumented(&h);
+    assert!(
+        missing.is_empty(),
+        "declarations of include/pancseg.h without a doc comment (document them in src/ffi/):\n{}",
+        missing.join("\n")
+    );
+    // the check sees what it must: an undocumented function and field fail it
+    let bare = "/**\n * Documented.\n */\nint pancseg_a(void);\nint pancseg_b(void);\ntypedef struct {\n  /**\n   * Documented.\n   */\n  int x;\n  int y;\n} s;\n";
+    assert_eq!(undocumented(bare), ["int pancseg_b(void);", "int y;"]);
+}

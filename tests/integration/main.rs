@@ -9,6 +9,7 @@ mod fuzz_replay;
 mod header;
 mod onnx_runtime;
 mod pipeline;
+mod readme;
 mod real_ct;
 mod render;
 mod sampling;
