@@ -42,8 +42,9 @@ enum Command {
         #[arg(long)]
         series: Option<String>,
     },
-    /// Draw one CT slice (soft-tissue window) with mask outlines as a PNG, in radiological
-    /// orientation with square pixels. Mask outline red, truth green, both yellow.
+    /// Draw one CT slice (soft-tissue window: centre 40 HU, width 400 HU) with mask outlines as a
+    /// PNG, in radiological orientation with square pixels. Mask outline red, truth green, both
+    /// yellow.
     Render {
         /// The CT: a NIfTI file (.nii, .nii.gz) or a DICOM directory.
         ct: PathBuf,
