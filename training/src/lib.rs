@@ -4,6 +4,7 @@
 pub mod align;
 pub mod bench;
 pub mod bench_degenerate;
+pub mod bench_landmarks;
 pub mod bench_pipeline;
 pub mod bench_train;
 pub mod candidates_cv;

@@ -21,6 +21,8 @@ pub enum BenchCommand {
     /// Inputs without anatomy (uniform blocks, noise, absurd spacing) against a phantom of the
     /// same size: wall time ratio (target at most 3x) and what each gave.
     Degenerate(DegenerateArgs),
+    /// The lung base found on realistic phantoms of every framing against the organ labels.
+    Landmarks(LandmarksArgs),
     /// Entropy rate superpixels: time per slice, boundary recall, undersegmentation error.
     Superpixels(SuperpixelsArgs),
 }
@@ -33,6 +35,7 @@ pub fn run(cmd: BenchCommand) -> CliResult {
         BenchCommand::Cascade(a) => cascade(a),
         BenchCommand::Pipeline(a) => pipeline(a),
         BenchCommand::Degenerate(a) => degenerate(a),
+        BenchCommand::Landmarks(a) => landmarks(a),
         BenchCommand::Superpixels(a) => superpixels(a),
     }
 }
@@ -151,6 +154,23 @@ pub fn degenerate(a: DegenerateArgs) -> CliResult {
     print!(
         "{}",
         pancseg_train::bench_degenerate::bench_degenerate(&a.model, a.size.phantom(), a.seed)?
+    );
+    Ok(())
+}
+
+/// The lung base found on realistic phantoms against the organ labels.
+#[derive(Args)]
+pub struct LandmarksArgs {
+    /// Cases per framing (seeds 5001, 5002, ...).
+    #[arg(long, default_value_t = 6)]
+    pub seeds: u64,
+}
+
+/// Runs `pancseg-train bench landmarks`.
+pub fn landmarks(a: LandmarksArgs) -> CliResult {
+    print!(
+        "{}",
+        pancseg_train::bench_landmarks::bench_landmarks(a.seeds)?
     );
     Ok(())
 }
