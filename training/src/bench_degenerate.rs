@@ -5,9 +5,9 @@
 //! than [`TARGET_RATIO`] times the phantom (wall time of the whole process, loading included, as
 //! a ratio measured in the same run). Speed lives here, never in unit tests.
 
-use crate::bench_pipeline::{pancseg_binary, run_once};
+use crate::bench_pipeline::{classic_phantom, pancseg_binary};
 use crate::error::{Result, TrainError};
-use crate::phantom::{generate_cohort, CohortOptions, PhantomSize, Profile};
+use crate::phantom::PhantomSize;
 use pancseg::io::nifti::{read_nifti, write_ct};
 use pancseg::Volume;
 use rand::{Rng, SeedableRng};
@@ -98,23 +98,10 @@ pub fn bench_degenerate(model: &Path, size: PhantomSize, seed: u64) -> Result<St
     let work =
         std::env::temp_dir().join(format!("pancseg-bench-degenerate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    generate_cohort(&CohortOptions {
-        count: 1,
-        seed,
-        size,
-        profile: Profile::Classic,
-        framings: Vec::new(),
-        out: work.clone(),
-        nifti: true,
-        dicom: false,
-        progress: false,
-    })?;
-    let case = work.join("case_001");
+    let case = classic_phantom(&work, seed, size)?;
     let anatomy = read_nifti(case.join("ct.nii.gz"))
         .map_err(TrainError::from)?
         .volume;
-    // the phantom, with the child's own report for the stage times
-    let reference = run_once(&bin, model, &case, &work, "anatomy", 2)?;
     let mut outcomes = vec![run_block(&bin, model, &case, &work, "anatomy")?];
     let uniform = |hu: f32| Volume {
         data: anatomy.data.mapv(|_| hu),
@@ -157,12 +144,6 @@ pub fn bench_degenerate(model: &Path, size: PhantomSize, seed: u64) -> Result<St
         anatomy.geometry.spacing[2],
         model.display(),
         bin.display()
-    );
-    let _ = writeln!(
-        out,
-        "anatomy: {:.1} s in the pipeline ({})\n",
-        reference.total,
-        reference.stages.join(", ")
     );
     let _ = writeln!(out, "| input | wall s | / anatomy | outcome |");
     let _ = writeln!(out, "|---|---|---|---|");

@@ -20,18 +20,18 @@ pub const TARGET_SECONDS: f64 = 6.0;
 pub const TARGET_MEMORY_RATIO: f64 = 2.0;
 
 /// A run of one binary on the phantom.
-pub(crate) struct Run {
-    pub(crate) total: f64,
-    pub(crate) load: f64,
-    pub(crate) stages: Vec<String>,
-    pub(crate) peak: f64,
-    pub(crate) f32_bytes: f64,
-    pub(crate) ml: f64,
-    pub(crate) mask: ndarray::Array3<u8>,
+struct Run {
+    total: f64,
+    load: f64,
+    stages: Vec<String>,
+    peak: f64,
+    f32_bytes: f64,
+    ml: f64,
+    mask: ndarray::Array3<u8>,
 }
 
 /// Segments `case` with `bin` and `model` on `t` threads.
-pub(crate) fn run_once(
+fn run_once(
     bin: &Path,
     model: &Path,
     case: &Path,
@@ -121,6 +121,22 @@ pub(crate) fn pancseg_binary() -> Result<PathBuf> {
     }
 }
 
+/// Generates one classic phantom (NIfTI) into `work`; its case directory.
+pub(crate) fn classic_phantom(work: &Path, seed: u64, size: PhantomSize) -> Result<PathBuf> {
+    generate_cohort(&CohortOptions {
+        count: 1,
+        seed,
+        size,
+        profile: crate::phantom::Profile::Classic,
+        framings: Vec::new(),
+        out: work.to_path_buf(),
+        nifti: true,
+        dicom: false,
+        progress: false,
+    })?;
+    Ok(work.join("case_001"))
+}
+
 fn bundle_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|it| {
@@ -145,18 +161,7 @@ pub fn bench_pipeline(
     let bin = pancseg_binary()?;
     let work = std::env::temp_dir().join(format!("pancseg-bench-pipeline-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    generate_cohort(&CohortOptions {
-        count: 1,
-        seed,
-        size,
-        profile: crate::phantom::Profile::Classic,
-        framings: Vec::new(),
-        out: work.clone(),
-        nifti: true,
-        dicom: false,
-        progress: false,
-    })?;
-    let case = work.join("case_001");
+    let case = classic_phantom(&work, seed, size)?;
     let models = bundle_bytes(model);
     let mut out = String::new();
     let _ = writeln!(
