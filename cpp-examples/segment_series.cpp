@@ -1,8 +1,9 @@
 // segment_series: a DICOM directory or NIfTI file in; the mask (NIfTI), an overlay PNG and a JSON
 // report out, and for a DICOM input with --dicom-seg also a DICOM Segmentation (seg.dcm) that
-// references the series. Prints the pancreas volume in mL and the stage times.
+// references the series, with --rtstruct an RT Structure Set (rtstruct.dcm). Prints the pancreas
+// volume in mL and the stage times.
 //
-//   segment_series <CT> <OUT_DIR> [--model DIR] [--threads N] [--dicom-seg]
+//   segment_series <CT> <OUT_DIR> [--model DIR] [--threads N] [--dicom-seg] [--rtstruct]
 #include <pancseg.hpp>
 
 #include <cstdio>
@@ -12,15 +13,16 @@
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: segment_series <CT> <OUT_DIR> [--model DIR] [--threads N] [--dicom-seg]\n";
+    std::cerr << "usage: segment_series <CT> <OUT_DIR> [--model DIR] [--threads N] [--dicom-seg] [--rtstruct]\n";
     return 2;
   }
   std::string ct = argv[1], out = argv[2], model;
   uint32_t threads = 0;
-  bool dicom_seg = false;
+  bool dicom_seg = false, rtstruct = false;
   for (int i = 3; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--dicom-seg") dicom_seg = true;
+    else if (a == "--rtstruct") rtstruct = true;
     else if (a == "--model" && i + 1 < argc) model = argv[++i];
     else if (a == "--threads" && i + 1 < argc) threads = static_cast<uint32_t>(std::stoul(argv[++i]));
     else {
@@ -43,6 +45,10 @@ int main(int argc, char** argv) {
     if (dicom_seg) {
       r.write_dicom_seg(image, out + "/seg.dcm");
       std::cout << "DICOM SEG: " << out << "/seg.dcm\n";
+    }
+    if (rtstruct) {
+      r.write_rtstruct(image, out + "/rtstruct.dcm");
+      std::cout << "RT Structure Set: " << out << "/rtstruct.dcm\n";
     }
     std::cout << "mask: " << mask << "\noverlay: " << out << "/overlay.png\nreport: " << out
               << "/report.json\n";

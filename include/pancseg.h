@@ -192,7 +192,7 @@ typedef enum {
 typedef struct pancseg_context pancseg_context;
 
 /**
- * A CT volume loaded by the library (NIfTI file or DICOM directory).
+ * A CT volume loaded by the library (NIfTI file, DICOM directory or DICOM in memory).
  */
 typedef struct pancseg_image pancseg_image;
 
@@ -265,6 +265,21 @@ typedef struct {
    */
   uint64_t memory_budget;
 } pancseg_options;
+
+/**
+ * One DICOM instance held by the caller: the bytes of a whole Part 10 file (128-byte preamble,
+ * "DICM", file meta group, data set).
+ */
+typedef struct {
+  /**
+   * The first byte; may be NULL only when `length` is 0.
+   */
+  const uint8_t *data;
+  /**
+   * Bytes at `data`; nothing past them is read.
+   */
+  size_t length;
+} pancseg_dicom_buffer;
 
 /**
  * A CT volume borrowed from the caller for the duration of `pancseg_segment`.
@@ -390,10 +405,32 @@ void pancseg_free(pancseg_context *ctx);
 const char *pancseg_provider(const pancseg_context *ctx);
 
 /**
- * Loads a CT from a NIfTI file or a DICOM directory (the first CT series) into a
- * library-owned image; free it with `pancseg_image_free`.
+ * Loads a CT from a NIfTI file or a DICOM directory into a library-owned image; free it with
+ * `pancseg_image_free`. A directory's series is chosen by the selection policy (the CLI's
+ * `--series auto`: original axial CT, soft-tissue kernel, 1-3 mm slices preferred;
+ * `pancseg_image_series_json` tells which and why).
  */
 pancseg_status pancseg_image_load(const char *path, pancseg_image **out);
+
+/**
+ * Builds a library-owned image from `count` DICOM instances in memory (`buffers[0..count]`),
+ * with the same series selection, geometry checks and limits as a directory: `series_uid`
+ * NULL applies the selection policy, else names the SeriesInstanceUID to read. The buffers
+ * are only read during the call (the image owns copies of what it keeps). Errors name an
+ * instance as "memory buffer N", N its index. Free the image with `pancseg_image_free`.
+ */
+pancseg_status pancseg_image_load_dicom_memory(const pancseg_dicom_buffer *buffers,
+                                               size_t count,
+                                               const char *series_uid,
+                                               pancseg_image **out);
+
+/**
+ * How the image's DICOM series was chosen, as JSON: `mode` ("auto" or "uid"), `chosen_uid`,
+ * and `series`, one entry per series of the input (UID, number, description, SOP class, image
+ * type, kernel and its class, slices, thickness, coverage, tilt, `chosen`, `reason`). Borrowed
+ * from the image; NULL for a NULL image or one not read from DICOM.
+ */
+const char *pancseg_image_series_json(const pancseg_image *image);
 
 /**
  * Fills `*view` with a float32 (HU) view of the image for `pancseg_segment`, borrowed from the
@@ -473,6 +510,18 @@ pancseg_status pancseg_result_write_nifti(const pancseg_result *result, const ch
 pancseg_status pancseg_result_write_dicom_seg(const pancseg_result *result,
                                               const pancseg_image *source,
                                               const char *path);
+
+/**
+ * Writes the mask as a DICOM RT Structure Set (SOP class 1.2.840.10008.5.1.4.1.1.481.3): one ROI
+ * "Pancreas" (SNOMED CT 15776009) of closed planar contours traced along the voxel edges of each
+ * slice (every island and hole its own contour; the even-odd fill gives the mask back), each
+ * referencing its source image. `source` is the DICOM series the result was computed from,
+ * loaded with `pancseg_image_load` or `pancseg_image_load_dicom_memory` (same grid). Fails with
+ * PANCSEG_INVALID_ARGUMENT when `source` was not read from DICOM or is not on the result's grid.
+ */
+pancseg_status pancseg_result_write_rtstruct(const pancseg_result *result,
+                                             const pancseg_image *source,
+                                             const char *path);
 
 /**
  * Writes an overlay PNG: the axial CT slice with the largest mask area (soft-tissue window,

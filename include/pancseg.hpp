@@ -69,6 +69,26 @@ class Image {
  public:
   explicit Image(const std::string& path) { check(pancseg_image_load(path.c_str(), h_.out())); }
 
+  /// A CT from DICOM instances held in memory (each the bytes of a whole Part 10 file), with
+  /// the directory reader's series selection (`series_uid` empty: the policy) and checks.
+  static Image from_dicom_memory(const std::vector<std::vector<uint8_t>>& instances,
+                                 const std::string& series_uid = std::string()) {
+    std::vector<pancseg_dicom_buffer> buffers;
+    buffers.reserve(instances.size());
+    for (const auto& b : instances) buffers.push_back({b.data(), b.size()});
+    Image image;
+    check(pancseg_image_load_dicom_memory(buffers.data(), buffers.size(),
+                                          series_uid.empty() ? nullptr : series_uid.c_str(),
+                                          image.h_.out()));
+    return image;
+  }
+
+  /// How the DICOM series was chosen (JSON; empty for a NIfTI image).
+  std::string series_json() const {
+    const char* j = pancseg_image_series_json(h_.get());
+    return j ? j : "";
+  }
+
   /// A borrowed float32 view for Context::segment (valid while this Image lives).
   pancseg_volume volume() const {
     pancseg_volume v;
@@ -79,6 +99,7 @@ class Image {
   const pancseg_image* get() const noexcept { return h_.get(); }
 
  private:
+  Image() = default;
   Handle<pancseg_image, pancseg_image_free> h_;
 };
 
@@ -126,6 +147,11 @@ class Result {
   /// The mask as a DICOM Segmentation referencing `source`, the DICOM series it was computed from.
   void write_dicom_seg(const Image& source, const std::string& path) const {
     check(pancseg_result_write_dicom_seg(h_.get(), source.get(), path.c_str()));
+  }
+  /// The mask as an RT Structure Set (ROI "Pancreas", closed planar contours) referencing
+  /// `source`, the DICOM series it was computed from.
+  void write_rtstruct(const Image& source, const std::string& path) const {
+    check(pancseg_result_write_rtstruct(h_.get(), source.get(), path.c_str()));
   }
   const pancseg_result* get() const noexcept { return h_.get(); }
 

@@ -26,8 +26,9 @@ if [ -d ../shared/data/real-ct/dicom ]; then
   # its (anonymised-away) study and series UIDs for the segmentation to reference it
   python3 tests/scripts/fill_uids.py ../shared/data/real-ct/dicom "$out/dicom-uids"
   mkdir -p "$out/seg"
-  target/cpp-examples/segment_series "$out/dicom-uids" "$out/seg" --model tests/fixtures/bundle-tiny --dicom-seg
+  target/cpp-examples/segment_series "$out/dicom-uids" "$out/seg" --model tests/fixtures/bundle-tiny --dicom-seg --rtstruct
   python3 tests/scripts/validate_dicom_seg.py "$out/seg/seg.dcm" "$out/dicom-uids" "$out/seg/mask.nii.gz"
+  python3 tests/scripts/validate_rtstruct.py "$out/seg/rtstruct.dcm" "$out/dicom-uids" "$out/seg/mask.nii.gz"
 fi
 target/cpp-examples/plugin_host tests/fixtures/phantom/ct.nii.gz --model tests/fixtures/bundle-tiny
 status=0

@@ -4,7 +4,9 @@
 //! succeeds it checks that the result is consistent. Not part of the supported API.
 
 use crate::ffi::{check_volume, pancseg_status, pancseg_volume};
-use crate::io::dicom::series::{read_dicom_dir, read_dicom_files, DicomReadOptions};
+use crate::io::dicom::series::{
+    read_dicom_buffers, read_dicom_dir, read_dicom_files, DicomReadOptions,
+};
 use crate::io::nifti::{decode_nifti, read_nifti};
 use crate::model::bundle::Manifest;
 use crate::model::forest::Forest;
@@ -91,8 +93,9 @@ fn split(data: &[u8]) -> Vec<&[u8]> {
 }
 /// The DICOM series reader on arbitrary bytes: the input is split at the separator `PANCSEGFILE`
 /// into up to 4 files; one file is read with `read_dicom_files`, several as a directory with
-/// `read_dicom_dir` (grouping, sorting, spacing and orientation checks, pixel decoding). Any
-/// outcome but a panic, abort or hang is fine; a successful read must give a consistent volume.
+/// `read_dicom_dir` (grouping, sorting, spacing and orientation checks, pixel decoding), and the
+/// same parts from memory with `read_dicom_buffers`. Any outcome but a panic, abort or hang is
+/// fine; a successful read must give a consistent volume, the same from disk and memory.
 pub fn dicom_series(data: &[u8]) {
     let Some(dir) = Scratch::new("dicom") else {
         return;
@@ -112,9 +115,28 @@ pub fn dicom_series(data: &[u8]) {
     } else {
         read_dicom_dir(&dir.0, &opts)
     };
-    if let Ok(s) = result {
+    // the same instances from memory: the same outcome (the directory reader skips files
+    // without the DICM marker, which the memory reader refuses)
+    let marked: Vec<&[u8]> = parts
+        .iter()
+        .copied()
+        .filter(|p| p.len() >= 132 && &p[128..132] == b"DICM")
+        .collect();
+    let memory = (marked.len() == parts.len()).then(|| read_dicom_buffers(&marked, &opts));
+    if let Ok(s) = &result {
         assert!(s.volume.geometry.validate().is_ok());
         assert_eq!(s.files.len(), s.volume.data.dim().0);
+    }
+    if let Some(mem) = &memory {
+        assert_eq!(
+            result.is_ok(),
+            mem.is_ok(),
+            "disk and memory readers disagree"
+        );
+        if let (Ok(disk), Ok(mem)) = (&result, mem) {
+            assert_eq!(disk.volume.geometry, mem.volume.geometry);
+            assert_eq!(disk.volume.data.dim(), mem.volume.data.dim());
+        }
     }
 }
 

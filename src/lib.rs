@@ -52,11 +52,18 @@ pub use error::{message_chain, Cause, Error, Result};
 pub use volume::{Geometry, Image, Mask, Volume};
 
 pub use eval::metrics::{dice, surface_distances, SurfaceDistances};
+pub use io::dicom::rtstruct::{
+    read_rtstruct, write_rtstruct, RtStructWriteOptions, RtStructWriteSummary,
+};
 pub use io::dicom::seg::{
     read_dicom_seg, write_dicom_seg, DicomSeg, SegWriteOptions, SourceSeries,
 };
+pub use io::dicom::selection::{
+    select_series, KernelClass, SeriesSelection, SeriesSummary, SeriesVerdict,
+};
 pub use io::dicom::series::{
-    list_series, read_dicom_dir, read_dicom_files, DicomReadOptions, DicomSeries, SeriesInfo,
+    list_series, read_dicom_buffers, read_dicom_dir, read_dicom_files, survey_series,
+    DicomReadOptions, DicomSeries, SeriesInfo,
 };
 pub use io::input::{load_volume, LoadedVolume, Source};
 pub use io::nifti::{read_nifti, write_ct, write_nifti, GeometrySource, NiftiVolume};
@@ -67,5 +74,6 @@ pub use model::runtime::{runtime_version, OrtFailure};
 pub use pipeline::abdomen::{FieldOfView, Landmark, Landmarks, Slab};
 pub use pipeline::working_grid::DEFAULT_SPACING_MM;
 pub use pipeline::{
-    Limits, Method, SegmentOptions, Segmentation, SegmentationReport, Segmenter, StageTime,
+    Limits, MaskStatistics, Method, PatientExtent, SegmentOptions, Segmentation,
+    SegmentationReport, Segmenter, StageTime,
 };

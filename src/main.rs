@@ -2,8 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use cli::info::VolumeInfo;
-use pancseg::load_volume;
 use pancseg::DicomReadOptions;
+use pancseg::{load_volume, survey_series};
 use pancseg::{render_png, write_ct, RenderOptions, SliceChoice, View};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,17 +30,23 @@ enum Command {
         /// Print stable JSON instead of text.
         #[arg(long)]
         json: bool,
-        /// SeriesInstanceUID to read when the directory holds several CT series.
+        /// Which DICOM series: `auto` (the selection policy of docs/dicom.md) or a
+        /// SeriesInstanceUID.
+        #[arg(long, default_value = "auto")]
+        series: String,
+        /// List every series of a DICOM input with the selection policy's verdict (the one read
+        /// is marked `->`; the others with why not) instead of describing the volume.
         #[arg(long)]
-        series: Option<String>,
+        series_list: bool,
     },
     /// Write a NIfTI file or DICOM series as NIfTI (int16 when values are integers).
     Convert {
         input: PathBuf,
         /// Output path ending in .nii or .nii.gz.
         output: PathBuf,
-        #[arg(long)]
-        series: Option<String>,
+        /// Which DICOM series: `auto` (the selection policy) or a SeriesInstanceUID.
+        #[arg(long, default_value = "auto")]
+        series: String,
     },
     /// Draw one CT slice (soft-tissue window: centre 40 HU, width 400 HU) with mask outlines as a
     /// PNG, in radiological orientation with square pixels. Mask outline red, truth green, both
@@ -65,9 +71,9 @@ enum Command {
         /// Output PNG file.
         #[arg(long)]
         out: PathBuf,
-        /// SeriesInstanceUID to read when a DICOM directory holds several CT series.
-        #[arg(long)]
-        series: Option<String>,
+        /// Which DICOM series: `auto` (the selection policy) or a SeriesInstanceUID.
+        #[arg(long, default_value = "auto")]
+        series: String,
     },
     /// Segment the pancreas: writes a 0/1 mask (uint8 NIfTI) on the input's grid and geometry.
     Segment(cli::segment::SegmentArgs),
@@ -90,14 +96,21 @@ fn run(cli: Cli) -> pancseg::Result<()> {
             input,
             json,
             series,
+            series_list,
         } => {
-            let loaded = load_volume(
-                &input,
-                &DicomReadOptions {
-                    series_uid: series,
-                    ..DicomReadOptions::default()
-                },
-            )?;
+            let options = cli::dicom_options(&series, 1 << 28);
+            if series_list {
+                let selection = survey_series(&input, &options)?;
+                if json {
+                    let text = serde_json::to_string_pretty(&selection)
+                        .map_err(|e| pancseg::Error::Internal(format!("series list: {e}")))?;
+                    println!("{text}");
+                } else {
+                    print!("{}", selection.to_table());
+                }
+                return Ok(());
+            }
+            let loaded = load_volume(&input, &options)?;
             let info = VolumeInfo::new(&input.display().to_string(), &loaded);
             if json {
                 println!("{}", info.to_json());
@@ -116,13 +129,7 @@ fn run(cli: Cli) -> pancseg::Result<()> {
                     "{name}: output must end in .nii or .nii.gz"
                 )));
             }
-            let loaded = load_volume(
-                &input,
-                &DicomReadOptions {
-                    series_uid: series,
-                    ..DicomReadOptions::default()
-                },
-            )?;
+            let loaded = load_volume(&input, &cli::dicom_options(&series, 1 << 28))?;
             write_ct(&output, &loaded.volume)?;
             let [nx, ny, nz] = loaded.volume.dims_xyz();
             println!("wrote {} ({nx} x {ny} x {nz})", output.display());
@@ -143,11 +150,7 @@ fn run(cli: Cli) -> pancseg::Result<()> {
                     out.display()
                 )));
             }
-            let dicom = DicomReadOptions {
-                series_uid: series,
-                ..DicomReadOptions::default()
-            };
-            let ct = load_volume(&ct, &dicom)?.volume;
+            let ct = load_volume(&ct, &cli::dicom_options(&series, 1 << 28))?.volume;
             let load_mask = |path: &Option<PathBuf>| -> pancseg::Result<Option<pancseg::Mask>> {
                 let Some(path) = path else { return Ok(None) };
                 let v = load_volume(path, &DicomReadOptions::default())?.volume;

@@ -3,3 +3,11 @@
 
 pub mod info;
 pub mod segment;
+
+/// The DICOM reader's options of a `--series` value (`auto`: the selection policy).
+pub fn dicom_options(series: &str, max_voxels: u64) -> pancseg::DicomReadOptions {
+    pancseg::DicomReadOptions {
+        series_uid: (series != "auto").then(|| series.to_string()),
+        max_voxels,
+    }
+}

@@ -3,9 +3,10 @@
 
 use pancseg::Bundle;
 use pancseg::DicomReadOptions;
+use pancseg::SeriesSelection;
 use pancseg::{dice, runtime_version, surface_distances, write_nifti, DEFAULT_BATCH_SIZE};
 use pancseg::{load_volume, Source};
-use pancseg::{write_dicom_seg, SegWriteOptions, SourceSeries};
+use pancseg::{write_dicom_seg, write_rtstruct, RtStructWriteOptions, SegWriteOptions};
 use pancseg::{Device, RuntimeOptions};
 use pancseg::{FieldOfView, Landmark};
 use pancseg::{Limits, Method, SegmentOptions, SegmentationReport, Segmenter};
@@ -52,9 +53,10 @@ pub struct SegmentArgs {
     /// Write a JSON report (pancreas volume, provider, stage times, peak memory).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// SeriesInstanceUID to read when a DICOM directory holds several CT series.
-    #[arg(long)]
-    pub series: Option<String>,
+    /// Which DICOM series: `auto` (the selection policy: original axial CT, soft-tissue kernel,
+    /// 1-3 mm slices preferred; see `pancseg info --series-list`) or a SeriesInstanceUID.
+    #[arg(long, default_value = "auto")]
+    pub series: String,
     /// The ONNX Runtime library (default: ORT_DYLIB_PATH or the standard locations).
     #[arg(long)]
     pub ort_library: Option<PathBuf>,
@@ -65,6 +67,10 @@ pub struct SegmentArgs {
     /// input must be a DICOM series).
     #[arg(long, value_name = "OUT.dcm")]
     pub dicom_seg: Option<PathBuf>,
+    /// Also write the mask as a DICOM RT Structure Set (ROI "Pancreas", closed planar contours
+    /// per slice, referencing the source series; the input must be a DICOM series).
+    #[arg(long, value_name = "OUT.dcm")]
+    pub rtstruct: Option<PathBuf>,
     /// Refuse volumes with more voxels.
     #[arg(long, default_value_t = 1 << 28)]
     pub max_voxels: u64,
@@ -103,6 +109,9 @@ struct Report<'a> {
     assd_mm: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     hd95_mm: Option<f64>,
+    /// How the DICOM series was chosen (every series of the input with its verdict).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    series_selection: Option<&'a SeriesSelection>,
     #[serde(flatten)]
     segmentation: &'a SegmentationReport,
 }
@@ -111,27 +120,45 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
     let t0 = Instant::now();
     // the limits are checked again by the pipeline; checking the header's dims here first would
     // need a header-only reader, so a too-large file is refused right after it is read
-    let loaded = load_volume(
-        &a.input,
-        &DicomReadOptions {
-            series_uid: a.series.clone(),
-            max_voxels: a.max_voxels,
-        },
-    )?;
+    let loaded = load_volume(&a.input, &super::dicom_options(&a.series, a.max_voxels))?;
     let ct = loaded.volume;
     a.limits().check(ct.data.len() as u64)?;
     // the source series of a DICOM Segmentation is read (and checked) before segmenting
-    let seg_source = match (&a.dicom_seg, &loaded.source) {
-        (None, _) => None,
-        (Some(_), Source::Dicom { files, .. }) => Some(SourceSeries::read(files)?),
-        (Some(out), Source::Nifti { .. }) => {
-            return Err(pancseg::Error::InvalidArgument(format!(
-                "--dicom-seg {}: the input {} is NIfTI; a DICOM Segmentation needs a DICOM series to reference",
-                out.display(),
-                a.input.display()
-            )))
-        }
+    let (selection, reference) = match &loaded.source {
+        Source::Dicom {
+            selection,
+            reference,
+            ..
+        } => (Some(selection), Some(reference)),
+        Source::Nifti { .. } => (None, None),
     };
+    for (flag, out) in [("--dicom-seg", &a.dicom_seg), ("--rtstruct", &a.rtstruct)] {
+        if let Some(out) = out {
+            match reference {
+                Some(r) => r.check_referencable(&a.input)?,
+                None => {
+                    return Err(pancseg::Error::InvalidArgument(format!(
+                        "{flag} {}: the input {} is NIfTI; a DICOM object needs a DICOM series to reference",
+                        out.display(),
+                        a.input.display()
+                    )))
+                }
+            }
+        }
+    }
+    if let Some(s) = selection {
+        if let Some(v) = s.series.iter().find(|v| v.chosen) {
+            if s.series.len() > 1 {
+                println!(
+                    "series {} \"{}\" of {} in the input: {}",
+                    v.series.series_uid,
+                    v.series.description,
+                    s.series.len(),
+                    v.reason
+                );
+            }
+        }
+    }
     // the reference is read first so a bad file fails before the (long) segmentation
     let truth = match &a.truth {
         None => None,
@@ -198,7 +225,7 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
     if let (Some(path), Some(p)) = (&a.probability, &result.probability) {
         write_nifti(path, p)?;
     }
-    if let (Some(path), Some(source)) = (&a.dicom_seg, &seg_source) {
+    if let (Some(path), Some(source)) = (&a.dicom_seg, reference) {
         let opts = SegWriteOptions {
             algorithm_parameters: format!("method={}; bundle={}", a.method, bundle_dir),
             ..SegWriteOptions::default()
@@ -209,6 +236,20 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
             path.display(),
             s.sop_instance_uid,
             s.frames
+        );
+    }
+    if let (Some(path), Some(source)) = (&a.rtstruct, reference) {
+        let opts = RtStructWriteOptions {
+            algorithm_parameters: format!("method={}; bundle={}", a.method, bundle_dir),
+            ..RtStructWriteOptions::default()
+        };
+        let s = write_rtstruct(&result.mask, source, path, &opts)?;
+        println!(
+            "wrote {}: RT Structure Set {} ({} contours on {} slices)",
+            path.display(),
+            s.sop_instance_uid,
+            s.contours,
+            s.slices
         );
     }
     let write_seconds = t2.elapsed().as_secs_f64();
@@ -232,6 +273,7 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
             dsc,
             assd_mm: surface.map(|d| d.assd),
             hd95_mm: surface.map(|d| d.hd95),
+            series_selection: selection,
             segmentation: r,
         };
         let text = serde_json::to_string_pretty(&report)

@@ -38,7 +38,7 @@ pub mod status;
 pub mod volume;
 
 pub use context::{pancseg_context, pancseg_device, pancseg_log_level, pancseg_options};
-pub use image::pancseg_image;
+pub use image::{pancseg_dicom_buffer, pancseg_image};
 pub use result::pancseg_result;
 pub use segment::{pancseg_method, pancseg_segment_options};
 pub use status::pancseg_status;

@@ -9,7 +9,8 @@ use crate::ffi::c_enum::c_enum_table;
 use crate::ffi::image::pancseg_image;
 use crate::ffi::status::{from_error, pancseg_status};
 use crate::ffi::volume::{pancseg_volume, volume_of};
-use crate::io::dicom::seg::{write_dicom_seg, SegWriteOptions, SourceSeries};
+use crate::io::dicom::rtstruct::{write_rtstruct, RtStructWriteOptions};
+use crate::io::dicom::seg::{write_dicom_seg, SegWriteOptions};
 use crate::io::render::{render_png, RenderOptions};
 use crate::pipeline::abdomen::FieldOfView;
 use crate::pipeline::{Limits, Segmentation};
@@ -236,7 +237,7 @@ pub extern "C" fn pancseg_result_write_dicom_seg(
         let r = try_ref!(result);
         let source = try_ref!(source);
         let p = required_path(path, "path")?;
-        let Some(files) = &source.dicom_files else {
+        let Some(series) = &source.dicom_source else {
             return invalid(
                 "source was not read from DICOM: a DICOM Segmentation needs a series to reference",
             );
@@ -244,8 +245,37 @@ pub extern "C" fn pancseg_result_write_dicom_seg(
         if source.volume.data.dim() != r.mask.dim() || source.volume.geometry != r.geometry {
             return invalid("source is not on the result's grid (dims or geometry differ)");
         }
-        let series = SourceSeries::read(files).map_err(from_error)?;
-        write_dicom_seg(&r.mask_image(), &series, &p, &SegWriteOptions::default())
+        write_dicom_seg(&r.mask_image(), series, &p, &SegWriteOptions::default())
+            .map(|_| ())
+            .map_err(from_error)
+    })
+}
+
+/// Writes the mask as a DICOM RT Structure Set (SOP class 1.2.840.10008.5.1.4.1.1.481.3): one ROI
+/// "Pancreas" (SNOMED CT 15776009) of closed planar contours traced along the voxel edges of each
+/// slice (every island and hole its own contour; the even-odd fill gives the mask back), each
+/// referencing its source image. `source` is the DICOM series the result was computed from,
+/// loaded with `pancseg_image_load` or `pancseg_image_load_dicom_memory` (same grid). Fails with
+/// PANCSEG_INVALID_ARGUMENT when `source` was not read from DICOM or is not on the result's grid.
+#[no_mangle]
+pub extern "C" fn pancseg_result_write_rtstruct(
+    result: *const pancseg_result,
+    source: *const pancseg_image,
+    path: *const c_char,
+) -> pancseg_status {
+    guard(|| {
+        let r = try_ref!(result);
+        let source = try_ref!(source);
+        let p = required_path(path, "path")?;
+        let Some(series) = &source.dicom_source else {
+            return invalid(
+                "source was not read from DICOM: an RT Structure Set needs a series to reference",
+            );
+        };
+        if source.volume.data.dim() != r.mask.dim() || source.volume.geometry != r.geometry {
+            return invalid("source is not on the result's grid (dims or geometry differ)");
+        }
+        write_rtstruct(&r.mask_image(), series, &p, &RtStructWriteOptions::default())
             .map(|_| ())
             .map_err(from_error)
     })

@@ -3,7 +3,11 @@
 //! NIfTI magic, DICM marker), not only from the file name.
 
 use crate::error::{Error, Result};
-use crate::io::dicom::series::{read_dicom_dir, read_dicom_files, DicomReadOptions, SeriesInfo};
+use crate::io::dicom::selection::SeriesSelection;
+use crate::io::dicom::series::{
+    read_dicom_dir, read_dicom_files, DicomReadOptions, DicomSeries, SeriesInfo,
+};
+use crate::io::dicom::source::SourceSeries;
 use crate::io::nifti::{read_nifti, GeometrySource};
 use crate::volume::Volume;
 use std::path::{Path, PathBuf};
@@ -19,8 +23,27 @@ pub enum Source {
     },
     Dicom {
         info: SeriesInfo,
+        /// The series' files in slice order.
         files: Vec<PathBuf>,
+        /// How the series was chosen among those of the input.
+        selection: SeriesSelection,
+        /// What a Segmentation or RT Structure Set written for the volume references.
+        reference: Box<SourceSeries>,
     },
+}
+
+impl From<DicomSeries> for LoadedVolume {
+    fn from(s: DicomSeries) -> Self {
+        LoadedVolume {
+            volume: s.volume,
+            source: Source::Dicom {
+                info: s.info,
+                files: s.files,
+                selection: s.selection,
+                reference: Box::new(s.source),
+            },
+        }
+    }
 }
 
 /// A CT volume with a description of its source.
@@ -48,14 +71,7 @@ pub fn load_volume(path: impl AsRef<Path>, dicom: &DicomReadOptions) -> Result<L
     let path = path.as_ref();
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
-        let s = read_dicom_dir(path, dicom)?;
-        return Ok(LoadedVolume {
-            volume: s.volume,
-            source: Source::Dicom {
-                info: s.info,
-                files: s.files,
-            },
-        });
+        return Ok(read_dicom_dir(path, dicom)?.into());
     }
     let mut head = [0u8; 132];
     let n = {
@@ -75,14 +91,7 @@ pub fn load_volume(path: impl AsRef<Path>, dicom: &DicomReadOptions) -> Result<L
         total
     };
     if n == 132 && &head[128..132] == b"DICM" {
-        let s = read_dicom_files(&[path.to_path_buf()], dicom)?;
-        return Ok(LoadedVolume {
-            volume: s.volume,
-            source: Source::Dicom {
-                info: s.info,
-                files: s.files,
-            },
-        });
+        return Ok(read_dicom_files(&[path.to_path_buf()], dicom)?.into());
     }
     let name = path.to_string_lossy().to_ascii_lowercase();
     let gz = n >= 2 && head[..2] == [0x1f, 0x8b];

@@ -36,6 +36,8 @@ pub(crate) mod working_box;
 pub mod working_grid;
 
 pub use options::{Limits, Method, SegmentOptions, BYTES_PER_VOXEL};
-pub use report::{peak_rss_bytes, Segmentation, SegmentationReport, StageTime};
+pub use report::{
+    peak_rss_bytes, MaskStatistics, PatientExtent, Segmentation, SegmentationReport, StageTime,
+};
 pub use segmenter::Segmenter;
 pub use stage_maps::StageMaps;

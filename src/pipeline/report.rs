@@ -49,6 +49,68 @@ pub struct SegmentationReport {
     pub total_seconds: f64,
     /// Peak resident memory of the process so far (Linux VmHWM), bytes.
     pub peak_rss_bytes: Option<u64>,
+    /// HU and size of what the mask holds (`None` when the mask is empty).
+    pub pancreas_statistics: Option<MaskStatistics>,
+}
+
+/// The CT under a mask: its HU and its extent along the patient's axes.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct MaskStatistics {
+    /// Mean and (population) standard deviation of the CT's HU inside the mask.
+    pub hu_mean: f64,
+    pub hu_std: f64,
+    /// Extent of the mask's voxels (their full footprint) along the patient's left-right,
+    /// anterior-posterior and superior-inferior axes, mm.
+    pub extent_mm: PatientExtent,
+}
+
+/// Extent along the patient's axes, mm.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct PatientExtent {
+    pub left_right: f64,
+    pub anterior_posterior: f64,
+    pub superior_inferior: f64,
+}
+
+impl MaskStatistics {
+    /// The statistics of `ct` under `mask` (same grid); `None` for an empty mask.
+    pub fn of(ct: &Image<f32>, mask: &Mask) -> Option<MaskStatistics> {
+        let g = &ct.geometry;
+        let (mut n, mut sum, mut sum2) = (0u64, 0f64, 0f64);
+        let mut lo = [f64::INFINITY; 3];
+        let mut hi = [f64::NEG_INFINITY; 3];
+        for ((k, j, i), &m) in mask.data.indexed_iter() {
+            if m == 0 {
+                continue;
+            }
+            let v = f64::from(ct.data[[k, j, i]]);
+            n += 1;
+            sum += v;
+            sum2 += v * v;
+            let p = g.index_to_lps([i as f64, j as f64, k as f64]);
+            for a in 0..3 {
+                lo[a] = lo[a].min(p[a]);
+                hi[a] = hi[a].max(p[a]);
+            }
+        }
+        if n == 0 {
+            return None;
+        }
+        let mean = sum / n as f64;
+        let var = (sum2 / n as f64 - mean * mean).max(0.0);
+        // one voxel's footprint along each patient axis
+        let foot = |r: usize| (0..3).map(|c| g.direction[r][c].abs() * g.spacing[c]).sum::<f64>();
+        let ext = |a: usize| hi[a] - lo[a] + foot(a);
+        Some(MaskStatistics {
+            hu_mean: mean,
+            hu_std: var.sqrt(),
+            extent_mm: PatientExtent {
+                left_right: ext(0),
+                anterior_posterior: ext(1),
+                superior_inferior: ext(2),
+            },
+        })
+    }
 }
 
 /// The result of [`Segmenter::segment`](crate::Segmenter::segment).
@@ -97,5 +159,35 @@ impl Timer {
             seconds: (now - self.stage).as_secs_f64(),
         });
         self.stage = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::volume::Geometry;
+    use ndarray::Array3;
+
+    #[test]
+    fn statistics_of_a_block() {
+        let g = Geometry {
+            spacing: [0.5, 1.0, 2.0],
+            ..Geometry::default()
+        };
+        let ct = Image::new(
+            Array3::from_shape_fn((4, 5, 6), |(_, _, x)| if x % 2 == 0 { 30.0 } else { 50.0 }),
+            g,
+        )
+        .unwrap();
+        let mut m = Array3::<u8>::zeros((4, 5, 6));
+        m.slice_mut(ndarray::s![1..3, 0..2, 0..4]).fill(1);
+        let mask = Image::new(m, g).unwrap();
+        let s = MaskStatistics::of(&ct, &mask).unwrap();
+        assert!((s.hu_mean - 40.0).abs() < 1e-9 && (s.hu_std - 10.0).abs() < 1e-9, "{s:?}");
+        assert_eq!(s.extent_mm.left_right, 2.0); // 4 voxels of 0.5 mm
+        assert_eq!(s.extent_mm.anterior_posterior, 2.0);
+        assert_eq!(s.extent_mm.superior_inferior, 4.0);
+        let empty = Image::new(Array3::<u8>::zeros((4, 5, 6)), g).unwrap();
+        assert_eq!(MaskStatistics::of(&ct, &empty), None);
     }
 }

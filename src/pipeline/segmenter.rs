@@ -19,7 +19,9 @@ use crate::pipeline::fusion::smoothing::gaussian_smooth_in_place;
 use crate::pipeline::options::{Limits, Method, SegmentOptions};
 use crate::pipeline::orient::Canonical;
 use crate::pipeline::progress::Progress;
-use crate::pipeline::report::{peak_rss_bytes, Segmentation, SegmentationReport, Timer};
+use crate::pipeline::report::{
+    peak_rss_bytes, MaskStatistics, Segmentation, SegmentationReport, Timer,
+};
 use crate::pipeline::working_box::{crop_selection, paint, working_box};
 use crate::pipeline::working_grid::{working_volume, WorkingGrid};
 use crate::pipeline::abdomen::{locate, slab_volume, verdict};
@@ -245,6 +247,7 @@ impl Segmenter {
             total_seconds: timer.start.elapsed().as_secs_f64(),
             stage_seconds: timer.out,
             peak_rss_bytes: peak_rss_bytes(),
+            pancreas_statistics: MaskStatistics::of(ct, &mask),
         };
         Ok(Segmentation {
             mask,

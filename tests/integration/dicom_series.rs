@@ -382,7 +382,7 @@ fn malformed_series_are_refused_with_the_cause() {
 }
 
 #[test]
-fn several_series_need_a_choice() {
+fn several_series_that_do_not_qualify_need_a_choice() {
     let tmp = tempfile::tempdir().unwrap();
     let vol = volume(AXIAL, 1.0, 0.0, true);
     write(&vol, &tmp.path().join("a"), |o| {
@@ -395,7 +395,8 @@ fn several_series_need_a_choice() {
     });
     let e = err_of(tmp.path());
     assert!(
-        e.contains("2 CT series")
+        e.contains("no series qualifies")
+            && e.contains("fewer than 10")
             && e.contains("1.2.3.4.1 \"first\" (5 slices)")
             && e.contains("1.2.3.4.2 \"second\""),
         "{e}"

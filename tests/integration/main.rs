@@ -5,6 +5,7 @@ mod cli;
 mod default_bundle;
 mod dicom_seg;
 mod dicom_series;
+mod dicom_study;
 mod fuzz_replay;
 mod header;
 mod onnx_runtime;

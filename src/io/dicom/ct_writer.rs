@@ -27,6 +27,12 @@ pub struct SeriesWriteOptions {
     pub series_uid: String,
     pub frame_of_reference_uid: String,
     pub series_description: String,
+    /// ImageType (default ORIGINAL\PRIMARY\AXIAL: a phantom stands for an acquisition).
+    pub image_type: String,
+    /// SeriesNumber.
+    pub series_number: u32,
+    /// ConvolutionKernel (written when not empty).
+    pub convolution_kernel: String,
     /// Signed (PixelRepresentation 1) or unsigned pixels.
     pub signed: bool,
     /// BitsStored (12 or 16 typically); BitsAllocated is 8 when BitsStored <= 8, else 16.
@@ -47,6 +53,9 @@ impl SeriesWriteOptions {
             series_uid: format!("{uid_root}.2"),
             frame_of_reference_uid: format!("{uid_root}.3"),
             series_description: "pancseg phantom".into(),
+            image_type: "ORIGINAL\\PRIMARY\\AXIAL".into(),
+            series_number: 1,
+            convolution_kernel: String::new(),
             signed: true,
             bits_stored: 16,
             rescale_slope: 1.0,
@@ -121,9 +130,22 @@ pub fn write_ct_series(
             &mut obj,
             tags::IMAGE_TYPE,
             VR::CS,
-            "DERIVED\\SECONDARY\\AXIAL",
+            &opts.image_type,
         );
-        put_str(&mut obj, tags::SERIES_NUMBER, VR::IS, "1");
+        put_str(
+            &mut obj,
+            tags::SERIES_NUMBER,
+            VR::IS,
+            &opts.series_number.to_string(),
+        );
+        if !opts.convolution_kernel.is_empty() {
+            put_str(
+                &mut obj,
+                tags::CONVOLUTION_KERNEL,
+                VR::SH,
+                &opts.convolution_kernel,
+            );
+        }
         put_str(
             &mut obj,
             tags::INSTANCE_NUMBER,

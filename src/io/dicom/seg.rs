@@ -21,132 +21,24 @@ pub use crate::io::dicom::encode::new_uid;
 use crate::io::dicom::encode::{
     code, ds, image_orientation, item, multi_ds, now_utc, seq, text, us, EXPLICIT_VR_LE,
 };
+pub use crate::io::dicom::source::SourceSeries;
 use crate::volume::{cross, dot, Geometry, Mask};
 use dicom::core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom::dictionary_std::tags;
-use dicom::object::{FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
+use dicom::object::{FileMetaTableBuilder, InMemDicomObject};
 use ndarray::{Array3, Axis};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Segmentation Storage SOP class UID.
 pub const SEGMENTATION_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.66.4";
 /// Largest distance (mm) between a frame's plane and a slice of the grid for them to match.
 pub const POSITION_TOLERANCE_MM: f64 = 0.01;
 
-/// Identifying attributes of the source series, read from its files.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceSeries {
-    pub patient_name: String,
-    pub patient_id: String,
-    pub patient_birth_date: String,
-    pub patient_sex: String,
-    pub study_uid: String,
-    pub study_date: String,
-    pub study_time: String,
-    pub study_id: String,
-    pub accession_number: String,
-    pub referring_physician_name: String,
-    pub series_uid: String,
-    pub frame_of_reference_uid: String,
-    pub specific_character_set: String,
-    /// (SOP class UID, SOP instance UID) of every slice, in the volume's slice order.
-    pub instances: Vec<(String, String)>,
-}
-
 fn header_str(obj: &InMemDicomObject, tag: Tag) -> String {
     obj.get(tag)
         .and_then(|e| e.to_str().ok())
         .map(|s| s.trim_end_matches(['\0', ' ']).trim().to_string())
         .unwrap_or_default()
-}
-
-impl SourceSeries {
-    /// Reads the identifying attributes from the series' files (headers only), given in slice order
-    /// (as [`crate::io::dicom::series::DicomSeries::files`] holds them). All files must share the series,
-    /// study and frame of reference.
-    pub fn read(files: &[PathBuf]) -> Result<SourceSeries> {
-        let first = files
-            .first()
-            .ok_or_else(|| Error::InvalidArgument("the source series has no files".into()))?;
-        let mut source: Option<SourceSeries> = None;
-        let mut instances = Vec::with_capacity(files.len());
-        for path in files {
-            let obj = OpenFileOptions::new()
-                .read_until(tags::PIXEL_DATA)
-                .open_file(path)
-                .map_err(|e| Error::dicom(path, format!("cannot parse: {e}")))?;
-            // anonymised files may leave the dataset's UIDs empty; the file meta has them too
-            let or_meta = |v: String, meta: &str| {
-                if v.is_empty() {
-                    meta.trim_end_matches(['\0', ' ']).to_string()
-                } else {
-                    v
-                }
-            };
-            let sop_class = or_meta(
-                header_str(&obj, tags::SOP_CLASS_UID),
-                obj.meta().media_storage_sop_class_uid(),
-            );
-            let sop_instance = or_meta(
-                header_str(&obj, tags::SOP_INSTANCE_UID),
-                obj.meta().media_storage_sop_instance_uid(),
-            );
-            if sop_class.is_empty() || sop_instance.is_empty() {
-                return Err(Error::dicom(path, "no SOPClassUID or SOPInstanceUID"));
-            }
-            instances.push((sop_class, sop_instance));
-            let this = SourceSeries {
-                patient_name: header_str(&obj, tags::PATIENT_NAME),
-                patient_id: header_str(&obj, tags::PATIENT_ID),
-                patient_birth_date: header_str(&obj, tags::PATIENT_BIRTH_DATE),
-                patient_sex: header_str(&obj, tags::PATIENT_SEX),
-                study_uid: header_str(&obj, tags::STUDY_INSTANCE_UID),
-                study_date: header_str(&obj, tags::STUDY_DATE),
-                study_time: header_str(&obj, tags::STUDY_TIME),
-                study_id: header_str(&obj, tags::STUDY_ID),
-                accession_number: header_str(&obj, tags::ACCESSION_NUMBER),
-                referring_physician_name: header_str(&obj, tags::REFERRING_PHYSICIAN_NAME),
-                series_uid: header_str(&obj, tags::SERIES_INSTANCE_UID),
-                frame_of_reference_uid: header_str(&obj, tags::FRAME_OF_REFERENCE_UID),
-                specific_character_set: header_str(&obj, tags::SPECIFIC_CHARACTER_SET),
-                instances: Vec::new(),
-            };
-            match &source {
-                None => {
-                    for (name, value) in [
-                        ("StudyInstanceUID", &this.study_uid),
-                        ("SeriesInstanceUID", &this.series_uid),
-                        ("FrameOfReferenceUID", &this.frame_of_reference_uid),
-                    ] {
-                        if value.is_empty() {
-                            return Err(Error::dicom(
-                                path,
-                                format!("no {name}: a segmentation cannot reference this series"),
-                            ));
-                        }
-                    }
-                    source = Some(this);
-                }
-                Some(s) => {
-                    if s.study_uid != this.study_uid
-                        || s.series_uid != this.series_uid
-                        || s.frame_of_reference_uid != this.frame_of_reference_uid
-                    {
-                        return Err(Error::dicom(
-                            path,
-                            format!(
-                                "study, series or frame of reference differ from {}",
-                                first.display()
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-        let mut source = source.ok_or_else(|| Error::dicom(first, "no source instance"))?;
-        source.instances = instances;
-        Ok(source)
-    }
 }
 
 /// How the Segmentation object is written.
@@ -187,6 +79,29 @@ pub struct SegWriteSummary {
     pub frames: usize,
 }
 
+/// A Source Image Sequence item: the image (and its frame, for a multi-frame source) a frame
+/// was computed from.
+fn source_image_item(
+    class: &str,
+    inst: &str,
+    frame: u32,
+    purpose: InMemDicomObject,
+) -> InMemDicomObject {
+    let mut elements = vec![
+        text(tags::REFERENCED_SOP_CLASS_UID, VR::UI, class),
+        text(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, inst),
+    ];
+    if frame > 0 {
+        elements.push(text(
+            tags::REFERENCED_FRAME_NUMBER,
+            VR::IS,
+            &frame.to_string(),
+        ));
+    }
+    elements.push(seq(tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE, vec![purpose]));
+    item(elements)
+}
+
 /// Writes `mask` (on the grid of the source series, slice k computed from `source.instances[k]`)
 /// as a BINARY DICOM Segmentation to `path`.
 pub fn write_dicom_seg(
@@ -197,6 +112,7 @@ pub fn write_dicom_seg(
 ) -> Result<SegWriteSummary> {
     let g = &mask.geometry;
     g.validate()?;
+    source.check_referencable(path)?;
     let (nz, ny, nx) = mask.data.dim();
     if nz != source.instances.len() {
         return Err(Error::InvalidArgument(format!(
@@ -329,7 +245,7 @@ pub fn write_dicom_seg(
             seq(
                 tags::REFERENCED_INSTANCE_SEQUENCE,
                 source
-                    .instances
+                    .distinct_instances()
                     .iter()
                     .map(|(class, inst)| {
                         item(vec![
@@ -461,14 +377,12 @@ pub fn write_dicom_seg(
                     vec![item(vec![
                         seq(
                             tags::SOURCE_IMAGE_SEQUENCE,
-                            vec![item(vec![
-                                text(tags::REFERENCED_SOP_CLASS_UID, VR::UI, class),
-                                text(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, inst),
-                                seq(
-                                    tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE,
-                                    vec![purpose.clone()],
-                                ),
-                            ])],
+                            vec![source_image_item(
+                                class,
+                                inst,
+                                source.frame_number(k),
+                                purpose.clone(),
+                            )],
                         ),
                         seq(tags::DERIVATION_CODE_SEQUENCE, vec![derivation.clone()]),
                     ])],
@@ -811,6 +725,7 @@ mod tests {
                     )
                 })
                 .collect(),
+            frame_numbers: Vec::new(),
         }
     }
 
