@@ -77,6 +77,11 @@ enum Command {
     },
     /// Segment the pancreas: writes a 0/1 mask (uint8 NIfTI) on the input's grid and geometry.
     Segment(cli::segment::SegmentArgs),
+    /// Segment the scans of a manifest (one model load, resumable, shardable over a cluster's
+    /// array jobs); exit status 3 when some scans failed.
+    Batch(cli::batch::BatchArgs),
+    /// Merge the case reports of `pancseg batch` (every shard) into summary.json and summary.csv.
+    BatchSummary(cli::batch::summary::SummaryArgs),
 }
 
 fn check_nifti_name(p: &std::path::Path) -> pancseg::Result<()> {
@@ -90,7 +95,9 @@ fn check_nifti_name(p: &std::path::Path) -> pancseg::Result<()> {
     }
 }
 
-fn run(cli: Cli) -> pancseg::Result<()> {
+/// Runs a command; the exit code of a command that finished (0, or 3 for a batch with failed
+/// scans).
+fn run(cli: Cli) -> pancseg::Result<u8> {
     match cli.command {
         Command::Info {
             input,
@@ -108,7 +115,7 @@ fn run(cli: Cli) -> pancseg::Result<()> {
                 } else {
                     print!("{}", selection.to_table());
                 }
-                return Ok(());
+                return Ok(0);
             }
             let loaded = load_volume(&input, &options)?;
             let info = VolumeInfo::new(&input.display().to_string(), &loaded);
@@ -192,13 +199,25 @@ fn run(cli: Cli) -> pancseg::Result<()> {
             }
             cli::segment::run(&args)?;
         }
+        Command::Batch(args) => {
+            let outcome = cli::batch::run(&args)?;
+            return Ok(cli::batch::exit_code(&outcome));
+        }
+        Command::BatchSummary(args) => cli::batch::summary::run(&args)?,
     }
-    Ok(())
+    Ok(0)
 }
 
 fn main() -> ExitCode {
+    // output piped into `head` or a closed log: end quietly, as other command-line tools do,
+    // rather than panic on the failed write
+    #[cfg(unix)]
+    // SAFETY: restores the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("pancseg: error: {}", e.chain());
             ExitCode::FAILURE

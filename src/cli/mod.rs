@@ -1,6 +1,7 @@
 //! The command-line tool's own code: what `pancseg info` prints and how `pancseg segment` runs
 //! (arguments, progress, outputs). Everything it calls is the library's public API.
 
+pub mod batch;
 pub mod info;
 pub mod segment;
 

@@ -1,6 +1,7 @@
 //! The integration tests of the library and its CLI, one test binary (each file a module: one
 //! binary links and monomorphises the dependencies once instead of once per file).
 
+mod batch;
 mod cli;
 mod default_bundle;
 mod dicom_seg;

@@ -3,6 +3,7 @@
 
 pub mod align;
 pub mod bench;
+pub mod bench_batch;
 pub mod bench_degenerate;
 pub mod bench_landmarks;
 pub mod bench_pipeline;

@@ -23,6 +23,9 @@ pub enum BenchCommand {
     Degenerate(DegenerateArgs),
     /// The lung base found on realistic phantoms of every framing against the organ labels.
     Landmarks(LandmarksArgs),
+    /// Scans per hour of `pancseg batch` against a shell loop of `pancseg segment` over the
+    /// same manifest (same masks required).
+    Batch(BatchArgs),
     /// Entropy rate superpixels: time per slice, boundary recall, undersegmentation error.
     Superpixels(SuperpixelsArgs),
 }
@@ -36,6 +39,7 @@ pub fn run(cmd: BenchCommand) -> CliResult {
         BenchCommand::Pipeline(a) => pipeline(a),
         BenchCommand::Degenerate(a) => degenerate(a),
         BenchCommand::Landmarks(a) => landmarks(a),
+        BenchCommand::Batch(a) => batch(a),
         BenchCommand::Superpixels(a) => superpixels(a),
     }
 }
@@ -171,6 +175,39 @@ pub fn landmarks(a: LandmarksArgs) -> CliResult {
     print!(
         "{}",
         pancseg_train::bench_landmarks::bench_landmarks(a.seeds)?
+    );
+    Ok(())
+}
+
+/// `pancseg batch` against a shell loop of `pancseg segment`.
+#[derive(Args)]
+pub struct BatchArgs {
+    /// Model bundle directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long, value_enum, default_value = "small")]
+    pub size: Size,
+    /// Phantoms in the manifest.
+    #[arg(long, default_value_t = 6)]
+    pub count: usize,
+    #[arg(long, default_value_t = 91)]
+    pub seed: u64,
+    /// Threads of every run.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+}
+
+/// Runs `pancseg-train bench batch`.
+pub fn batch(a: BatchArgs) -> CliResult {
+    print!(
+        "{}",
+        pancseg_train::bench_batch::bench_batch(
+            &a.model,
+            a.size.phantom(),
+            a.count,
+            a.seed,
+            a.threads
+        )?
     );
     Ok(())
 }
