@@ -133,7 +133,28 @@ fn study_folder(dir: &Path) -> Volume {
         o.image_type = "DERIVED\\SECONDARY\\MPR".into()
     });
     dose_report(dir);
+    dicomdir(dir);
     thin
+}
+
+/// The DICOMDIR of a CD export: an index of the files, no series of its own.
+fn dicomdir(dir: &Path) {
+    let mut obj = InMemDicomObject::new_empty();
+    obj.put(DataElement::new(
+        tags::FILE_SET_ID,
+        VR::CS,
+        PrimitiveValue::from("PANCSEG"),
+    ));
+    let class = "1.2.840.10008.1.3.10";
+    obj.with_meta(
+        FileMetaTableBuilder::new()
+            .transfer_syntax(EXPLICIT_VR_LE)
+            .media_storage_sop_class_uid(class)
+            .media_storage_sop_instance_uid(format!("{UID}.8.1")),
+    )
+    .unwrap()
+    .write_to_file(dir.join("DICOMDIR"))
+    .unwrap();
 }
 
 #[test]
@@ -144,6 +165,11 @@ fn study_folder_selection_table() {
     // the twins 3 and 4 tie on kernel, thickness and coverage: the smaller UID wins
     assert_eq!(s.info.series_uid, format!("{UID}.2.3"));
     assert_eq!(s.volume.data, thin.data);
+    assert_eq!(
+        s.skipped,
+        vec![tmp.path().join("DICOMDIR")],
+        "the DICOMDIR is skipped"
+    );
     let sel = &s.selection;
     assert_eq!(sel.mode, "auto");
     let reason = |n: u32| {

@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 pub const CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
 /// Enhanced CT Image Storage SOP class UID (multi-frame).
 pub const ENHANCED_CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2.1";
+/// Media Storage Directory Storage: the DICOMDIR index of a CD or a USB export, not an image.
+pub const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
 
 /// Where the bytes of an instance are: a file, or a buffer the caller holds for the whole read.
 #[derive(Debug, Clone)]
@@ -395,8 +397,9 @@ fn identity(obj: &InMemDicomObject) -> Identity {
     }
 }
 
-/// Reads the header of one instance (pixel data is not parsed).
-pub(crate) fn read_instance(bytes: InstanceBytes<'_>) -> Result<Instance<'_>> {
+/// Reads the header of one instance (pixel data is not parsed); `None` for a DICOMDIR, which
+/// indexes a medium's files and belongs to no series.
+pub(crate) fn read_instance(bytes: InstanceBytes<'_>) -> Result<Option<Instance<'_>>> {
     let raw = bytes.bytes()?;
     let label = bytes.label().to_path_buf();
     let label = label.as_path();
@@ -415,6 +418,9 @@ pub(crate) fn read_instance(bytes: InstanceBytes<'_>) -> Result<Instance<'_>> {
         opt_str(&obj, tags::SOP_INSTANCE_UID),
         meta.media_storage_sop_instance_uid(),
     );
+    if sop_class == MEDIA_STORAGE_DIRECTORY {
+        return Ok(None);
+    }
     let transfer_syntax = trimmed(meta.transfer_syntax());
     // an anonymiser may empty it (the instances then form one series with an empty UID)
     let series_uid = opt_str(&obj, tags::SERIES_INSTANCE_UID)
@@ -474,7 +480,7 @@ pub(crate) fn read_instance(bytes: InstanceBytes<'_>) -> Result<Instance<'_>> {
         bytes: InstanceBytes::File(PathBuf::new()),
     };
     drop(raw);
-    Ok(Instance { bytes, ..instance })
+    Ok(Some(Instance { bytes, ..instance }))
 }
 
 #[cfg(test)]

@@ -166,17 +166,35 @@ fn scan_directory(dir: &Path) -> Result<(Vec<Instance<'static>>, Vec<PathBuf>)> 
             "no DICOM files (with the DICM marker) found",
         ));
     }
-    let instances = dicom_files
+    let read = dicom_files
         .into_par_iter()
-        .map(|f| read_instance(InstanceBytes::File(f)))
+        .map(|f| Ok((read_instance(InstanceBytes::File(f.clone()))?, f)))
         .collect::<Result<Vec<_>>>()?;
+    let mut instances = Vec::with_capacity(read.len());
+    for (instance, file) in read {
+        match instance {
+            Some(i) => instances.push(i),
+            // a DICOMDIR: an index of the files, read from the files themselves
+            None => skipped.push(file),
+        }
+    }
+    if instances.is_empty() {
+        return Err(Error::dicom(dir, "no DICOM images found (only a DICOMDIR)"));
+    }
     Ok((instances, skipped))
 }
 
 fn read_file_headers(files: &[PathBuf]) -> Result<Vec<Instance<'static>>> {
     files
         .par_iter()
-        .map(|f| read_instance(InstanceBytes::File(f.clone())))
+        .map(|f| {
+            read_instance(InstanceBytes::File(f.clone()))?.ok_or_else(|| {
+                Error::dicom(
+                    f,
+                    "a DICOMDIR (the index of a medium), not an image: give its folder",
+                )
+            })
+        })
         .collect()
 }
 
@@ -305,7 +323,7 @@ pub fn read_dicom_buffers(buffers: &[&[u8]], options: &DicomReadOptions) -> Resu
     if buffers.is_empty() {
         return Err(Error::InvalidArgument("no DICOM instances given".into()));
     }
-    let instances = buffers
+    let instances: Vec<Instance> = buffers
         .par_iter()
         .enumerate()
         .map(|(k, data)| {
@@ -314,7 +332,15 @@ pub fn read_dicom_buffers(buffers: &[&[u8]], options: &DicomReadOptions) -> Resu
                 data,
             })
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten() // a DICOMDIR among the instances indexes them and is left out
+        .collect();
+    if instances.is_empty() {
+        return Err(Error::InvalidArgument(
+            "no DICOM images among the instances (only a DICOMDIR)".into(),
+        ));
+    }
     select(Path::new("memory"), instances, options)
 }
 

@@ -95,7 +95,10 @@ impl SourceSeries {
     pub fn read(files: &[PathBuf]) -> Result<SourceSeries> {
         let instances = files
             .iter()
-            .map(|p| read_instance(InstanceBytes::File(p.clone())))
+            .map(|p| {
+                read_instance(InstanceBytes::File(p.clone()))?
+                    .ok_or_else(|| Error::dicom(p, "a DICOMDIR, not a source image"))
+            })
             .collect::<Result<Vec<_>>>()?;
         let slices: Vec<(&Instance<'_>, &Frame)> = instances
             .iter()
