@@ -29,6 +29,14 @@ if [ -d ../shared/data/real-ct/dicom ]; then
   target/cpp-examples/segment_series "$out/dicom-uids" "$out/seg" --model tests/fixtures/bundle-tiny --dicom-seg --rtstruct
   python3 tests/scripts/validate_dicom_seg.py "$out/seg/seg.dcm" "$out/dicom-uids" "$out/seg/mask.nii.gz"
   python3 tests/scripts/validate_rtstruct.py "$out/seg/rtstruct.dcm" "$out/dicom-uids" "$out/seg/mask.nii.gz"
+  # the same instances handed over from memory (pancseg_image_load_dicom_memory): the same mask,
+  # and its SEG and RTSTRUCT still reference the series
+  mkdir -p "$out/mem"
+  target/cpp-examples/segment_series "$out/dicom-uids" "$out/mem" --model tests/fixtures/bundle-tiny \
+    --dicom-seg --rtstruct --from-memory
+  python3 tests/scripts/check_nifti_equal.py "$out/seg/mask.nii.gz" "$out/mem/mask.nii.gz"
+  python3 tests/scripts/validate_dicom_seg.py "$out/mem/seg.dcm" "$out/dicom-uids" "$out/mem/mask.nii.gz"
+  python3 tests/scripts/validate_rtstruct.py "$out/mem/rtstruct.dcm" "$out/dicom-uids" "$out/mem/mask.nii.gz"
 fi
 target/cpp-examples/plugin_host tests/fixtures/phantom/ct.nii.gz --model tests/fixtures/bundle-tiny
 status=0
