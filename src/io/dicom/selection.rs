@@ -155,7 +155,11 @@ impl SeriesSelection {
             s += &format!(
                 "{:<3} {:<40} {:>6} {:>6} {:>6} {:>8} {:<10} {:<26} {}\n",
                 if v.chosen { "->" } else { "" },
-                x.series_uid,
+                if x.series_uid.is_empty() {
+                    "(empty SeriesInstanceUID)"
+                } else {
+                    &x.series_uid
+                },
                 x.series_number.map_or("-".into(), |n| n.to_string()),
                 x.slices,
                 mm(x.slice_thickness_mm),
@@ -440,5 +444,8 @@ mod tests {
         assert_eq!(sel.mode, "uid");
         assert_eq!(sel.chosen_uid.as_deref(), Some("5.2"));
         assert_eq!(select_series(vec![series("5.1")], Some("9")).chosen_uid, None);
+        // an anonymiser's empty UID is shown as such
+        let table = select_series(vec![series("")], None).to_table();
+        assert!(table.contains("->  (empty SeriesInstanceUID)"), "{table}");
     }
 }
