@@ -2,7 +2,6 @@
 //! probability map and a JSON report; a progress bar (indicatif) when stderr is a terminal.
 
 use pancseg::Bundle;
-use pancseg::DicomReadOptions;
 use pancseg::SeriesSelection;
 use pancseg::{dice, runtime_version, surface_distances, write_nifti, DEFAULT_BATCH_SIZE};
 use pancseg::{load_volume, Source};
@@ -160,21 +159,11 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
         }
     }
     // the reference is read first so a bad file fails before the (long) segmentation
-    let truth = match &a.truth {
-        None => None,
-        Some(p) => {
-            let t = load_volume(p, &DicomReadOptions::default())?.volume;
-            if t.data.dim() != ct.data.dim() {
-                return Err(pancseg::Error::InvalidArgument(format!(
-                    "{}: dims {:?} differ from the CT's {:?}",
-                    p.display(),
-                    t.dims_xyz(),
-                    ct.dims_xyz()
-                )));
-            }
-            Some(t.data.mapv(|v| u8::from(v > 0.5)))
-        }
-    };
+    let truth = a
+        .truth
+        .as_deref()
+        .map(|p| super::load_truth(p, &ct))
+        .transpose()?;
     let load_seconds = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let bundle = match &a.model {

@@ -7,10 +7,11 @@ use crate::ffi::boundary::{
 };
 use crate::ffi::c_enum::c_enum_table;
 use crate::ffi::image::pancseg_image;
-use crate::ffi::status::{from_error, pancseg_status};
+use crate::ffi::status::{from_error, pancseg_status, Failure};
 use crate::ffi::volume::{pancseg_volume, volume_of};
 use crate::io::dicom::rtstruct::{write_rtstruct, RtStructWriteOptions};
 use crate::io::dicom::seg::{write_dicom_seg, SegWriteOptions};
+use crate::io::dicom::source::SourceSeries;
 use crate::io::render::{render_png, RenderOptions};
 use crate::pipeline::abdomen::FieldOfView;
 use crate::pipeline::{Limits, Segmentation};
@@ -223,6 +224,24 @@ pub extern "C" fn pancseg_result_write_nifti(
     })
 }
 
+/// The DICOM series `source` gives a derived object (`what`) of `r` to reference: it must have
+/// been read from DICOM and lie on the result's grid.
+fn referenced_series<'a>(
+    r: &pancseg_result,
+    source: &'a pancseg_image,
+    what: &str,
+) -> Result<&'a SourceSeries, Failure> {
+    let Some(series) = &source.dicom_source else {
+        return invalid(format!(
+            "source was not read from DICOM: {what} needs a series to reference"
+        ));
+    };
+    if source.volume.data.dim() != r.mask.dim() || source.volume.geometry != r.geometry {
+        return invalid("source is not on the result's grid (dims or geometry differ)");
+    }
+    Ok(series)
+}
+
 /// Writes the mask as a DICOM Segmentation object (BINARY, SOP class 1.2.840.10008.5.1.4.1.1.66.4,
 /// one segment "Pancreas") that references `source`: the DICOM series the result was computed from,
 /// loaded with `pancseg_image_load` (same grid). Fails with PANCSEG_INVALID_ARGUMENT when `source`
@@ -237,14 +256,7 @@ pub extern "C" fn pancseg_result_write_dicom_seg(
         let r = try_ref!(result);
         let source = try_ref!(source);
         let p = required_path(path, "path")?;
-        let Some(series) = &source.dicom_source else {
-            return invalid(
-                "source was not read from DICOM: a DICOM Segmentation needs a series to reference",
-            );
-        };
-        if source.volume.data.dim() != r.mask.dim() || source.volume.geometry != r.geometry {
-            return invalid("source is not on the result's grid (dims or geometry differ)");
-        }
+        let series = referenced_series(r, source, "a DICOM Segmentation")?;
         write_dicom_seg(&r.mask_image(), series, &p, &SegWriteOptions::default())
             .map(|_| ())
             .map_err(from_error)
@@ -267,14 +279,7 @@ pub extern "C" fn pancseg_result_write_rtstruct(
         let r = try_ref!(result);
         let source = try_ref!(source);
         let p = required_path(path, "path")?;
-        let Some(series) = &source.dicom_source else {
-            return invalid(
-                "source was not read from DICOM: an RT Structure Set needs a series to reference",
-            );
-        };
-        if source.volume.data.dim() != r.mask.dim() || source.volume.geometry != r.geometry {
-            return invalid("source is not on the result's grid (dims or geometry differ)");
-        }
+        let series = referenced_series(r, source, "an RT Structure Set")?;
         write_rtstruct(&r.mask_image(), series, &p, &RtStructWriteOptions::default())
             .map(|_| ())
             .map_err(from_error)

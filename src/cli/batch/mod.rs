@@ -143,21 +143,11 @@ fn segment_case(
         &crate::cli::dicom_options(series, a.max_voxels),
     )?;
     let ct = loaded.volume;
-    let truth = match &case.truth {
-        None => None,
-        Some(p) => {
-            let t = load_volume(p, &pancseg::DicomReadOptions::default())?.volume;
-            if t.data.dim() != ct.data.dim() {
-                return Err(pancseg::Error::InvalidArgument(format!(
-                    "{}: dims {:?} differ from the CT's {:?}",
-                    p.display(),
-                    t.dims_xyz(),
-                    ct.dims_xyz()
-                )));
-            }
-            Some(t.data.mapv(|v| u8::from(v > 0.5)))
-        }
-    };
+    let truth = case
+        .truth
+        .as_deref()
+        .map(|p| crate::cli::load_truth(p, &ct))
+        .transpose()?;
     let (selection, reference) = match loaded.source {
         Source::Dicom {
             selection,

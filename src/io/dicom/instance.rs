@@ -63,8 +63,9 @@ pub(crate) fn has_dicm_marker(bytes: &[u8]) -> bool {
     bytes.len() >= 132 && &bytes[128..132] == b"DICM"
 }
 
-/// Parses a Part 10 instance from its bytes after the length guard; `header_only` stops before
-/// the pixel data.
+/// Parses a Part 10 instance from its bytes; `header_only` stops before the pixel data. The
+/// header pass, which every instance goes through first, runs the length guard over the whole
+/// instance; the pixel pass parses the bytes it has checked.
 pub(crate) fn parse(bytes: &[u8], label: &Path, header_only: bool) -> Result<DefaultDicomObject> {
     if !has_dicm_marker(bytes) {
         return Err(Error::dicom(
@@ -72,7 +73,9 @@ pub(crate) fn parse(bytes: &[u8], label: &Path, header_only: bool) -> Result<Def
             "not a DICOM file (no DICM marker at byte 128)",
         ));
     }
-    crate::io::dicom::guard::check_element_lengths(bytes, label)?;
+    if header_only {
+        crate::io::dicom::guard::check_element_lengths(bytes, label)?;
+    }
     let options = OpenFileOptions::new().read_preamble(ReadPreamble::Always);
     let options = if header_only {
         options.read_until(tags::PIXEL_DATA)

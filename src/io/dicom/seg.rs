@@ -142,38 +142,12 @@ pub fn write_dicom_seg(
     let mut put = |e: DataElement<InMemDicomObject>| {
         obj.put(e);
     };
-    if !source.specific_character_set.is_empty() {
-        put(text(
-            tags::SPECIFIC_CHARACTER_SET,
-            VR::CS,
-            &source.specific_character_set,
-        ));
-    }
-    // SOP Common, Patient, General Study
+    // SOP Common; Patient, General Study and Frame of Reference from the source
     put(text(tags::SOP_CLASS_UID, VR::UI, SEGMENTATION_STORAGE));
     put(text(tags::SOP_INSTANCE_UID, VR::UI, &sop_uid));
-    put(text(tags::PATIENT_NAME, VR::PN, &source.patient_name));
-    put(text(tags::PATIENT_ID, VR::LO, &source.patient_id));
-    put(text(
-        tags::PATIENT_BIRTH_DATE,
-        VR::DA,
-        &source.patient_birth_date,
-    ));
-    put(text(tags::PATIENT_SEX, VR::CS, &source.patient_sex));
-    put(text(tags::STUDY_INSTANCE_UID, VR::UI, &source.study_uid));
-    put(text(tags::STUDY_DATE, VR::DA, &source.study_date));
-    put(text(tags::STUDY_TIME, VR::TM, &source.study_time));
-    put(text(tags::STUDY_ID, VR::SH, &source.study_id));
-    put(text(
-        tags::ACCESSION_NUMBER,
-        VR::SH,
-        &source.accession_number,
-    ));
-    put(text(
-        tags::REFERRING_PHYSICIAN_NAME,
-        VR::PN,
-        &source.referring_physician_name,
-    ));
+    for e in source.identity_elements() {
+        put(e);
+    }
     // General Series, Segmentation Series
     put(text(tags::MODALITY, VR::CS, "SEG"));
     put(text(tags::SERIES_INSTANCE_UID, VR::UI, &series_uid));
@@ -189,12 +163,7 @@ pub fn write_dicom_seg(
     ));
     put(text(tags::SERIES_DATE, VR::DA, &date));
     put(text(tags::SERIES_TIME, VR::TM, &time));
-    // Frame of Reference
-    put(text(
-        tags::FRAME_OF_REFERENCE_UID,
-        VR::UI,
-        &source.frame_of_reference_uid,
-    ));
+    // Frame of Reference (its UID is the source's)
     put(text(tags::POSITION_REFERENCE_INDICATOR, VR::LO, ""));
     // General and Enhanced General Equipment
     put(text(tags::MANUFACTURER, VR::LO, "pancseg"));

@@ -405,6 +405,8 @@ fn select<'a>(
 struct Slice<'i, 'a> {
     inst: &'i Instance<'a>,
     frame: &'i Frame,
+    /// Where the slice's pixels are: the instance's index in the series and the frame's in it.
+    at: (usize, usize),
 }
 
 impl Slice<'_, '_> {
@@ -740,7 +742,14 @@ fn assemble(instances: Vec<Instance<'_>>, max_voxels: u64) -> Result<DicomSeries
     let info = series_info(&instances);
     let slices: Vec<Slice> = instances
         .iter()
-        .flat_map(|inst| inst.frames.iter().map(move |frame| Slice { inst, frame }))
+        .enumerate()
+        .flat_map(|(i, inst)| {
+            inst.frames.iter().enumerate().map(move |(f, frame)| Slice {
+                inst,
+                frame,
+                at: (i, f),
+            })
+        })
         .collect();
     if slices.is_empty() {
         return Err(Error::dicom(
@@ -765,22 +774,9 @@ fn assemble(instances: Vec<Instance<'_>>, max_voxels: u64) -> Result<DicomSeries
         .par_iter()
         .map(decode_instance)
         .collect::<Result<Vec<_>>>()?;
-    let index_of = |s: &Slice| -> (usize, usize) {
-        let i = instances
-            .iter()
-            .position(|x| std::ptr::eq(x, s.inst))
-            .unwrap_or(0);
-        let f = s
-            .inst
-            .frames
-            .iter()
-            .position(|x| std::ptr::eq(x, s.frame))
-            .unwrap_or(0);
-        (i, f)
-    };
     let mut values = Vec::with_capacity(nx * ny * nz);
     for s in &slices {
-        let (i, f) = index_of(s);
+        let (i, f) = s.at;
         values.extend_from_slice(&decoded[i][f]);
     }
     let data = Array3::from_shape_vec((nz, ny, nx), values)

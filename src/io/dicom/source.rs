@@ -8,7 +8,11 @@
 //! no second pass); [`SourceSeries::read`] builds it from a list of files.
 
 use crate::error::{Error, Result};
+use crate::io::dicom::encode::text;
 use crate::io::dicom::instance::{read_instance, Frame, Instance, InstanceBytes};
+use dicom::core::{DataElement, VR};
+use dicom::dictionary_std::tags;
+use dicom::object::InMemDicomObject;
 use std::path::PathBuf;
 
 /// Identifying attributes of the source series.
@@ -124,6 +128,41 @@ impl SourceSeries {
             }
         }
         Ok(())
+    }
+
+    /// The elements a derived object copies from its source: the character set (when set),
+    /// the Patient and General Study modules, and the frame of reference.
+    pub(crate) fn identity_elements(&self) -> Vec<DataElement<InMemDicomObject>> {
+        let mut e = Vec::with_capacity(13);
+        if !self.specific_character_set.is_empty() {
+            e.push(text(
+                tags::SPECIFIC_CHARACTER_SET,
+                VR::CS,
+                &self.specific_character_set,
+            ));
+        }
+        e.extend([
+            text(tags::PATIENT_NAME, VR::PN, &self.patient_name),
+            text(tags::PATIENT_ID, VR::LO, &self.patient_id),
+            text(tags::PATIENT_BIRTH_DATE, VR::DA, &self.patient_birth_date),
+            text(tags::PATIENT_SEX, VR::CS, &self.patient_sex),
+            text(tags::STUDY_INSTANCE_UID, VR::UI, &self.study_uid),
+            text(tags::STUDY_DATE, VR::DA, &self.study_date),
+            text(tags::STUDY_TIME, VR::TM, &self.study_time),
+            text(tags::STUDY_ID, VR::SH, &self.study_id),
+            text(tags::ACCESSION_NUMBER, VR::SH, &self.accession_number),
+            text(
+                tags::REFERRING_PHYSICIAN_NAME,
+                VR::PN,
+                &self.referring_physician_name,
+            ),
+            text(
+                tags::FRAME_OF_REFERENCE_UID,
+                VR::UI,
+                &self.frame_of_reference_uid,
+            ),
+        ]);
+        e
     }
 
     /// The distinct (SOP class, SOP instance) pairs, in first-use order.
