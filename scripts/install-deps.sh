@@ -4,9 +4,12 @@
 #   scripts/install-deps.sh build   cmake and a C/C++ compiler (the JPEG-LS decoder, charls, is
 #                                   C++ built by cmake), pkg-config, and the ONNX Runtime library
 #                                   (.ort/, scripts/fetch-onnxruntime.sh)
-#   scripts/install-deps.sh test    the same, plus the TrueType font Fig. 5 is drawn with and the
+#   scripts/install-deps.sh test    the same, plus the TrueType font Fig. 5 is drawn with, the
 #                                   Python readers the conformance tests use
 #                                   (scripts/requirements-test.txt: nibabel, pydicom, highdicom)
+#                                   and a Vulkan device for the GPU training tests: the loader
+#                                   (libvulkan1) and Mesa's drivers (mesa-vulkan-drivers), whose
+#                                   software device lavapipe runs where there is no GPU
 # System packages come from apt-get (as root, or through sudo when it is there); without either,
 # the script names the missing packages and stops.
 set -euo pipefail
@@ -23,6 +26,9 @@ command -v python3 >/dev/null || need+=(python3 python3-pip)
 if [ "$what" = test ]; then
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
   command -v nm >/dev/null || need+=(binutils)
+  ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
+  libs="$(ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true)"
+  [[ "$libs" == *"libvulkan.so.1 "* ]] || need+=(libvulkan1)
   if command -v python3 >/dev/null && ! python3 -m pip --version >/dev/null 2>&1; then
     need+=(python3-pip)
   fi

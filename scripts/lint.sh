@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+# with the GPU training backend, as the tests build it (its code is behind the `gpu` feature)
+cargo clippy --workspace --all-targets --features pancseg-train/gpu --quiet -- -D warnings
 echo "lint: clean"

@@ -169,7 +169,7 @@ pub fn p0_map(
 /// Sets the P0 map of every case from the P-ConvNet trained in `dir` (a `train` folder), as
 /// the pipeline computes it.
 pub fn fill_p0_maps(dir: &Path, cases: &mut [ExampleCase], stride: usize) -> Result<()> {
-    let plain = crate::convnet::compute_device();
+    let plain = burn::tensor::Device::flex();
     let (pnet, prep) = load_trained(dir, &plain)?;
     if prep.net != NetKind::P {
         return Err(TrainError::Invalid(format!(
@@ -261,7 +261,7 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
     }
     let seed = a.options.seed;
     let g = Geometry::default();
-    let plain = crate::convnet::compute_device();
+    let plain = burn::tensor::Device::flex();
     // R2 reads P0: from `--p-net` unless the caller has filled every case's map already
     // (cross-fitted maps, see `cv`)
     if a.net == NetKind::R2 && cases.iter().any(|c| c.p0.is_none()) {
@@ -377,13 +377,14 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
         val_auc: best.val_auc,
         wall_seconds: fitted.wall_seconds,
         examples_per_second: eps,
+        device: fitted.device.clone(),
         history: fitted.state.history.clone(),
     };
     let path = a.out.join("train.json");
     let text = serde_json::to_string_pretty(&report).unwrap_or_default();
     std::fs::write(&path, text).map_err(|e| TrainError::io(&path, e))?;
     Ok(format!(
-        "{}: best epoch {} of {}: validation accuracy {:.3}, AUC {:.3}, loss {:.4}; {:.0} examples/s; training {:.0} s; {} ({} bytes); ONNX parity {}\n",
+        "{}: best epoch {} of {}: validation accuracy {:.3}, AUC {:.3}, loss {:.4}; {:.0} examples/s on {}; training {:.0} s; {} ({} bytes); ONNX parity {}\n",
         a.net.name(),
         report.best_epoch,
         report.history.len(),
@@ -391,6 +392,7 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
         report.val_auc,
         report.val_loss,
         report.examples_per_second,
+        report.device.line(),
         report.wall_seconds,
         onnx_path.display(),
         report.onnx.bytes,

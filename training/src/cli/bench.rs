@@ -71,14 +71,22 @@ pub struct TrainArgs {
     pub batches: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// cpu, or gpu / gpu:N to time the training steps on that GPU too, next to the CPU
+    /// (a build with `--features gpu`).
+    #[arg(long, default_value = "cpu")]
+    pub device: pancseg_train::convnet::device::ComputeDevice,
 }
 
 /// Runs `pancseg-train bench train`.
 pub fn train(a: TrainArgs) -> CliResult {
-    let TrainArgs { batches, seed } = a;
+    let TrainArgs {
+        batches,
+        seed,
+        device,
+    } = a;
     print!(
         "{}",
-        pancseg_train::bench_train::bench_train(batches, seed)?
+        pancseg_train::bench_train::bench_train(batches, seed, device)?
     );
     Ok(())
 }

@@ -44,6 +44,9 @@ pub struct CvArgs {
     /// x,y,z (default 2,2,2.5).
     #[arg(long, value_delimiter = ',')]
     pub working_spacing: Vec<f64>,
+    /// Where the ConvNets train: cpu, gpu or gpu:N (gpu needs a build with `--features gpu`).
+    #[arg(long, default_value = "cpu")]
+    pub device: pancseg_train::convnet::device::ComputeDevice,
 }
 
 /// Runs `pancseg-train cv`.
@@ -60,6 +63,7 @@ pub fn run(a: CvArgs) -> CliResult {
         init,
         sigma_mm,
         working_spacing,
+        device,
     } = a;
     let args = pancseg_train::cv::CvArgs {
         cohort,
@@ -72,6 +76,7 @@ pub fn run(a: CvArgs) -> CliResult {
         init,
         sigma_mm: sigma_triple(&sigma_mm)?,
         working_spacing: working_spacing_of(&working_spacing)?,
+        device,
     };
     match only_fold {
         Some(k) => {

@@ -70,6 +70,10 @@ pub struct TrainArgs {
     /// x,y,z (default 2,2,2.5).
     #[arg(long, value_delimiter = ',')]
     pub working_spacing: Vec<f64>,
+    /// Where to train: cpu (burn's CPU backend), gpu (the first-ranked wgpu adapter) or
+    /// gpu:N (the N-th); gpu needs a build with `--features gpu`.
+    #[arg(long, default_value = "cpu")]
+    pub device: pancseg_train::convnet::device::ComputeDevice,
 }
 
 /// Runs `pancseg-train train`.
@@ -97,6 +101,7 @@ pub fn run(a: TrainArgs) -> CliResult {
         fc,
         init,
         working_spacing,
+        device,
     } = a;
     let widths = match widths.len() {
         0 => None,
@@ -131,6 +136,7 @@ pub fn run(a: TrainArgs) -> CliResult {
             patience,
             seed,
             init,
+            device,
         },
         val_fraction,
         resume,

@@ -1,6 +1,8 @@
 //! The four ConvNets of the pipeline: definition ([`model`]), training examples ([`examples`]),
-//! training loop ([`train`]), metrics ([`metrics`]) and ONNX export ([`onnx_export`]).
+//! training loop ([`train`]) on a CPU or GPU ([`device`]), metrics ([`metrics`]) and ONNX
+//! export ([`onnx_export`]).
 
+pub mod device;
 pub mod examples;
 pub mod metrics;
 pub mod model;
@@ -9,21 +11,7 @@ pub mod parity;
 pub mod report;
 pub mod train;
 
-use burn::tensor::Device;
 use model::ConvNetConfig;
-
-/// The device networks train and run on: burn's CUDA backend (GPU 0) when the crate is built
-/// with the `cuda` feature, else the `flex` CPU backend.
-pub fn compute_device() -> Device {
-    #[cfg(feature = "cuda")]
-    {
-        Device::cuda(0)
-    }
-    #[cfg(not(feature = "cuda"))]
-    {
-        Device::flex()
-    }
-}
 use serde::{Deserialize, Serialize};
 
 /// Which network.

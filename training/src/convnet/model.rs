@@ -193,7 +193,7 @@ mod tests {
 
     /// Spread (std over a batch) of the logit difference of a fresh R1-shaped network.
     fn logit_spread(init: WeightInit) -> f64 {
-        let device = crate::convnet::compute_device();
+        let device = burn::tensor::Device::flex();
         let cfg = ConvNetConfig {
             init,
             ..ConvNetConfig::standard(1, 64)

@@ -30,6 +30,9 @@ pub struct TrainReport {
     pub val_auc: f64,
     pub wall_seconds: f64,
     pub examples_per_second: f64,
+    /// The device it trained on (reports from before devices were recorded: the CPU).
+    #[serde(default)]
+    pub device: crate::convnet::device::DeviceInfo,
     pub history: Vec<EpochStats>,
 }
 

@@ -2,17 +2,20 @@
 //! weight decay and a cosine learning-rate schedule, validation on held-out cases after every
 //! epoch, early stopping on validation loss (the best epoch's weights are kept), a checkpoint of
 //! model and optimizer after every epoch so an interrupted run resumes where it stopped, and a
-//! progress line with loss and accuracy. Seeded: the same seed gives the same run on the CPU
-//! backend (example order, deformations, initial weights and dropout masks all derive from it),
-//! provided one training runs at a time in the process: burn's CPU backend keeps its seeded RNG
-//! in one process-wide slot, so concurrent trainings interleave their draws.
+//! progress line with loss and accuracy. Runs on the CPU or, built with the `gpu` feature, on a
+//! GPU ([`super::device`]): the same network, initial weights (always drawn on the CPU backend
+//! from the seed, then moved), schedule and batch assembly on both. Seeded: the same seed gives
+//! the same run on a backend (example order, deformations, initial weights and dropout masks all
+//! derive from it), provided one training runs at a time in the process: burn's CPU backend
+//! keeps its seeded RNG in one process-wide slot, so concurrent trainings interleave their draws.
 
+use super::device::{ComputeDevice, DeviceInfo};
 use super::examples::{balanced_epoch, deformation, write_input, Example, ExampleCase, Geometry};
 use super::metrics::{accuracy, auc, cross_entropy};
 use super::model::{ConvNet, ConvNetConfig, WeightInit};
 use super::NetKind;
 use crate::error::{Result, TrainError};
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -41,6 +44,9 @@ pub struct TrainOptions {
     /// Start of the hidden layers' weights (recorded in the network's config).
     #[serde(default)]
     pub init: WeightInit,
+    /// Where the network trains (`cpu`, `gpu`, `gpu:N`).
+    #[serde(default)]
+    pub device: ComputeDevice,
 }
 
 impl Default for TrainOptions {
@@ -55,6 +61,7 @@ impl Default for TrainOptions {
             patience: 3,
             seed: 1,
             init: WeightInit::He,
+            device: ComputeDevice::Cpu,
         }
     }
 }
@@ -159,7 +166,10 @@ pub fn validation_subset(examples: &[Example], per_class: usize, seed: u64) -> V
 
 /// Result of [`fit`].
 pub struct Fitted {
+    /// The best epoch's weights, on the CPU backend (what export and parity read).
     pub net: ConvNet,
+    /// The device it trained on.
+    pub device: DeviceInfo,
     pub state: TrainState,
     pub wall_seconds: f64,
 }
@@ -186,14 +196,15 @@ pub fn fit(
         )));
     }
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
-    let plain = crate::convnet::compute_device();
+    let (plain, info) = o.device.open()?;
+    eprintln!("[{}] training on {}", kind.name(), info.line());
     plain.seed(o.seed);
     let device = plain.clone().autodiff();
     let ckpt = out.join("checkpoint.bpk");
     let opt_ckpt = out.join("optimizer.bpk");
     let state_path = out.join("checkpoint.json");
     let best_path = out.join("best.bpk");
-    let mut net = cfg.init(&device);
+    let mut net = initial_net(cfg, o, &device);
     let mut optim = AdamWConfig::new().with_weight_decay(o.weight_decay).init();
     let mut state = TrainState {
         net: kind,
@@ -276,8 +287,9 @@ pub fn fit(
             seen += b;
             if bi % 8 == 0 || bi + 1 == nb {
                 eprint!(
-                    "\r[{}] epoch {epoch}/{} {:>3}% loss {:.4} acc {:.3} ({:.0} ex/s)   ",
+                    "\r[{} {}] epoch {epoch}/{} {:>3}% loss {:.4} acc {:.3} ({:.0} ex/s)   ",
                     kind.name(),
+                    info.device,
                     o.epochs,
                     (bi + 1) * 100 / nb,
                     loss_sum / seen as f64,
@@ -302,8 +314,9 @@ pub fn fit(
             examples_per_second: seen as f64 / train_seconds,
         };
         eprintln!(
-            "\r[{}] epoch {epoch}/{}: train loss {:.4} acc {:.3} | val loss {:.4} acc {:.3} AUC {:.3} | {:.0} ex/s, {:.0} s",
+            "\r[{} {}] epoch {epoch}/{}: train loss {:.4} acc {:.3} | val loss {:.4} acc {:.3} AUC {:.3} | {:.0} ex/s, {:.0} s",
             kind.name(),
+            info.device,
             o.epochs,
             stats.train_loss,
             stats.train_accuracy,
@@ -334,12 +347,44 @@ pub fn fit(
         std::fs::write(&state_path, text).map_err(|e| TrainError::io(&state_path, e))?;
     }
     let best = cfg
-        .init(&plain)
+        .init(&Device::flex())
         .try_load_file(&best_path)
         .map_err(|e| TrainError::Invalid(format!("{}: {e:?}", best_path.display())))?;
     Ok(Fitted {
         net: best,
+        device: info,
         state,
         wall_seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// The starting weights of a training on `device` (autodiff): drawn from the seed on the CPU
+/// backend, so that every backend starts from the same weights, and moved there for a GPU.
+/// burn draws a parameter lazily, on the device it is on at its first use, so every parameter
+/// is drawn here (in module order) before anything else touches the random stream (dropout)
+/// and before the move.
+pub fn initial_net(cfg: &ConvNetConfig, o: &TrainOptions, device: &Device) -> ConvNet {
+    let cpu = Device::flex();
+    cpu.seed(o.seed);
+    let on_cpu = o.device == ComputeDevice::Cpu;
+    let net = cfg.init(&if on_cpu {
+        device.clone()
+    } else {
+        cpu.autodiff()
+    });
+    net.visit(&mut Materialise);
+    if on_cpu {
+        net
+    } else {
+        net.fork(device)
+    }
+}
+
+/// Draws every lazily initialised float parameter of a module.
+struct Materialise;
+
+impl ModuleVisitor for Materialise {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
 }

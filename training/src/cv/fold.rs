@@ -83,6 +83,7 @@ pub(super) fn train_args(
         options.lr = 3e-4;
     }
     options.init = a.init;
+    options.device = a.device;
     TrainArgs {
         cohort: a.cohort.clone(),
         cases: ids.to_vec(),

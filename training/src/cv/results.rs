@@ -26,6 +26,8 @@ pub struct CvArgs {
     pub sigma_mm: Option<[f64; 3]>,
     /// Working spacing (x, y, z, mm) every case is resampled to and the bundles run at.
     pub working_spacing: [f64; 3],
+    /// Where the ConvNets train.
+    pub device: crate::convnet::device::ComputeDevice,
 }
 
 /// One case's figures at the calibrated operating points, per column (`None`: a surface distance

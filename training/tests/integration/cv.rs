@@ -39,6 +39,7 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
         init: Default::default(),
         sigma_mm: None,
         working_spacing: pancseg::pipeline::working_grid::DEFAULT_SPACING_MM,
+        device: Default::default(),
     };
     let t = run_cv(&args).unwrap();
     assert_eq!((t.cases, t.folds, t.folds_detail.len()), (4, 2, 2));

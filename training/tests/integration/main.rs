@@ -7,6 +7,8 @@
 mod candidates;
 mod cv;
 mod framing;
+#[cfg(feature = "gpu")]
+mod gpu;
 mod import;
 mod onnx_parity;
 mod phantom;

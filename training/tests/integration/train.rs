@@ -29,6 +29,7 @@ fn args(cohort: &Path, net: NetKind, out: &Path, epochs: usize) -> TrainArgs {
             patience: 10,
             seed: 5,
             init: Default::default(),
+            device: Default::default(),
         },
         val_fraction: 0.34,
         resume: false,
