@@ -4,24 +4,12 @@
 
 use pancseg::model::forest::Forest;
 use pancseg_train::candidates_cv::{run_candidates, split_folds, CandidateOptions};
-use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
+use pancseg_train::phantom::PhantomSize;
 
 #[test]
 fn cascade_keeps_the_pancreas_and_prunes() {
     let dir = tempfile::tempdir().unwrap();
-    let cohort = dir.path().join("cohort");
-    generate_cohort(&CohortOptions {
-        count: 4,
-        seed: 11,
-        size: PhantomSize::Small,
-        profile: pancseg_train::phantom::Profile::Classic,
-        framings: Vec::new(),
-        out: cohort.clone(),
-        nifti: true,
-        dicom: false,
-        progress: false,
-    })
-    .unwrap();
+    let cohort = crate::small_cohort(dir.path(), 4, 11);
     let mut o = CandidateOptions::default();
     o.forest.n_trees = 20;
     let out = dir.path().join("cand");

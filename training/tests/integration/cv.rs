@@ -7,25 +7,12 @@
 //! R2 trained on cross-fitted P0.
 
 use pancseg_train::cv::{self, run_cv, run_single_fold, CvArgs, Profile, COLUMNS};
-use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
 
 #[test]
 fn quick_profile_writes_table1_and_fig5_and_resumes() {
     let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let cohort = dir.path().join("cohort");
-    generate_cohort(&CohortOptions {
-        count: 4,
-        seed: 51,
-        size: PhantomSize::Small,
-        profile: pancseg_train::phantom::Profile::Classic,
-        framings: Vec::new(),
-        out: cohort.clone(),
-        nifti: true,
-        dicom: false,
-        progress: false,
-    })
-    .unwrap();
+    let cohort = crate::small_cohort(dir.path(), 4, 51);
     let out = dir.path().join("cv");
     let final_dir = dir.path().join("final-bundle");
     let args = CvArgs {

@@ -10,7 +10,6 @@ use pancseg::model::network::RuntimeOptions;
 use pancseg::pipeline::{SegmentOptions, Segmenter};
 use pancseg::{Image, Volume};
 use pancseg_train::cohort::Cohort;
-use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
 use std::path::Path;
 
 /// Slices `z0..z1` of a volume, with the geometry of slice z0.
@@ -36,19 +35,7 @@ fn overlap(a: &Array3<u8>, b: &Array3<u8>) -> (usize, usize, usize) {
 #[test]
 fn crops_along_z_keep_candidates_and_masks() {
     let dir = tempfile::tempdir().unwrap();
-    let cohort = dir.path().join("cohort");
-    generate_cohort(&CohortOptions {
-        count: 1,
-        seed: 4242,
-        size: PhantomSize::Small,
-        profile: pancseg_train::phantom::Profile::Classic,
-        framings: Vec::new(),
-        out: cohort.clone(),
-        nifti: true,
-        dicom: false,
-        progress: false,
-    })
-    .unwrap();
+    let cohort = crate::small_cohort(dir.path(), 1, 4242);
     let (ct, mask) = Cohort::open(&cohort)
         .unwrap()
         .load_native_case("case_001")

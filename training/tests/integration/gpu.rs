@@ -174,45 +174,11 @@ fn train_on_the_gpu_records_the_device() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let cohort = dir.path().join("cohort");
-    pancseg_train::phantom::generate_cohort(&pancseg_train::phantom::CohortOptions {
-        count: 3,
-        seed: 21,
-        size: pancseg_train::phantom::PhantomSize::Small,
-        profile: pancseg_train::phantom::Profile::Classic,
-        framings: Vec::new(),
-        out: cohort.clone(),
-        nifti: true,
-        dicom: false,
-        progress: false,
-    })
-    .unwrap();
+    let cohort = crate::small_cohort(dir.path(), 3, 21);
     let out = dir.path().join("p");
-    let args = pancseg_train::train_cmd::TrainArgs {
-        cohort,
-        cases: vec![],
-        net: NetKind::P,
-        out: out.clone(),
-        forests: None,
-        p_net: None,
-        working_spacing: pancseg::pipeline::working_grid::DEFAULT_SPACING_MM,
-        options: TrainOptions {
-            epochs: 1,
-            batch: 32,
-            examples_per_epoch: 128,
-            val_per_class: 32,
-            patience: 10,
-            seed: 5,
-            device: ComputeDevice::Gpu(None),
-            ..TrainOptions::default()
-        },
-        val_fraction: 0.34,
-        resume: false,
-        max_voxels: 200,
-        p0_stride: 3,
-        widths: Some([8, 16, 16, 16, 16]),
-        fc: Some(32),
-    };
+    // the CPU training test's settings (narrow net, one short epoch), on the GPU
+    let mut args = crate::train::args(&cohort, NetKind::P, &out, 1);
+    args.options.device = ComputeDevice::Gpu(None);
     let summary = pancseg_train::train_cmd::run_train(&args).unwrap();
     eprint!("{summary}");
     let r = pancseg_train::convnet::report::read_report(&out).unwrap();

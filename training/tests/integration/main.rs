@@ -17,3 +17,21 @@ mod train;
 
 /// Held by every test that trains a network (see the module doc).
 pub static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A cohort of `count` small classic phantoms (NIfTI) from `seed`, written to `dir/cohort`.
+pub fn small_cohort(dir: &std::path::Path, count: usize, seed: u64) -> std::path::PathBuf {
+    let cohort = dir.join("cohort");
+    pancseg_train::phantom::generate_cohort(&pancseg_train::phantom::CohortOptions {
+        count,
+        seed,
+        size: pancseg_train::phantom::PhantomSize::Small,
+        profile: pancseg_train::phantom::Profile::Classic,
+        framings: Vec::new(),
+        out: cohort.clone(),
+        nifti: true,
+        dicom: false,
+        progress: false,
+    })
+    .unwrap();
+    cohort
+}

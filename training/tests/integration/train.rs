@@ -6,11 +6,10 @@ use pancseg_train::convnet::report::TrainReport;
 use pancseg_train::convnet::train::TrainOptions;
 use pancseg_train::convnet::NetKind;
 use pancseg_train::export_cmd::{run_export, ExportArgs};
-use pancseg_train::phantom::{generate_cohort, CohortOptions, PhantomSize};
 use pancseg_train::train_cmd::{run_train, TrainArgs};
 use std::path::Path;
 
-fn args(cohort: &Path, net: NetKind, out: &Path, epochs: usize) -> TrainArgs {
+pub(crate) fn args(cohort: &Path, net: NetKind, out: &Path, epochs: usize) -> TrainArgs {
     TrainArgs {
         cohort: cohort.to_path_buf(),
         cases: vec![],
@@ -49,19 +48,7 @@ fn report(dir: &Path) -> TrainReport {
 fn train_export_resume_and_reproduce() {
     let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let cohort = dir.path().join("cohort");
-    generate_cohort(&CohortOptions {
-        count: 3,
-        seed: 21,
-        size: PhantomSize::Small,
-        profile: pancseg_train::phantom::Profile::Classic,
-        framings: Vec::new(),
-        out: cohort.clone(),
-        nifti: true,
-        dicom: false,
-        progress: false,
-    })
-    .unwrap();
+    let cohort = crate::small_cohort(dir.path(), 3, 21);
     let p = dir.path().join("p");
     run_train(&args(&cohort, NetKind::P, &p, 1)).unwrap();
     let r = report(&p);
