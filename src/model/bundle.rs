@@ -221,7 +221,7 @@ impl Manifest {
             (
                 "boundary",
                 self.networks.boundary.as_ref(),
-                3,
+                self.region.boundary_channels(),
                 self.region.size,
             ),
         ];

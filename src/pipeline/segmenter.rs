@@ -388,9 +388,9 @@ impl Segmenter {
                 let (scores, n) = self.region_scores(cct, cands, p0.as_ref(), progress)?;
                 counts.r = n;
                 timer.lap("p2");
-                drop(p0);
+                let boundary_p0 = p0.as_ref().filter(|_| self.bundle.manifest.region.boundary_p0);
                 let labels = if method == Method::CrfP2 {
-                    let (l, np) = self.crf(cct, cands, &scores, progress)?;
+                    let (l, np) = self.crf(cct, cands, boundary_p0, &scores, progress)?;
                     counts.pairs = np;
                     timer.lap("crf");
                     let kept: Vec<f32> = l.iter().map(|&k| f32::from(u8::from(k))).collect();
@@ -398,6 +398,7 @@ impl Segmenter {
                 } else {
                     None
                 };
+                drop(p0);
                 MethodMap {
                     map: paint(cands, &scores, offset, dim),
                     sigma,
@@ -599,10 +600,11 @@ impl Segmenter {
         &self,
         ct: &Volume,
         cands: &Candidates,
+        p0: Option<&MapCrop>,
         p2: &[f32],
         progress: &Progress,
     ) -> Result<(Vec<bool>, usize)> {
-        let scores = self.pair_scores(ct, cands, progress)?;
+        let scores = self.pair_scores(ct, cands, p0, progress)?;
         Ok((
             crf_labels(
                 &cands.set,
@@ -616,11 +618,13 @@ impl Segmenter {
         ))
     }
 
-    /// The boundary ConvNet's P(same label) for every pair of neighbouring candidates.
+    /// The boundary ConvNet's P(same label) for every pair of neighbouring candidates (`p0`:
+    /// the P0 map, for a bundle whose boundary ConvNet reads it).
     pub(super) fn pair_scores(
         &self,
         ct: &Volume,
         cands: &Candidates,
+        p0: Option<&MapCrop>,
         progress: &Progress,
     ) -> Result<Vec<PairScore>> {
         let m = &self.bundle.manifest;
@@ -638,7 +642,7 @@ impl Segmenter {
                     &cands.set.superpixels[a as usize - 1],
                     &cands.set.superpixels[c as usize - 1],
                 );
-                boundary_input(ct, &cands.set.labels, sa, sc, &m.region, None, b);
+                boundary_input(ct, p0, &cands.set.labels, sa, sc, &m.region, None, b);
             },
             progress,
             (0.9, 0.95),

@@ -206,7 +206,8 @@ impl Segmenter {
             let (s1, _) = self.region_scores(cct, &cands, None, &progress)?;
             let (s2, _) = self.region_scores(cct, &cands, Some(&p0), &progress)?;
             if self.boundary.is_some() && !crf_params.is_empty() {
-                let pairs = self.pair_scores(cct, &cands, &progress)?;
+                let bp0 = Some(&p0).filter(|_| m.region.boundary_p0);
+                let pairs = self.pair_scores(cct, &cands, bp0, &progress)?;
                 for &(w, t) in crf_params {
                     let labels = crate::pipeline::fusion::crf::crf_labels(
                         &cands.set,

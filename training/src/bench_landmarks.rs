@@ -1,9 +1,12 @@
-//! `pancseg-train bench landmarks`: the lung base the segmenter finds (`pipeline::abdomen`) on
-//! realistic phantoms of every framing, against the truth of the organ labels: the lowest slice
-//! that holds lung (the tip of the posterior recesses). The finder looks for where the lungs
-//! fill a share of the cross-section, so it lies some centimetres above that tip; what matters
-//! is that the offset is steady across framings and bodies and that no framing loses the
-//! lungs. A survey for tuning the finder, in mm along z.
+//! `pancseg-train bench landmarks`: the landmarks the segmenter finds (`pipeline::abdomen`) on
+//! realistic phantoms of every framing, against the truth: the lung base against the lowest
+//! slice that holds lung in the organ labels (the tip of the posterior recesses), the iliac
+//! crest against the drawn crest level (`cohort.json`'s `levels.iliac_crest`). The finder looks
+//! for where the lungs fill a share of the cross-section, so it lies some centimetres above
+//! that tip; what matters is that the offset is steady across framings and bodies and that no
+//! framing loses the lungs. The slab column shows what the segmenter searches (`absent`: an
+//! empty mask), and whether it holds the pancreas. A survey for tuning the finder, in mm along
+//! z.
 
 use crate::error::Result;
 use crate::phantom::realistic::draw::Framing;
@@ -18,18 +21,21 @@ pub fn bench_landmarks(seeds: u64) -> Result<String> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| framing | seed | scan z (mm) | lowest lung (mm) | found | found z (mm) | offset (mm) |"
+        "| framing | seed | scan z (mm) | lowest lung (mm) | found | found z (mm) | offset (mm) \
+         | crest (mm) | crest found | crest z (mm) | slab z (mm) | pancreas (mm) |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut summary = Vec::new();
     for framing in Framing::ALL {
         let (mut offsets, mut lost) = (Vec::new(), 0);
+        let (mut crest_offsets, mut cut_pancreas, mut absent) = (Vec::new(), 0, 0);
         for seed in 5001..5001 + seeds {
             let case =
                 generate_profile_case(seed, PhantomSize::Small, Profile::Realistic, &[framing])?;
             let canonical = Canonical::of(&case.ct.geometry)?;
             let (_, w) = working_volume(&case.ct, &canonical, Some(DEFAULT_SPACING_MM))?;
-            let lm = locate(&w).landmarks;
+            let located = locate(&w);
+            let lm = located.landmarks;
             let nz = case.organs.data.dim().0;
             let z = |k: usize| case.ct.geometry.index_to_lps([0.0, 0.0, k as f64])[2];
             let lung = (0..nz)
@@ -48,6 +54,27 @@ pub fn bench_landmarks(seeds: u64) -> Result<String> {
                 _ => None,
             };
             let offset = found.filter(|_| lung.is_finite()).map(|f| f - lung);
+            let wz = |k: usize| w.geometry.index_to_lps([0.0, 0.0, k as f64])[2];
+            let crest = case
+                .params
+                .realism
+                .as_ref()
+                .map(|r| r.levels.iliac_crest)
+                .filter(|c| (lo..=hi).contains(c));
+            let crest_found = match lm.iliac_crest {
+                Landmark::At(k) => Some(wz(k)),
+                _ => None,
+            };
+            if let (Some(c), Some(f)) = (crest, crest_found) {
+                crest_offsets.push(f - c);
+            }
+            let pancreas = z_extent(&case.label, &z);
+            let slab = located.slab.map(|s| [wz(s.first), wz(s.last)]);
+            match (slab, pancreas) {
+                (None, _) => absent += 1,
+                (Some([a, b]), Some([p, q])) if a > p + 1.0 || b < q - 1.0 => cut_pancreas += 1,
+                _ => {}
+            }
             if let Some(o) = offset {
                 offsets.push(o);
             }
@@ -57,7 +84,8 @@ pub fn bench_landmarks(seeds: u64) -> Result<String> {
             }
             let _ = writeln!(
                 out,
-                "| {framing:?} | {seed} | {lo:.0}..{hi:.0} | {} | {:?} | {} | {} |",
+                "| {framing:?} | {seed} | {lo:.0}..{hi:.0} | {} | {:?} | {} | {} | {} | {:?} | {} \
+                 | {} | {} |",
                 if lung.is_finite() {
                     format!("{lung:.0}")
                 } else {
@@ -65,7 +93,12 @@ pub fn bench_landmarks(seeds: u64) -> Result<String> {
                 },
                 lm.lung_base,
                 found.map_or("".into(), |f| format!("{f:.0}")),
-                offset.map_or("".into(), |o| format!("{o:.0}"))
+                offset.map_or("".into(), |o| format!("{o:.0}")),
+                crest.map_or("".into(), |c| format!("{c:.0}")),
+                lm.iliac_crest,
+                crest_found.map_or("".into(), |f| format!("{f:.0}")),
+                slab.map_or("absent".into(), |[a, b]| format!("{a:.0}..{b:.0}")),
+                pancreas.map_or("none".into(), |[a, b]| format!("{a:.0}..{b:.0}")),
             );
         }
         let found = if offsets.is_empty() {
@@ -79,10 +112,43 @@ pub fn bench_landmarks(seeds: u64) -> Result<String> {
                 offsets.len()
             )
         };
+        let crest = if crest_offsets.is_empty() {
+            "no crest found and shown".to_string()
+        } else {
+            let n = crest_offsets.len() as f64;
+            let mean = crest_offsets.iter().sum::<f64>() / n;
+            let sd = (crest_offsets
+                .iter()
+                .map(|o| (o - mean).powi(2))
+                .sum::<f64>()
+                / n)
+                .sqrt();
+            format!(
+                "crest found on {} cases, {mean:.0} ± {sd:.0} mm from the drawn crest",
+                crest_offsets.len()
+            )
+        };
         summary.push(format!(
-            "- {framing:?}: {found}; lungs shown (30 mm or more) but not found: {lost}"
+            "- {framing:?}: {found}; lungs shown (30 mm or more) but not found: {lost}; {crest}; \
+             slab absent: {absent}; slab cutting the pancreas: {cut_pancreas}"
         ));
     }
     let _ = writeln!(out, "\n{}", summary.join("\n"));
     Ok(out)
+}
+
+/// The z extent (mm, lowest and highest slice centre) of a mask's foreground.
+fn z_extent(mask: &pancseg::volume::Mask, z: &impl Fn(usize) -> f64) -> Option<[f64; 2]> {
+    let slices: Vec<f64> = (0..mask.data.dim().0)
+        .filter(|&k| {
+            mask.data
+                .index_axis(ndarray::Axis(0), k)
+                .iter()
+                .any(|&v| v != 0)
+        })
+        .map(z)
+        .collect();
+    let lo = slices.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = slices.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    lo.is_finite().then_some([lo, hi])
 }

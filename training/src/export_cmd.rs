@@ -11,6 +11,7 @@ use pancseg::model::bundle::{
     FORMAT, FORMAT_VERSION, MANIFEST,
 };
 use pancseg::pipeline::candidates::superpixels::SuperpixelConfig;
+use pancseg::pipeline::convnets::inputs::RegionGeometry;
 use std::path::{Path, PathBuf};
 
 /// Inputs of `export`.
@@ -57,6 +58,7 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
     let level1 = copy(&a.forests.join("level1.psrf"), &a.out, "level1.psrf")?;
     let level2 = copy(&a.forests.join("level2.psrf"), &a.out, "level2.psrf")?;
     let mut geometry = None;
+    let mut boundary_p0 = false;
     let mut net = |dir: &Path, kind: NetKind| -> Result<NetworkEntry> {
         let r = read_report(dir)?;
         if r.net != kind {
@@ -67,9 +69,17 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
                 kind.name()
             )));
         }
+        // only the boundary ConvNet says whether it reads P0
+        let region = RegionGeometry {
+            boundary_p0: false,
+            ..r.region.clone()
+        };
+        if kind == NetKind::Boundary {
+            boundary_p0 = r.region.boundary_p0;
+        }
         match &geometry {
-            None => geometry = Some((r.patch, r.region.clone())),
-            Some((p, g)) if *p != r.patch || *g != r.region => {
+            None => geometry = Some((r.patch, region)),
+            Some((p, g)) if *p != r.patch || *g != region => {
                 return Err(TrainError::Invalid(format!(
                     "{} was trained with another patch or region geometry than the other networks",
                     dir.display()
@@ -93,7 +103,9 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
             None => None,
         },
     };
-    let (patch, region) = geometry.ok_or_else(|| TrainError::Invalid("no network given".into()))?;
+    let (patch, mut region) =
+        geometry.ok_or_else(|| TrainError::Invalid("no network given".into()))?;
+    region.boundary_p0 = boundary_p0;
     let manifest = Manifest {
         format: FORMAT.to_string(),
         format_version: FORMAT_VERSION,

@@ -42,6 +42,8 @@ pub struct TrainArgs {
     pub out: PathBuf,
     pub forests: Option<PathBuf>,
     pub p_net: Option<PathBuf>,
+    /// The boundary ConvNet reads P0 too (4 channels; needs `p_net` or the cases' maps).
+    pub boundary_p0: bool,
     /// Working spacing (x, y, z, mm) the cases are resampled to.
     pub working_spacing: [f64; 3],
     pub options: TrainOptions,
@@ -260,13 +262,23 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
         )));
     }
     let seed = a.options.seed;
-    let g = Geometry::default();
+    let mut g = Geometry::default();
+    g.region.boundary_p0 = a.net == NetKind::Boundary && a.boundary_p0;
     let plain = burn::tensor::Device::flex();
-    // R2 reads P0: from `--p-net` unless the caller has filled every case's map already
-    // (cross-fitted maps, see `cv`)
-    if a.net == NetKind::R2 && cases.iter().any(|c| c.p0.is_none()) {
+    // R2 (and a boundary ConvNet with P0) reads P0: from `--p-net` unless the caller has filled
+    // every case's map already (cross-fitted maps, see `cv`)
+    let reads_p0 = a.net == NetKind::R2 || g.region.boundary_p0;
+    if reads_p0 && cases.iter().any(|c| c.p0.is_none()) {
         let dir = a.p_net.as_ref().ok_or_else(|| {
-            TrainError::Invalid("--net r2 needs --p-net DIR (a trained P-ConvNet)".into())
+            TrainError::Invalid(format!(
+                "--net {}{} needs --p-net DIR (a trained P-ConvNet)",
+                a.net.name(),
+                if g.region.boundary_p0 {
+                    " --boundary-p0"
+                } else {
+                    ""
+                }
+            ))
         })?;
         fill_p0_maps(dir, cases, a.p0_stride)?;
     }
@@ -295,6 +307,9 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
         count(&val)
     );
     let mut cfg = a.net.config();
+    if g.region.boundary_p0 {
+        cfg.in_channels = g.region.boundary_channels();
+    }
     if let Some(w) = a.widths {
         cfg.widths = w;
     }

@@ -6,8 +6,14 @@
 //! slab is therefore, along z (mm, to the head):
 //!
 //! - from 200 mm below the lung base (when seen), or from the iliac crest when that is higher and
-//!   lies at least 100 mm below a lung base the scan shows, up to 80 mm above the lung base:
-//!   about three vertebral levels of margin on either side of where the gland can lie;
+//!   lies at least 150 mm below a lung base the scan shows, up to 80 mm above the lung base:
+//!   about three vertebral levels of margin on either side of where the gland can lie. The lung
+//!   base the finder reports lies where the lungs still fill a share of the section (about T10-
+//!   T11) and the crest at L4, five to six vertebral levels (about 150-220 mm) lower; lateral
+//!   bone found closer below the lung base is the lower ribs and costal cartilage, not a crest.
+//!   On realistic phantoms (`pancseg-train bench landmarks`, `docs/results/landmarks.md`) the
+//!   true crests lay 206-310 mm below the found lung base and the false ones 22-117 mm; with
+//!   the earlier 100 mm a false crest 117 mm below cut the whole pancreas out of the slab;
 //! - unbounded on a side whose landmark the scan does not show.
 //!
 //! A scan whose lungs reach its lowest slice (chest only) holds no pancreas: the slab is empty
@@ -26,7 +32,7 @@ use serde::Serialize;
 /// Millimetres below the lung base the slab reaches.
 const BELOW_LUNG_BASE_MM: f64 = 200.0;
 /// The iliac crest bounds the slab only this far or farther below the lung base (mm).
-const CREST_BELOW_LUNG_BASE_MM: f64 = 100.0;
+const CREST_BELOW_LUNG_BASE_MM: f64 = 150.0;
 /// Millimetres above the lung base the slab reaches.
 const ABOVE_LUNG_BASE_MM: f64 = 80.0;
 /// How far inside the scan's edge the mask must end for an unbounded side to count as seen.
@@ -165,5 +171,10 @@ mod tests {
         // a crest too close below the lung base is not one
         let s = slab(&marks(Landmark::At(300), Landmark::At(250)), 400, 1.0).unwrap();
         assert_eq!(s.first, 100);
+        // rib arcs 120 mm below the lung base do not bound it; a crest 160 mm below does
+        let s = slab(&marks(Landmark::At(300), Landmark::At(180)), 400, 1.0).unwrap();
+        assert_eq!(s.first, 100);
+        let s = slab(&marks(Landmark::At(300), Landmark::At(140)), 400, 1.0).unwrap();
+        assert_eq!(s.first, 140);
     }
 }

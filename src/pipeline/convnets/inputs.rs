@@ -12,7 +12,9 @@
 //!   its axial slice. R1 takes the CT channel; R2 takes CT plus the P0 map over the same box.
 //! - **Boundary ConvNet** (CRF): the union box of two neighbouring superpixels, grown by
 //!   `context` and to the floor, warped to `size x size` with 3 channels: CT, the mask of the
-//!   first and the mask of the second superpixel (nearest sampling for masks).
+//!   first and the mask of the second superpixel (nearest sampling for masks); bundles with
+//!   `boundary_p0` add the P0 map over the box after the CT (4 channels), so that the network
+//!   judges the edge between the two from what the P-ConvNet sees on either side.
 //!
 //! HU normalisation (every network): `(clamp(HU, -160, 240) + 160) / 400 - 0.5`, in [-0.5, 0.5].
 //! Outside the volume the CT reads as air (-1000 HU, so -0.5) and maps read 0.
@@ -63,6 +65,18 @@ pub struct RegionGeometry {
     pub floor_mm: f64,
     /// Growth of the boundary ConvNet's union box.
     pub context: f64,
+    /// The boundary ConvNet also reads the P0 map over its box (4 channels: CT, P0, mask a,
+    /// mask b), as R2 does over its boxes; bundles without the field read 3 channels (CT and the
+    /// masks).
+    #[serde(default)]
+    pub boundary_p0: bool,
+}
+
+impl RegionGeometry {
+    /// Input channels of the boundary ConvNet.
+    pub fn boundary_channels(&self) -> usize {
+        3 + usize::from(self.boundary_p0)
+    }
 }
 
 impl Default for RegionGeometry {
@@ -73,6 +87,7 @@ impl Default for RegionGeometry {
             scales: vec![1.0, 1.5, 2.0, 3.0],
             floor_mm: 16.0,
             context: 1.5,
+            boundary_p0: false,
         }
     }
 }
@@ -367,24 +382,31 @@ pub fn r_input(
     let slice = ct.data.index_axis(ndarray::Axis(0), sp.slice);
     ct_box(slice, b, s, warp, &mut out[..s * s]);
     if let Some(p) = p0 {
-        let out = &mut out[s * s..2 * s * s];
-        match p.slice(sp.slice) {
-            Some(ps) => {
-                let (ox, oy) = (p.offset[0] as f64, p.offset[1] as f64);
-                match warp {
-                    None => bilinear_box(ps, b, (ox, oy), s, 0.0, |v| v, out),
-                    Some(_) => warp_box(b, s, warp, |x, y| bilinear(ps, x - ox, y - oy, 0.0), out),
-                }
+        map_box(p, sp.slice, b, s, warp, &mut out[s * s..2 * s * s]);
+    }
+}
+
+/// The P0 map over box `b` of slice `z` (bilinear; 0 outside the map), `size x size`.
+fn map_box(p: &MapCrop, z: usize, b: [f64; 4], size: usize, warp: Option<&Tps>, out: &mut [f32]) {
+    match p.slice(z) {
+        Some(ps) => {
+            let (ox, oy) = (p.offset[0] as f64, p.offset[1] as f64);
+            match warp {
+                None => bilinear_box(ps, b, (ox, oy), size, 0.0, |v| v, out),
+                Some(_) => warp_box(b, size, warp, |x, y| bilinear(ps, x - ox, y - oy, 0.0), out),
             }
-            None => out.fill(0.0),
         }
+        None => out.fill(0.0),
     }
 }
 
 /// Boundary ConvNet input of neighbouring superpixels `a` and `b` (same slice): CT, mask of a,
-/// mask of b (3 x size x size). `labels` is the superpixel label volume.
+/// mask of b (3 x size x size), or CT, P0, mask of a, mask of b (4 x size x size) when `p0` is
+/// given (bundles with [`RegionGeometry::boundary_p0`]). `labels` is the superpixel label volume.
+#[allow(clippy::too_many_arguments)]
 pub fn boundary_input(
     ct: &Volume,
+    p0: Option<&MapCrop>,
     labels: &Array3<u32>,
     a: &Superpixel,
     b: &Superpixel,
@@ -419,19 +441,24 @@ pub fn boundary_input(
         }
     };
     ct_box(slice, bx, s, warp, &mut out[..s * s]);
+    let mut c = 1;
+    if let Some(p) = p0 {
+        map_box(p, a.slice, bx, s, warp, &mut out[s * s..2 * s * s]);
+        c = 2;
+    }
     warp_box(
         bx,
         s,
         warp,
         |x, y| nearest(x, y, a.id),
-        &mut out[s * s..2 * s * s],
+        &mut out[c * s * s..(c + 1) * s * s],
     );
     warp_box(
         bx,
         s,
         warp,
         |x, y| nearest(x, y, b.id),
-        &mut out[2 * s * s..3 * s * s],
+        &mut out[(c + 1) * s * s..(c + 2) * s * s],
     );
 }
 
@@ -525,7 +552,7 @@ mod tests {
         assert_eq!(out, out2);
         let nb = set.get(sp.neighbours[0]).unwrap();
         let mut bout = vec![0.0; 3 * 64 * 64];
-        boundary_input(&ct, &set.labels, sp, nb, &g, None, &mut bout);
+        boundary_input(&ct, None, &set.labels, sp, nb, &g, None, &mut bout);
         let ma: f32 = bout[64 * 64..2 * 64 * 64].iter().sum();
         let mb: f32 = bout[2 * 64 * 64..].iter().sum();
         assert!(ma > 0.0 && mb > 0.0);
@@ -534,6 +561,12 @@ mod tests {
             .iter()
             .zip(&bout[2 * 64 * 64..])
             .all(|(a, b)| a * b == 0.0));
+        // with P0: the map is the second channel and the masks follow unchanged
+        let mut b4 = vec![0.0; 4 * 64 * 64];
+        boundary_input(&ct, Some(&p0), &set.labels, sp, nb, &g, None, &mut b4);
+        assert_eq!(b4[..64 * 64], bout[..64 * 64]);
+        assert!(b4[64 * 64..2 * 64 * 64].iter().any(|&v| (v - 0.75).abs() < 1e-6));
+        assert_eq!(b4[2 * 64 * 64..], bout[64 * 64..]);
     }
 
     #[test]

@@ -22,9 +22,14 @@ pub struct TrainArgs {
     /// cross-fitted cascades trained here.
     #[arg(long)]
     pub forests: Option<PathBuf>,
-    /// A trained P-ConvNet (`train --net p` output folder), needed for r2's P0 channel.
+    /// A trained P-ConvNet (`train --net p` output folder), needed for r2's P0 channel and
+    /// for `--boundary-p0`.
     #[arg(long)]
     pub p_net: Option<PathBuf>,
+    /// The boundary ConvNet also reads the P0 map over its box (CT, P0 and the two masks:
+    /// 4 channels); needs `--p-net`.
+    #[arg(long)]
+    pub boundary_p0: bool,
     #[arg(long, default_value_t = 12)]
     pub epochs: usize,
     #[arg(long, default_value_t = 64)]
@@ -85,6 +90,7 @@ pub fn run(a: TrainArgs) -> CliResult {
         out,
         forests,
         p_net,
+        boundary_p0,
         epochs,
         batch,
         examples_per_epoch,
@@ -125,6 +131,7 @@ pub fn run(a: TrainArgs) -> CliResult {
         out,
         forests,
         p_net,
+        boundary_p0,
         working_spacing: crate::cli::options::working_spacing(&working_spacing)?,
         options: pancseg_train::convnet::train::TrainOptions {
             epochs,

@@ -189,7 +189,9 @@ pub fn write_input(
                 &c.set.superpixels[a as usize - 1],
                 &c.set.superpixels[b as usize - 1],
             );
-            boundary_input(&c.ct, &c.set.labels, sa, sb, &g.region, warp, out);
+            // the caller fills every case's P0 for a boundary ConvNet that reads it
+            let p0 = c.p0.as_ref().filter(|_| g.region.boundary_p0);
+            boundary_input(&c.ct, p0, &c.set.labels, sa, sb, &g.region, warp, out);
         }
     }
 }

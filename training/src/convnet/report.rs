@@ -59,11 +59,12 @@ pub fn read_report(dir: &Path) -> Result<TrainReport> {
 }
 
 /// The manifest's names of a network's input channels.
-fn channels(kind: NetKind) -> Vec<String> {
+fn channels(kind: NetKind, boundary_p0: bool) -> Vec<String> {
     let v: &[&str] = match kind {
         NetKind::P => &["ct axial", "ct coronal", "ct sagittal"],
         NetKind::R1 => &["ct"],
         NetKind::R2 => &["ct", "p0"],
+        NetKind::Boundary if boundary_p0 => &["ct", "p0", "mask a", "mask b"],
         NetKind::Boundary => &["ct", "mask a", "mask b"],
     };
     v.iter().map(|s| s.to_string()).collect()
@@ -81,7 +82,7 @@ pub(crate) fn network_entry(r: &TrainReport, file: String, sha256: String) -> Ne
             r.config.input_size,
             r.config.input_size,
         ],
-        channels: channels(r.net),
+        channels: channels(r.net, r.region.boundary_p0),
         hu_normalisation: HU_NORMALISATION.to_string(),
     }
 }

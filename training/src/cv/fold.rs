@@ -91,6 +91,7 @@ pub(super) fn train_args(
         out: nets.join(name),
         forests: Some(dir.join("forests")),
         p_net: (net == NetKind::R2).then(|| nets.join("p")),
+        boundary_p0: false,
         working_spacing: a.working_spacing,
         options,
         val_fraction: 0.2,

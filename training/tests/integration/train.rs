@@ -17,6 +17,7 @@ pub(crate) fn args(cohort: &Path, net: NetKind, out: &Path, epochs: usize) -> Tr
         out: out.to_path_buf(),
         forests: None,
         p_net: None,
+        boundary_p0: false,
         working_spacing: pancseg::pipeline::working_grid::DEFAULT_SPACING_MM,
         options: TrainOptions {
             epochs,
