@@ -18,6 +18,7 @@ pub mod export_cmd;
 pub mod fig5;
 pub mod forest_train;
 pub mod import;
+pub mod input_pictures;
 pub mod parameter_spread;
 pub mod phantom;
 pub mod realism;

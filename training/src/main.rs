@@ -37,6 +37,9 @@ enum Command {
     /// Assemble a model bundle (manifest.json with SHA-256s, forests, ONNX networks) for the
     /// library from a trained cascade and trained networks.
     Export(cli::export::ExportArgs),
+    /// Picture what a network sees: positive and negative training examples, channels side by
+    /// side.
+    Inputs(cli::inputs::InputsArgs),
     /// Score how far phantoms look from real scans (held-out AUC of a patch classifier per
     /// display window; 0.5 = indistinguishable). No labels used.
     Realism(cli::realism::RealismArgs),
@@ -54,6 +57,7 @@ fn run(cli: Cli) -> cli::CliResult {
         Command::Candidates(a) => cli::candidates::run(a),
         Command::Train(a) => cli::train::run(a),
         Command::Export(a) => cli::export::run(a),
+        Command::Inputs(a) => cli::inputs::run(a),
         Command::Realism(a) => cli::realism::run(a),
         Command::Bench(c) => cli::bench::run(c),
     }

@@ -6,6 +6,7 @@ pub mod cohort_stats;
 pub mod cv;
 pub mod export;
 pub mod import;
+pub mod inputs;
 pub mod options;
 pub mod phantom;
 pub mod realism;

@@ -1,0 +1,159 @@
+//! `pancseg-train inputs`: pictures of what a network sees. For `count` positive and `count`
+//! negative training examples of one network (drawn at random from the candidates of the given
+//! cases, without deformation), one row per example with its input channels side by side, each
+//! `size x size` and enlarged `zoom` times: CT channels in the HU window of the normalisation
+//! (-160..240 HU, black to white), P0 and mask channels from 0 (black) to 1 (white). Positive
+//! rows come first, then a red separator line, then the negative rows. A diagnosis tool (what
+//! do the labels look like, what tells them apart), not a benchmark.
+
+use crate::convnet::examples::{case_examples, write_input, Example, ExampleCase, Geometry, Site};
+use crate::convnet::NetKind;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Pixels of the smaller superpixel of every pair example, positives and negatives (empty for
+/// the networks that do not take pairs), sorted.
+pub fn pair_smaller_pixels(cases: &[ExampleCase], examples: &[Example]) -> [Vec<usize>; 2] {
+    let mut out = [Vec::new(), Vec::new()];
+    for e in examples {
+        if let Site::Pair { a, b } = e.site {
+            let sps = &cases[e.case].set.superpixels;
+            let n = sps[a as usize - 1].pixels.min(sps[b as usize - 1].pixels);
+            out[usize::from(!e.label)].push(n);
+        }
+    }
+    out.iter_mut().for_each(|v| v.sort_unstable());
+    out
+}
+
+/// An RGB picture.
+pub struct Picture {
+    pub width: usize,
+    pub height: usize,
+    pub rgb: Vec<u8>,
+}
+
+/// The picture of `count` positive and `count` negative examples of `kind` over `cases` with
+/// input geometry `g` and `channels` input channels; also the sizes of the pairs' smaller
+/// superpixels ([`pair_smaller_pixels`]) and the number of positives and negatives.
+pub fn input_pictures(
+    kind: NetKind,
+    cases: &[ExampleCase],
+    g: &Geometry,
+    channels: usize,
+    count: usize,
+    zoom: usize,
+    seed: u64,
+) -> (Picture, [Vec<usize>; 2], [usize; 2]) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut all: Vec<Example> = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        all.extend(case_examples(kind, c, i, g, 200, &mut rng));
+    }
+    let sizes = pair_smaller_pixels(cases, &all);
+    let (mut pos, mut neg): (Vec<Example>, Vec<Example>) = all.iter().partition(|e| e.label);
+    let totals = [pos.len(), neg.len()];
+    pos.shuffle(&mut rng);
+    neg.shuffle(&mut rng);
+    pos.truncate(count);
+    neg.truncate(count);
+    let size = match kind {
+        NetKind::P => g.patch.size,
+        _ => g.region.size,
+    };
+    let tile = size * zoom;
+    let gap = 2;
+    let rows = pos.len() + neg.len();
+    let width = channels * (tile + gap) + gap;
+    let height = rows * (tile + gap) + gap + 4;
+    let mut rgb = vec![40u8; width * height * 3];
+    let mut buf = vec![0f32; channels * size * size];
+    let ct_channels = match kind {
+        NetKind::P => 3,
+        _ => 1,
+    };
+    let mut y0 = gap;
+    for (r, e) in pos.iter().chain(neg.iter()).enumerate() {
+        if r == pos.len() {
+            // separator between the positive and the negative rows
+            for y in y0..y0 + 2 {
+                for x in 0..width {
+                    let i = (y * width + x) * 3;
+                    rgb[i..i + 3].copy_from_slice(&[220, 40, 40]);
+                }
+            }
+            y0 += 4;
+        }
+        write_input(kind, cases, e, g, None, &mut buf);
+        for ch in 0..channels {
+            let x0 = gap + ch * (tile + gap);
+            let plane = &buf[ch * size * size..(ch + 1) * size * size];
+            for y in 0..tile {
+                for x in 0..tile {
+                    let v = plane[(y / zoom) * size + x / zoom];
+                    // CT is normalised to [-0.5, 0.5], maps lie in [0, 1]
+                    let t = if ch < ct_channels { v + 0.5 } else { v };
+                    let b = (t.clamp(0.0, 1.0) * 255.0).round() as u8;
+                    let i = ((y0 + y) * width + x0 + x) * 3;
+                    rgb[i..i + 3].copy_from_slice(&[b, b, b]);
+                }
+            }
+        }
+        y0 += tile + gap;
+    }
+    (Picture { width, height, rgb }, sizes, totals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pancseg::pipeline::candidates::superpixels::{compute_superpixels, SuperpixelConfig};
+    use pancseg::volume::{Geometry as Geo, Image, IDENTITY};
+
+    #[test]
+    fn rows_hold_the_positives_then_a_separator_then_the_negatives() {
+        // a 3-slice volume of HU bands, so the superpixels have neighbours
+        let data = ndarray::Array3::from_shape_fn((3, 40, 40), |(_, y, x)| {
+            ((x / 8 + y / 8) % 3) as f32 * 120.0 - 100.0
+        });
+        let ct = Image::new(
+            data,
+            Geo {
+                spacing: [2.0, 2.0, 2.5],
+                origin: [0.0; 3],
+                direction: IDENTITY,
+            },
+        )
+        .unwrap();
+        let set = compute_superpixels(&ct, &SuperpixelConfig::default());
+        let n = set.superpixels.len();
+        assert!(n > 4);
+        let positive: Vec<bool> = (0..n).map(|i| i % 2 == 0).collect();
+        let mask = Image::new(ndarray::Array3::<u8>::zeros((3, 40, 40)), ct.geometry).unwrap();
+        let case = ExampleCase {
+            id: "t".into(),
+            ct,
+            mask,
+            set,
+            positive,
+            candidates: vec![true; n],
+            p0: None,
+        };
+        let g = Geometry::default();
+        let (p, sizes, totals) = input_pictures(NetKind::Boundary, &[case], &g, 3, 2, 1, 7);
+        assert!(totals[0] > 0 && totals[1] > 0, "{totals:?}");
+        assert_eq!([sizes[0].len(), sizes[1].len()], totals);
+        assert!(sizes[0].windows(2).all(|w| w[0] <= w[1]) && sizes[1][0] > 0);
+        assert_eq!(p.width, 3 * (64 + 2) + 2);
+        assert_eq!(p.height, 4 * (64 + 2) + 2 + 4);
+        assert_eq!(p.rgb.len(), p.width * p.height * 3);
+        // the red separator lies under the two positive rows
+        let y = 2 + 2 * (64 + 2);
+        let i = (y * p.width + 10) * 3;
+        assert_eq!(&p.rgb[i..i + 3], &[220, 40, 40]);
+        // mask channels are binary: black or white inside a tile
+        let i = ((2 + 10) * p.width + 2 + (64 + 2) + 10) * 3;
+        assert!(p.rgb[i] == 0 || p.rgb[i] == 255);
+    }
+}
