@@ -58,7 +58,8 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
     let level1 = copy(&a.forests.join("level1.psrf"), &a.out, "level1.psrf")?;
     let level2 = copy(&a.forests.join("level2.psrf"), &a.out, "level2.psrf")?;
     let mut geometry = None;
-    let mut boundary_p0 = false;
+    // the boundary ConvNet's own fields (P0 channel, box context), default without one
+    let mut boundary_fields = None;
     let mut net = |dir: &Path, kind: NetKind| -> Result<NetworkEntry> {
         let r = read_report(dir)?;
         if r.net != kind {
@@ -69,13 +70,15 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
                 kind.name()
             )));
         }
-        // only the boundary ConvNet says whether it reads P0
+        // only the boundary ConvNet says whether it reads P0 and how far its box reaches
+        let defaults = RegionGeometry::default();
         let region = RegionGeometry {
             boundary_p0: false,
+            context: defaults.context,
             ..r.region.clone()
         };
         if kind == NetKind::Boundary {
-            boundary_p0 = r.region.boundary_p0;
+            boundary_fields = Some((r.region.boundary_p0, r.region.context));
         }
         match &geometry {
             None => geometry = Some((r.patch, region)),
@@ -105,7 +108,10 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
     };
     let (patch, mut region) =
         geometry.ok_or_else(|| TrainError::Invalid("no network given".into()))?;
-    region.boundary_p0 = boundary_p0;
+    if let Some((p0, context)) = boundary_fields {
+        region.boundary_p0 = p0;
+        region.context = context;
+    }
     let manifest = Manifest {
         format: FORMAT.to_string(),
         format_version: FORMAT_VERSION,

@@ -27,6 +27,55 @@ pub fn pair_smaller_pixels(cases: &[ExampleCase], examples: &[Example]) -> [Vec<
     out
 }
 
+/// Mean HU and mean P0 (when the case has a map) over superpixel `id`'s pixels.
+fn superpixel_means(c: &ExampleCase, id: u32) -> (f64, Option<f64>) {
+    let s = &c.set.superpixels[id as usize - 1];
+    let p0 = c.p0.as_ref().and_then(|p| p.slice(s.slice).map(|v| (p, v)));
+    let (mut hu, mut p, mut n) = (0.0f64, 0.0f64, 0usize);
+    for sp in &s.spans {
+        for x in sp.x0 as usize..=sp.x1 as usize {
+            let y = sp.y as usize;
+            hu += f64::from(c.ct.data[[s.slice, y, x]]);
+            if let Some((m, v)) = &p0 {
+                let (xi, yi) = (x.checked_sub(m.offset[0]), y.checked_sub(m.offset[1]));
+                if let (Some(xi), Some(yi)) = (xi, yi) {
+                    p += f64::from(v.get((yi, xi)).copied().unwrap_or(0.0));
+                }
+            }
+            n += 1;
+        }
+    }
+    let n = n.max(1) as f64;
+    (hu / n, p0.map(|_| p / n))
+}
+
+/// How well two label-free rules tell same-label pairs (positive) from different-label ones:
+/// the AUC of the HU contrast (minus the absolute difference of the two superpixels' mean HU)
+/// and, when every case has a P0 map, of the P0 contrast (minus the absolute difference of
+/// their mean P0). A boundary ConvNet that reads the same channels should beat both; `None`
+/// when there are no pair examples of both labels.
+pub fn pair_rule_aucs(cases: &[ExampleCase], examples: &[Example]) -> Option<(f64, Option<f64>)> {
+    let (mut hu, mut p0, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+    for e in examples {
+        if let Site::Pair { a, b } = e.site {
+            let c = &cases[e.case];
+            let (ha, pa) = superpixel_means(c, a);
+            let (hb, pb) = superpixel_means(c, b);
+            hu.push(-(ha - hb).abs() as f32);
+            p0.push(pa.zip(pb).map(|(x, y)| -(x - y).abs() as f32));
+            labels.push(e.label);
+        }
+    }
+    if !labels.iter().any(|&l| l) || labels.iter().all(|&l| l) {
+        return None;
+    }
+    let p0: Option<Vec<f32>> = p0.into_iter().collect();
+    Some((
+        crate::convnet::metrics::auc(&hu, &labels),
+        p0.map(|v| crate::convnet::metrics::auc(&v, &labels)),
+    ))
+}
+
 /// An RGB picture.
 pub struct Picture {
     pub width: usize,
@@ -155,5 +204,67 @@ mod tests {
         // mask channels are binary: black or white inside a tile
         let i = ((2 + 10) * p.width + 2 + (64 + 2) + 10) * 3;
         assert!(p.rgb[i] == 0 || p.rgb[i] == 255);
+    }
+
+    #[test]
+    fn rule_aucs_rank_pairs_by_contrast() {
+        // HU bands of -100, 20 and 140; a superpixel is "pancreas" when its mean HU is above 0
+        let data = ndarray::Array3::from_shape_fn((2, 48, 48), |(_, y, x)| {
+            ((x / 8 + y / 8) % 3) as f32 * 120.0 - 100.0
+        });
+        let ct = Image::new(
+            data,
+            Geo {
+                spacing: [2.0, 2.0, 2.5],
+                origin: [0.0; 3],
+                direction: IDENTITY,
+            },
+        )
+        .unwrap();
+        let set = compute_superpixels(&ct, &SuperpixelConfig::default());
+        let n = set.superpixels.len();
+        let mean_hu = |i: usize| {
+            let s = &set.superpixels[i];
+            let (mut t, mut k) = (0.0, 0.0);
+            for sp in &s.spans {
+                for x in sp.x0 as usize..=sp.x1 as usize {
+                    t += f64::from(ct.data[[s.slice, sp.y as usize, x]]);
+                    k += 1.0;
+                }
+            }
+            t / k
+        };
+        let positive: Vec<bool> = (0..n).map(|i| mean_hu(i) > 0.0).collect();
+        // a P0 map that is 1 exactly on the positive superpixels
+        let mut p0 = ndarray::Array3::<f32>::zeros((2, 48, 48));
+        for (s, &pos) in set.superpixels.iter().zip(&positive) {
+            for sp in &s.spans {
+                for x in sp.x0 as usize..=sp.x1 as usize {
+                    p0[[s.slice, sp.y as usize, x]] = f32::from(u8::from(pos));
+                }
+            }
+        }
+        let mask = Image::new(ndarray::Array3::<u8>::zeros((2, 48, 48)), ct.geometry).unwrap();
+        let mut case = ExampleCase {
+            id: "t".into(),
+            ct,
+            mask,
+            set,
+            positive,
+            candidates: vec![true; n],
+            p0: None,
+        };
+        let g = Geometry::default();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let ex = case_examples(NetKind::Boundary, &case, 0, &g, 0, &mut rng);
+        let (hu, p) = pair_rule_aucs(std::slice::from_ref(&case), &ex).unwrap();
+        assert!(p.is_none());
+        // same-label pairs include equal-HU neighbours, different-label ones never do
+        assert!(hu > 0.5, "{hu}");
+        case.p0 = Some(pancseg::pipeline::convnets::prob_map::MapCrop::whole(p0));
+        let (_, p) = pair_rule_aucs(std::slice::from_ref(&case), &ex).unwrap();
+        assert_eq!(p, Some(1.0));
+        // no pairs of both labels: no figure
+        assert!(pair_rule_aucs(std::slice::from_ref(&case), &ex[..0]).is_none());
     }
 }

@@ -5,6 +5,7 @@ pub mod align;
 pub mod bench;
 pub mod bench_batch;
 pub mod bench_degenerate;
+pub mod bench_inference;
 pub mod bench_landmarks;
 pub mod bench_pipeline;
 pub mod bench_train;

@@ -12,7 +12,7 @@ use crate::candidates_cv::{
     prepare_case, split_folds, train_cascade, CandidateOptions, PreparedCase,
 };
 use crate::cohort::Cohort;
-use crate::convnet::examples::{case_examples, Example, ExampleCase, Geometry};
+use crate::convnet::examples::{case_examples, Example, ExampleCase, Geometry, Site};
 use crate::convnet::model::ConvNet;
 use crate::convnet::onnx_export::{export_onnx, INPUT_NAME, OPSET, OUTPUT_NAME};
 use crate::convnet::report::{OnnxInfo, TrainReport};
@@ -44,6 +44,15 @@ pub struct TrainArgs {
     pub p_net: Option<PathBuf>,
     /// The boundary ConvNet reads P0 too (4 channels; needs `p_net` or the cases' maps).
     pub boundary_p0: bool,
+    /// Boundary ConvNet: training pairs whose smaller superpixel has fewer pixels are left
+    /// out (validation keeps every pair); 0 keeps all.
+    pub pair_min_pixels: usize,
+    /// Boundary ConvNet: its box's growth around the pair (None: the default 1.5).
+    pub boundary_context: Option<f64>,
+    /// Zoom-out factors of the R boxes (None: the default 1, 1.5, 2, 3).
+    pub scales: Option<Vec<f64>>,
+    /// Smallest side of an unscaled box in mm (None: the default 16).
+    pub box_floor_mm: Option<f64>,
     /// Working spacing (x, y, z, mm) the cases are resampled to.
     pub working_spacing: [f64; 3],
     pub options: TrainOptions,
@@ -264,6 +273,30 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
     let seed = a.options.seed;
     let mut g = Geometry::default();
     g.region.boundary_p0 = a.net == NetKind::Boundary && a.boundary_p0;
+    if let Some(c) = a.boundary_context.filter(|_| a.net == NetKind::Boundary) {
+        if !(1.0..=8.0).contains(&c) {
+            return Err(TrainError::Invalid(format!(
+                "--boundary-context {c} is not in 1..=8"
+            )));
+        }
+        g.region.context = c;
+    }
+    if let Some(v) = &a.scales {
+        if v.is_empty() || v.len() > 8 || v.iter().any(|s| !(0.25..=16.0).contains(s)) {
+            return Err(TrainError::Invalid(format!(
+                "--scales {v:?}: give 1 to 8 factors in 0.25..=16"
+            )));
+        }
+        g.region.scales = v.clone();
+    }
+    if let Some(f) = a.box_floor_mm {
+        if !(1.0..=200.0).contains(&f) {
+            return Err(TrainError::Invalid(format!(
+                "--box-floor-mm {f} is not in 1..=200"
+            )));
+        }
+        g.region.floor_mm = f;
+    }
     let plain = burn::tensor::Device::flex();
     // R2 (and a boundary ConvNet with P0) reads P0: from `--p-net` unless the caller has filled
     // every case's map already (cross-fitted maps, see `cv`)
@@ -293,7 +326,13 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
         if is_val[i] {
             val_all.extend(ex);
         } else {
-            train.extend(ex);
+            train.extend(ex.into_iter().filter(|e| match e.site {
+                Site::Pair { a: x, b: y } => {
+                    let sps = &c.set.superpixels;
+                    sps[x as usize - 1].pixels.min(sps[y as usize - 1].pixels) >= a.pair_min_pixels
+                }
+                _ => true,
+            }));
         }
     }
     let val = validation_subset(&val_all, a.options.val_per_class, seed);
@@ -340,6 +379,24 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
             None
         }
     };
+    let ablation = crate::convnet::scale_ablation::scale_ablation(
+        a.net,
+        &fitted.net,
+        &cfg,
+        cases,
+        &val_all,
+        &g,
+        a.options.val_per_class,
+        seed,
+        &plain,
+    )?;
+    if let Some(ab) = &ablation {
+        eprintln!(
+            "{}: {}",
+            a.net.name(),
+            crate::convnet::scale_ablation::describe(ab)
+        );
+    }
     let onnx_path = a.out.join("model.onnx");
     std::fs::write(&onnx_path, &bytes).map_err(|e| TrainError::io(&onnx_path, e))?;
     let best = fitted
@@ -394,6 +451,7 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
         examples_per_second: eps,
         device: fitted.device.clone(),
         history: fitted.state.history.clone(),
+        scale_ablation: ablation,
     };
     let path = a.out.join("train.json");
     let text = serde_json::to_string_pretty(&report).unwrap_or_default();

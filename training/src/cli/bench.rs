@@ -28,6 +28,9 @@ pub enum BenchCommand {
     Batch(BatchArgs),
     /// Entropy rate superpixels: time per slice, boundary recall, undersegmentation error.
     Superpixels(SuperpixelsArgs),
+    /// Images/s of each network of a bundle through the library's inference path against
+    /// Python onnxruntime on the same file, batch and threads (target at least 0.95x).
+    Inference(InferenceArgs),
 }
 
 /// Runs the chosen subcommand.
@@ -41,6 +44,7 @@ pub fn run(cmd: BenchCommand) -> CliResult {
         BenchCommand::Landmarks(a) => landmarks(a),
         BenchCommand::Batch(a) => batch(a),
         BenchCommand::Superpixels(a) => superpixels(a),
+        BenchCommand::Inference(a) => inference(a),
     }
 }
 
@@ -277,5 +281,46 @@ pub fn superpixels(a: SuperpixelsArgs) -> CliResult {
             bench::bench_superpixels(seed, &cfg, real.as_deref(), slices, dump.as_deref())?
         );
     }
+    Ok(())
+}
+
+/// The library's network inference against Python onnxruntime.
+#[derive(Args)]
+pub struct InferenceArgs {
+    /// Model bundle directory.
+    #[arg(long, default_value = "models/default")]
+    pub model: PathBuf,
+    /// Inputs per run (default: the segmenter's batch size).
+    #[arg(long, default_value_t = pancseg::model::network::DEFAULT_BATCH_SIZE)]
+    pub batch: usize,
+    /// Intra-op threads (default: the machine's cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// ONNX Runtime's CPU arena on both sides (the library's default is off).
+    #[arg(long)]
+    pub cpu_arena: bool,
+    /// Seconds of runs per side and round.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    /// Alternating rounds; each side's best counts.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+}
+
+/// Runs `pancseg-train bench inference`.
+pub fn inference(a: InferenceArgs) -> CliResult {
+    let b = pancseg_train::bench_inference::InferenceBench {
+        batch: a.batch,
+        threads: a
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        cpu_arena: a.cpu_arena,
+        seconds: a.seconds,
+        rounds: a.rounds,
+    };
+    print!(
+        "{}",
+        pancseg_train::bench_inference::bench_inference(&a.model, &b)?
+    );
     Ok(())
 }

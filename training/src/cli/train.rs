@@ -30,6 +30,24 @@ pub struct TrainArgs {
     /// 4 channels); needs `--p-net`.
     #[arg(long)]
     pub boundary_p0: bool,
+    /// Boundary ConvNet: leave out of training the pairs whose smaller superpixel has fewer
+    /// pixels than this (fragments whose label rests on a few pixels); validation keeps every
+    /// pair. 0 keeps all.
+    #[arg(long, default_value_t = 0)]
+    pub pair_min_pixels: usize,
+    /// Boundary ConvNet: growth of its box around the two superpixels' bounding box (the
+    /// bundle's `region.context`; 1.5 unless given).
+    #[arg(long)]
+    pub boundary_context: Option<f64>,
+    /// R-ConvNets: the zoom-out factors of the superpixel boxes, comma-separated (the
+    /// bundle's `region.scales`; 1,1.5,2,3 unless given). Every network of one bundle uses the
+    /// same scales and floor.
+    #[arg(long, value_delimiter = ',')]
+    pub scales: Vec<f64>,
+    /// Smallest side (mm) of a superpixel's unscaled box (the bundle's `region.floor_mm`;
+    /// 16 unless given).
+    #[arg(long)]
+    pub box_floor_mm: Option<f64>,
     #[arg(long, default_value_t = 12)]
     pub epochs: usize,
     #[arg(long, default_value_t = 64)]
@@ -91,6 +109,10 @@ pub fn run(a: TrainArgs) -> CliResult {
         forests,
         p_net,
         boundary_p0,
+        pair_min_pixels,
+        boundary_context,
+        scales,
+        box_floor_mm,
         epochs,
         batch,
         examples_per_epoch,
@@ -132,6 +154,10 @@ pub fn run(a: TrainArgs) -> CliResult {
         forests,
         p_net,
         boundary_p0,
+        pair_min_pixels,
+        boundary_context,
+        scales: (!scales.is_empty()).then_some(scales),
+        box_floor_mm,
         working_spacing: crate::cli::options::working_spacing(&working_spacing)?,
         options: pancseg_train::convnet::train::TrainOptions {
             epochs,

@@ -1,6 +1,6 @@
 //! The four ConvNets of the pipeline: definition ([`model`]), training examples ([`examples`]),
-//! training loop ([`train`]) on a CPU or GPU ([`device`]), metrics ([`metrics`]) and ONNX
-//! export ([`onnx_export`]).
+//! training loop ([`train`]) on a CPU or GPU ([`device`]), metrics ([`metrics`]), the R-ConvNets'
+//! per-scale ablation ([`scale_ablation`]) and ONNX export ([`onnx_export`]).
 
 pub mod device;
 pub mod examples;
@@ -9,6 +9,7 @@ pub mod model;
 pub mod onnx_export;
 pub mod parity;
 pub mod report;
+pub mod scale_ablation;
 pub mod train;
 
 use model::ConvNetConfig;

@@ -34,6 +34,10 @@ pub struct TrainReport {
     #[serde(default)]
     pub device: crate::convnet::device::DeviceInfo,
     pub history: Vec<EpochStats>,
+    /// R1 / R2: superpixel-level validation AUC per zoom-out scale (absent for the other
+    /// networks and in reports from before the ablation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_ablation: Option<crate::convnet::scale_ablation::ScaleAblation>,
 }
 
 /// The exported model file.

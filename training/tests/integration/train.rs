@@ -18,6 +18,10 @@ pub(crate) fn args(cohort: &Path, net: NetKind, out: &Path, epochs: usize) -> Tr
         forests: None,
         p_net: None,
         boundary_p0: false,
+        pair_min_pixels: 0,
+        boundary_context: None,
+        scales: None,
+        box_floor_mm: None,
         working_spacing: pancseg::pipeline::working_grid::DEFAULT_SPACING_MM,
         options: TrainOptions {
             epochs,
@@ -91,6 +95,15 @@ fn train_export_resume_and_reproduce() {
     assert_eq!(r.config.in_channels, 2);
     assert_eq!(r.config.widths, [8, 16, 16, 16, 16]);
     assert!(r2.join("model.onnx").is_file());
+    // the R networks report what each zoom-out scale contributes, the others do not
+    let ab = r
+        .scale_ablation
+        .expect("an R-ConvNet reports its scale ablation");
+    assert_eq!(ab.scales, vec![1.0, 1.5, 2.0, 3.0]);
+    assert_eq!((ab.alone.len(), ab.without.len()), (4, 4));
+    assert!(ab.superpixels[0] > 0 && ab.superpixels[1] > 0);
+    assert!((0.0..=1.0).contains(&ab.all));
+    assert!(report(&p).scale_ablation.is_none());
 
     // export a bundle (with the fixture's forests) and segment a case with the library
     let r1 = dir.path().join("r1");
@@ -143,6 +156,33 @@ fn train_export_resume_and_reproduce() {
     })
     .unwrap_err();
     assert!(e.to_string().contains("not p"), "{e}");
+    // an R1 of other zoom-out scales cannot join the others' bundle
+    let r1_two = dir.path().join("r1-two");
+    let mut a = args(&cohort, NetKind::R1, &r1_two, 1);
+    a.scales = Some(vec![1.0, 2.0]);
+    run_train(&a).unwrap();
+    let r = report(&r1_two);
+    assert_eq!(r.region.scales, vec![1.0, 2.0]);
+    assert_eq!(r.scale_ablation.map(|ab| ab.alone.len()), Some(2));
+    let e = run_export(&ExportArgs {
+        forests: Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny"),
+        p: p.clone(),
+        r1: r1_two,
+        r2: dir.path().join("r2"),
+        boundary: None,
+        out: dir.path().join("bad-scales"),
+        p0_stride: 3,
+        p0_step_mm: None,
+        sigma_voxels: [3.0; 3],
+        sigma_mm: None,
+        operating_points: Default::default(),
+        crf_weight: 1.0,
+        crf_prior: None,
+        working_spacing_mm: None,
+        description: String::new(),
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("region geometry"), "{e}");
     let seg = pancseg::pipeline::Segmenter::new(
         pancseg::model::bundle::Bundle::load(&bundle).unwrap(),
         Default::default(),
