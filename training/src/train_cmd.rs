@@ -141,58 +141,125 @@ fn p_session(dir: &Path, r: &TrainReport) -> Option<pancseg::model::network::Net
     }
 }
 
+/// The P-ConvNet that makes the P0 maps of training cases: a `train` folder's network (through
+/// ONNX Runtime when it loads, else burn) or a model bundle's `p.onnx`.
+enum P0Net {
+    Trained {
+        net: Box<ConvNet>,
+        report: Box<TrainReport>,
+        onnx: Option<pancseg::model::network::Network>,
+    },
+    Bundle {
+        onnx: pancseg::model::network::Network,
+        patch: pancseg::pipeline::convnets::inputs::PatchGeometry,
+    },
+}
+
+impl P0Net {
+    /// From a `train --net p` folder or a bundle folder (`manifest.json`).
+    fn open(dir: &Path, device: &Device) -> Result<P0Net> {
+        if dir.join("manifest.json").is_file() {
+            let bundle = pancseg::model::bundle::Bundle::load(dir)?;
+            let e = &bundle.manifest.networks.p;
+            let onnx = pancseg::model::network::Network::load(
+                "p",
+                &bundle.path(&e.file),
+                bundle.file_contents(&e.file)?,
+                e,
+                &pancseg::model::network::RuntimeOptions::default(),
+            )?;
+            return Ok(P0Net::Bundle {
+                onnx,
+                patch: bundle.manifest.patch,
+            });
+        }
+        let (net, report) = load_trained(dir, device)?;
+        if report.net != NetKind::P {
+            return Err(TrainError::Invalid(format!(
+                "{} holds a {} network, not a P-ConvNet",
+                dir.display(),
+                report.net.name()
+            )));
+        }
+        let onnx = p_session(dir, &report);
+        Ok(P0Net::Trained {
+            net: Box::new(net),
+            report: Box::new(report),
+            onnx,
+        })
+    }
+
+    fn patch(&self) -> &pancseg::pipeline::convnets::inputs::PatchGeometry {
+        match self {
+            P0Net::Trained { report, .. } => &report.patch,
+            P0Net::Bundle { patch, .. } => patch,
+        }
+    }
+
+    /// Values per input patch.
+    fn input_len(&self) -> usize {
+        match self {
+            P0Net::Trained { report, .. } => {
+                let c = &report.config;
+                c.in_channels * c.input_size * c.input_size
+            }
+            P0Net::Bundle { onnx, .. } => onnx.input_len(),
+        }
+    }
+
+    fn probabilities(&self, inputs: &[f32], device: &Device) -> Result<Vec<f32>> {
+        let len = self.input_len();
+        match self {
+            P0Net::Trained {
+                onnx: Some(session),
+                ..
+            }
+            | P0Net::Bundle { onnx: session, .. } => {
+                let mut out = Vec::with_capacity(inputs.len() / len.max(1));
+                for batch in inputs.chunks(len * 256) {
+                    out.extend(session.probabilities(batch)?);
+                }
+                Ok(out)
+            }
+            P0Net::Trained { net, report, .. } => predict(net, &report.config, inputs, device, 256),
+        }
+    }
+}
+
 /// P0 of a training case, exactly as the pipeline computes it: the P-ConvNet on the grid
-/// inside the candidates, nearest-neighbour filled. Through ONNX Runtime when `onnx` is given
-/// (the same network exported; parity 1e-4 is checked at export), else through burn.
-pub fn p0_map(
-    net: &ConvNet,
-    report: &TrainReport,
-    onnx: Option<&pancseg::model::network::Network>,
+/// inside the candidates, nearest-neighbour filled.
+fn p0_map(
+    pnet: &P0Net,
     c: &ExampleCase,
     stride: usize,
     device: &Device,
 ) -> Result<pancseg::pipeline::convnets::prob_map::MapCrop> {
     let region = pancseg::pipeline::candidates::cascade::selection_mask(&c.set, &c.candidates);
     let pts = grid_points(&region, stride);
-    let cfg = &report.config;
-    let len = cfg.in_channels * cfg.input_size * cfg.input_size;
+    let len = pnet.input_len();
     let mut probs = Vec::with_capacity(pts.len());
     for chunk in pts.chunks(1024) {
         let mut inputs = vec![0f32; chunk.len() * len];
         inputs
             .par_chunks_mut(len)
             .zip(chunk.par_iter())
-            .for_each(|(buf, p)| p_patch(&c.ct, *p, &report.patch, None, buf));
-        match onnx {
-            Some(session) => {
-                for batch in inputs.chunks(len * 256) {
-                    probs.extend(session.probabilities(batch)?);
-                }
-            }
-            None => probs.extend(predict(net, cfg, &inputs, device, 256)?),
-        }
+            .for_each(|(buf, p)| p_patch(&c.ct, *p, pnet.patch(), None, buf));
+        probs.extend(pnet.probabilities(&inputs, device)?);
     }
     Ok(pancseg::pipeline::convnets::prob_map::MapCrop::whole(
         nearest_fill(&region, stride, c.ct.geometry.spacing, &pts, &probs),
     ))
 }
 
-/// Sets the P0 map of every case from the P-ConvNet trained in `dir` (a `train` folder), as
-/// the pipeline computes it.
+/// Sets the P0 map of every case, as the pipeline computes it, from the P-ConvNet in `dir`: a
+/// `train --net p` folder, or a model bundle (its `p.onnx`, for example the shipped one on
+/// cases it has not seen).
 pub fn fill_p0_maps(dir: &Path, cases: &mut [ExampleCase], stride: usize) -> Result<()> {
     let plain = burn::tensor::Device::flex();
-    let (pnet, prep) = load_trained(dir, &plain)?;
-    if prep.net != NetKind::P {
-        return Err(TrainError::Invalid(format!(
-            "{} holds a {} network, not a P-ConvNet",
-            dir.display(),
-            prep.net.name()
-        )));
-    }
+    let pnet = P0Net::open(dir, &plain)?;
     eprintln!("P0 maps of {} cases (stride {stride})...", cases.len());
-    let session = p_session(dir, &prep);
     for c in cases.iter_mut() {
-        c.p0 = Some(p0_map(&pnet, &prep, session.as_ref(), c, stride, &plain)?);
+        c.p0 = Some(p0_map(&pnet, c, stride, &plain)?);
     }
     Ok(())
 }

@@ -28,8 +28,8 @@ pub struct InputsArgs {
     /// cascades trained here.
     #[arg(long)]
     pub forests: Option<PathBuf>,
-    /// A trained P-ConvNet (`train --net p` folder) for the P0 channel of r2 or of a boundary
-    /// ConvNet with `--boundary-p0`.
+    /// A trained P-ConvNet (`train --net p` folder) or a model bundle (its `p.onnx`) for the
+    /// P0 channel of r2 or of a boundary ConvNet with `--boundary-p0`.
     #[arg(long)]
     pub p_net: Option<PathBuf>,
     /// The boundary ConvNet's input with the P0 channel (4 channels).

@@ -22,8 +22,8 @@ pub struct TrainArgs {
     /// cross-fitted cascades trained here.
     #[arg(long)]
     pub forests: Option<PathBuf>,
-    /// A trained P-ConvNet (`train --net p` output folder), needed for r2's P0 channel and
-    /// for `--boundary-p0`.
+    /// A trained P-ConvNet (`train --net p` output folder) or a model bundle (its `p.onnx`),
+    /// needed for r2's P0 channel and for `--boundary-p0`.
     #[arg(long)]
     pub p_net: Option<PathBuf>,
     /// The boundary ConvNet also reads the P0 map over its box (CT, P0 and the two masks:

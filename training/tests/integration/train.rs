@@ -104,6 +104,12 @@ fn train_export_resume_and_reproduce() {
     assert!(ab.superpixels[0] > 0 && ab.superpixels[1] > 0);
     assert!((0.0..=1.0).contains(&ab.all));
     assert!(report(&p).scale_ablation.is_none());
+    // P0 from a model bundle's P-ConvNet (the fixture bundle's p.onnx)
+    let r2b = dir.path().join("r2-bundle-p0");
+    let mut a = args(&cohort, NetKind::R2, &r2b, 1);
+    a.p_net = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny"));
+    run_train(&a).unwrap();
+    assert_eq!(report(&r2b).config.in_channels, 2);
 
     // export a bundle (with the fixture's forests) and segment a case with the library
     let r1 = dir.path().join("r1");
