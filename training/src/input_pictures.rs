@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 /// Pixels of the smaller superpixel of every pair example, positives and negatives (empty for
 /// the networks that do not take pairs), sorted.
-pub fn pair_smaller_pixels(cases: &[ExampleCase], examples: &[Example]) -> [Vec<usize>; 2] {
+pub fn pair_smaller_pixels(cases: &[ExampleCase], examples: &[Example]) -> PairSizes {
     let mut out = [Vec::new(), Vec::new()];
     for e in examples {
         if let Site::Pair { a, b } = e.site {
@@ -49,12 +49,18 @@ fn superpixel_means(c: &ExampleCase, id: u32) -> (f64, Option<f64>) {
     (hu / n, p0.map(|_| p / n))
 }
 
+/// Sorted sizes (pixels) of the pairs' smaller superpixels: same-label, different-label.
+pub type PairSizes = [Vec<usize>; 2];
+
+/// AUC of the HU contrast rule and, with P0 maps, of the P0 contrast rule.
+pub type RuleAucs = (f64, Option<f64>);
+
 /// How well two label-free rules tell same-label pairs (positive) from different-label ones:
 /// the AUC of the HU contrast (minus the absolute difference of the two superpixels' mean HU)
 /// and, when every case has a P0 map, of the P0 contrast (minus the absolute difference of
 /// their mean P0). A boundary ConvNet that reads the same channels should beat both; `None`
 /// when there are no pair examples of both labels.
-pub fn pair_rule_aucs(cases: &[ExampleCase], examples: &[Example]) -> Option<(f64, Option<f64>)> {
+pub fn pair_rule_aucs(cases: &[ExampleCase], examples: &[Example]) -> Option<RuleAucs> {
     let (mut hu, mut p0, mut labels) = (Vec::new(), Vec::new(), Vec::new());
     for e in examples {
         if let Site::Pair { a, b } = e.site {
@@ -85,7 +91,8 @@ pub struct Picture {
 
 /// The picture of `count` positive and `count` negative examples of `kind` over `cases` with
 /// input geometry `g` and `channels` input channels; also the sizes of the pairs' smaller
-/// superpixels ([`pair_smaller_pixels`]) and the number of positives and negatives.
+/// superpixels ([`pair_smaller_pixels`]), the number of positives and negatives and the pair
+/// rules' AUCs ([`pair_rule_aucs`]).
 pub fn input_pictures(
     kind: NetKind,
     cases: &[ExampleCase],
@@ -94,13 +101,14 @@ pub fn input_pictures(
     count: usize,
     zoom: usize,
     seed: u64,
-) -> (Picture, [Vec<usize>; 2], [usize; 2]) {
+) -> (Picture, PairSizes, [usize; 2], Option<RuleAucs>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut all: Vec<Example> = Vec::new();
     for (i, c) in cases.iter().enumerate() {
         all.extend(case_examples(kind, c, i, g, 200, &mut rng));
     }
     let sizes = pair_smaller_pixels(cases, &all);
+    let rules = pair_rule_aucs(cases, &all);
     let (mut pos, mut neg): (Vec<Example>, Vec<Example>) = all.iter().partition(|e| e.label);
     let totals = [pos.len(), neg.len()];
     pos.shuffle(&mut rng);
@@ -151,7 +159,7 @@ pub fn input_pictures(
         }
         y0 += tile + gap;
     }
-    (Picture { width, height, rgb }, sizes, totals)
+    (Picture { width, height, rgb }, sizes, totals, rules)
 }
 
 #[cfg(test)]
@@ -160,21 +168,23 @@ mod tests {
     use pancseg::pipeline::candidates::superpixels::{compute_superpixels, SuperpixelConfig};
     use pancseg::volume::{Geometry as Geo, Image, IDENTITY};
 
+    /// `nz` slices of `n x n` pixels (2 x 2 x 2.5 mm) in diagonal bands of -100, 20 and 140 HU.
+    fn bands(nz: usize, n: usize) -> pancseg::volume::Volume {
+        let data = ndarray::Array3::from_shape_fn((nz, n, n), |(_, y, x)| {
+            ((x / 8 + y / 8) % 3) as f32 * 120.0 - 100.0
+        });
+        let geometry = Geo {
+            spacing: [2.0, 2.0, 2.5],
+            origin: [0.0; 3],
+            direction: IDENTITY,
+        };
+        Image::new(data, geometry).unwrap()
+    }
+
     #[test]
     fn rows_hold_the_positives_then_a_separator_then_the_negatives() {
         // a 3-slice volume of HU bands, so the superpixels have neighbours
-        let data = ndarray::Array3::from_shape_fn((3, 40, 40), |(_, y, x)| {
-            ((x / 8 + y / 8) % 3) as f32 * 120.0 - 100.0
-        });
-        let ct = Image::new(
-            data,
-            Geo {
-                spacing: [2.0, 2.0, 2.5],
-                origin: [0.0; 3],
-                direction: IDENTITY,
-            },
-        )
-        .unwrap();
+        let ct = bands(3, 40);
         let set = compute_superpixels(&ct, &SuperpixelConfig::default());
         let n = set.superpixels.len();
         assert!(n > 4);
@@ -190,7 +200,7 @@ mod tests {
             p0: None,
         };
         let g = Geometry::default();
-        let (p, sizes, totals) = input_pictures(NetKind::Boundary, &[case], &g, 3, 2, 1, 7);
+        let (p, sizes, totals, _) = input_pictures(NetKind::Boundary, &[case], &g, 3, 2, 1, 7);
         assert!(totals[0] > 0 && totals[1] > 0, "{totals:?}");
         assert_eq!([sizes[0].len(), sizes[1].len()], totals);
         assert!(sizes[0].windows(2).all(|w| w[0] <= w[1]) && sizes[1][0] > 0);
@@ -209,18 +219,7 @@ mod tests {
     #[test]
     fn rule_aucs_rank_pairs_by_contrast() {
         // HU bands of -100, 20 and 140; a superpixel is "pancreas" when its mean HU is above 0
-        let data = ndarray::Array3::from_shape_fn((2, 48, 48), |(_, y, x)| {
-            ((x / 8 + y / 8) % 3) as f32 * 120.0 - 100.0
-        });
-        let ct = Image::new(
-            data,
-            Geo {
-                spacing: [2.0, 2.0, 2.5],
-                origin: [0.0; 3],
-                direction: IDENTITY,
-            },
-        )
-        .unwrap();
+        let ct = bands(2, 48);
         let set = compute_superpixels(&ct, &SuperpixelConfig::default());
         let n = set.superpixels.len();
         let mean_hu = |i: usize| {

@@ -5,7 +5,7 @@ use crate::cli::options::working_spacing;
 use crate::cli::CliResult;
 use clap::Args;
 use pancseg_train::cohort::Cohort;
-use pancseg_train::convnet::examples::{case_examples, Geometry};
+use pancseg_train::convnet::examples::Geometry;
 use pancseg_train::convnet::NetKind;
 use pancseg_train::error::TrainError;
 use pancseg_train::train_cmd::{example_cases, fill_p0_maps, prepare_cases};
@@ -88,7 +88,7 @@ pub fn run(a: InputsArgs) -> CliResult {
         NetKind::Boundary => g.region.boundary_channels(),
         _ => net.config().in_channels,
     };
-    let (p, sizes, totals) = pancseg_train::input_pictures::input_pictures(
+    let (p, sizes, totals, rules) = pancseg_train::input_pictures::input_pictures(
         net, &cases, &g, channels, a.count, a.zoom, a.seed,
     );
     pancseg::io::render::write_rgb_png(&a.out, p.width, p.height, &p.rgb)?;
@@ -102,20 +102,13 @@ pub fn run(a: InputsArgs) -> CliResult {
         a.count.min(totals[1]),
         a.out.display()
     );
-    if net == NetKind::Boundary {
-        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(a.seed);
-        let mut all = Vec::new();
-        for (i, c) in cases.iter().enumerate() {
-            all.extend(case_examples(net, c, i, &g, 0, &mut rng));
-        }
-        if let Some((hu, p0)) = pancseg_train::input_pictures::pair_rule_aucs(&cases, &all) {
-            println!(
-                "label-free rules over the {} pairs: AUC of the HU contrast {hu:.3}{}",
-                all.len(),
-                p0.map(|v| format!(", of the P0 contrast {v:.3}"))
-                    .unwrap_or_default()
-            );
-        }
+    if let Some((hu, p0)) = rules {
+        println!(
+            "label-free rules over the {} pairs: AUC of the HU contrast {hu:.3}{}",
+            totals[0] + totals[1],
+            p0.map(|v| format!(", of the P0 contrast {v:.3}"))
+                .unwrap_or_default()
+        );
     }
     for (name, v) in [("same-label", &sizes[0]), ("different-label", &sizes[1])] {
         if v.is_empty() {
