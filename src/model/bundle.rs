@@ -11,6 +11,7 @@
 use crate::error::{Error, Result};
 use crate::pipeline::candidates::superpixels::SuperpixelConfig;
 use crate::pipeline::convnets::inputs::{PatchGeometry, RegionGeometry};
+use crate::pipeline::fusion::crf::{CrfSetting, Pairwise};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -130,6 +131,11 @@ pub struct Manifest {
     /// existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crf_prior: Option<f64>,
+    /// How the CRF's pairwise term turns the boundary ConvNet's P(same label) into the cost of
+    /// a cut (`crate::pipeline::fusion::crf::Pairwise`: "linear" or "log-odds"). Absent
+    /// (linear) in bundles written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crf_pairwise: Option<Pairwise>,
     /// The working spacing (x, y, z, mm) every stage runs at: the pipeline resamples the
     /// oriented CT to it and brings the final map back to the scan's grid
     /// (`crate::pipeline::working_grid`); the bundle's forests and ConvNets were trained on
@@ -192,6 +198,15 @@ impl Manifest {
     /// The CRF unary's prior: `crf_prior`, or 0.5 when the bundle does not give one.
     pub fn crf_prior(&self) -> f64 {
         self.crf_prior.unwrap_or(0.5)
+    }
+
+    /// The CRF setting the bundle runs CRF(P2) with.
+    pub fn crf_setting(&self) -> CrfSetting {
+        CrfSetting {
+            weight: self.crf_weight,
+            prior: self.crf_prior(),
+            pairwise: self.crf_pairwise.unwrap_or_default(),
+        }
     }
 
     /// Parses and validates `manifest.json` text (`path` names it in errors).

@@ -611,8 +611,7 @@ impl Segmenter {
                 &cands.selected,
                 p2,
                 &scores,
-                self.bundle.manifest.crf_weight,
-                self.bundle.manifest.crf_prior(),
+                self.bundle.manifest.crf_setting(),
             ),
             scores.len(),
         ))

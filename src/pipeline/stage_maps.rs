@@ -1,12 +1,13 @@
 //! Every stage map of the pipeline for one CT at once, for evaluation and calibration
 //! (`pancseg-train cv`): the candidates {S_RF}, P0, P1, P2 and their smoothed versions G(Pk)
-//! over the working box, and CRF(P2) labels for several (pairwise weight, unary prior) pairs.
+//! over the working box, and CRF(P2) labels for several CRF settings (weight, prior, pairwise form).
 //! The networks run once; thresholds, weights and priors are then free to vary. The maps are exactly what
 //! [`Segmenter::segment`] thresholds for each method (same stages, same code).
 
 use crate::error::Result;
 use crate::pipeline::candidates::cascade::selection_mask;
 use crate::pipeline::candidates::superpixels::{compute_superpixels_with, SuperpixelSet};
+use crate::pipeline::fusion::crf::CrfSetting;
 use crate::pipeline::fusion::smoothing::gaussian_smooth_in_place;
 use crate::pipeline::orient::Canonical;
 use crate::pipeline::progress::Progress;
@@ -44,9 +45,8 @@ pub struct StageMaps {
     pub g_p0: Array3<f32>,
     pub g_p1: Array3<f32>,
     pub g_p2: Array3<f32>,
-    /// CRF(P2) over the box for each requested (pairwise weight, unary prior) (empty without a
-    /// boundary net).
-    pub crf: Vec<((f64, f64), Array3<u8>)>,
+    /// CRF(P2) over the box for each requested setting (empty without a boundary net).
+    pub crf: Vec<(CrfSetting, Array3<u8>)>,
 }
 
 impl StageMaps {
@@ -140,13 +140,13 @@ impl StageMaps {
 }
 
 impl Segmenter {
-    /// All stage maps of `ct` (see `StageMaps`); CRF(P2) for each (pairwise weight, unary
-    /// prior) of `crf_params` when the bundle has a boundary ConvNet.
-    pub fn stage_maps(&self, ct: &Volume, crf_params: &[(f64, f64)]) -> Result<StageMaps> {
+    /// All stage maps of `ct` (see `StageMaps`); CRF(P2) for each setting of `crf_params` when
+    /// the bundle has a boundary ConvNet.
+    pub fn stage_maps(&self, ct: &Volume, crf_params: &[CrfSetting]) -> Result<StageMaps> {
         self.pool.install(|| self.stage_maps_inner(ct, crf_params))
     }
 
-    fn stage_maps_inner(&self, ct: &Volume, crf_params: &[(f64, f64)]) -> Result<StageMaps> {
+    fn stage_maps_inner(&self, ct: &Volume, crf_params: &[CrfSetting]) -> Result<StageMaps> {
         let m = &self.bundle.manifest;
         ct.geometry.validate()?;
         self.limits.check(ct.data.len() as u64)?;
@@ -208,14 +208,13 @@ impl Segmenter {
             if self.boundary.is_some() && !crf_params.is_empty() {
                 let bp0 = Some(&p0).filter(|_| m.region.boundary_p0);
                 let pairs = self.pair_scores(cct, &cands, bp0, &progress)?;
-                for &(w, t) in crf_params {
+                for &setting in crf_params {
                     let labels = crate::pipeline::fusion::crf::crf_labels(
                         &cands.set,
                         &cands.selected,
                         &s2,
                         &pairs,
-                        w,
-                        t,
+                        setting,
                     );
                     let full = selection_mask(&cands.set, &labels);
                     let boxed = full
@@ -225,7 +224,7 @@ impl Segmenter {
                             offset[0]..offset[0] + dim.2
                         ])
                         .to_owned();
-                    maps.crf.push(((w, t), boxed));
+                    maps.crf.push((setting, boxed));
                 }
             }
             let smoothed = |a: &Array3<f32>| {

@@ -107,9 +107,7 @@ fn every_method_gives_a_mask_inside_the_working_box() {
     let ct = ct();
     // the evaluation maps (pancseg-train cv) threshold to exactly the masks segment returns
     let m = shared().manifest();
-    let maps = shared()
-        .stage_maps(ct, &[(m.crf_weight, m.crf_prior())])
-        .unwrap();
+    let maps = shared().stage_maps(ct, &[m.crf_setting()]).unwrap();
     let ops = m.operating_points;
     for method in Method::ALL {
         let (map, t) = match method {

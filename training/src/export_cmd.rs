@@ -36,6 +36,8 @@ pub struct ExportArgs {
     pub crf_weight: f64,
     /// The CRF unary's prior (None: 0.5, see [`pancseg::pipeline::fusion::crf`]).
     pub crf_prior: Option<f64>,
+    /// The CRF's pairwise form (None: linear, see [`pancseg::pipeline::fusion::crf`]).
+    pub crf_pairwise: Option<pancseg::pipeline::fusion::crf::Pairwise>,
     /// Working spacing (x, y, z, mm) the networks and forests were trained at (None: the
     /// bundle runs on each scan's own grid).
     pub working_spacing_mm: Option<[f64; 3]>,
@@ -129,6 +131,7 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
         operating_points: a.operating_points,
         crf_weight: a.crf_weight,
         crf_prior: a.crf_prior,
+        crf_pairwise: a.crf_pairwise,
         working_spacing_mm: a.working_spacing_mm,
     };
     let path = a.out.join(MANIFEST);

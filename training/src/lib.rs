@@ -9,6 +9,7 @@ pub mod bench_inference;
 pub mod bench_landmarks;
 pub mod bench_pipeline;
 pub mod bench_train;
+pub mod calibrate_cmd;
 pub mod candidates_cv;
 pub mod cohort;
 pub mod cohort_stats;

@@ -37,6 +37,10 @@ enum Command {
     /// Assemble a model bundle (manifest.json with SHA-256s, forests, ONNX networks) for the
     /// library from a trained cascade and trained networks.
     Export(cli::export::ExportArgs),
+    /// Re-calibrate a bundle's operating points and CRF (weight, prior) by mean DSC on labelled
+    /// cases it was not trained on, optionally replacing its boundary ConvNet; writes the new
+    /// bundle with calibration.json and calibration.md.
+    Calibrate(cli::calibrate::CalibrateArgs),
     /// Picture what a network sees: positive and negative training examples, channels side by
     /// side.
     Inputs(cli::inputs::InputsArgs),
@@ -57,6 +61,7 @@ fn run(cli: Cli) -> cli::CliResult {
         Command::Candidates(a) => cli::candidates::run(a),
         Command::Train(a) => cli::train::run(a),
         Command::Export(a) => cli::export::run(a),
+        Command::Calibrate(a) => cli::calibrate::run(a),
         Command::Inputs(a) => cli::inputs::run(a),
         Command::Realism(a) => cli::realism::run(a),
         Command::Bench(c) => cli::bench::run(c),

@@ -10,12 +10,76 @@
 //! stay non-negative): the unary alone then agrees with P2 thresholded at its calibrated
 //! operating point instead of at one half. `t = 0.5` is exactly the energy above. Pairwise (boundary) term from the boundary ConvNet: giving two neighbours different
 //! labels costs `w * p_same`, where `p_same` is the network's probability that the two
-//! superpixels carry the same label (its training target) and `w` the calibrated CRF weight.
+//! superpixels carry the same label (its training target) and `w` the calibrated CRF weight
+//! ([`Pairwise::Linear`], the form of bundles that do not name one). [`Pairwise::LogOdds`]
+//! instead charges `w * max(0, ln(p_same / (1 - p_same)))`: the same negative log-likelihood as
+//! the unary (a pair costs `-ln p_same` when its labels agree and `-ln(1 - p_same)` when they
+//! differ; the difference is the cost of the cut, and pairs the network thinks more likely
+//! different than alike cost nothing, which keeps the energy submodular), so a confident network
+//! (p_same 0.99: 4.6) weighs far more than an unsure one (0.6: 0.4), where the linear form gives
+//! 0.99 against 0.6.
 //! The minimum of the energy is found exactly by min-cut ([`crate::pipeline::fusion::maxflow`]).
 
 use crate::pipeline::candidates::superpixels::SuperpixelSet;
 use crate::pipeline::fusion::maxflow::Graph;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+
+/// How the boundary ConvNet's P(same label) becomes the cost of cutting an edge (module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pairwise {
+    /// `w * p_same`.
+    #[default]
+    Linear,
+    /// `w * max(0, logit(p_same))`.
+    LogOdds,
+}
+
+impl Pairwise {
+    /// Both forms, the default first.
+    pub const ALL: [Pairwise; 2] = [Pairwise::Linear, Pairwise::LogOdds];
+
+    /// The name in manifests and on command lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pairwise::Linear => "linear",
+            Pairwise::LogOdds => "log-odds",
+        }
+    }
+
+    /// The cost of giving two neighbours with P(same label) `p_same` different labels, per unit
+    /// of weight.
+    pub fn cut_cost(self, p_same: f32) -> f64 {
+        let p = f64::from(p_same);
+        match self {
+            Pairwise::Linear => p.clamp(0.0, 1.0),
+            Pairwise::LogOdds => {
+                let p = p.clamp(P_MIN, 1.0 - P_MIN);
+                (p / (1.0 - p)).ln().max(0.0)
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Pairwise {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Pairwise::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown CRF pairwise form {s:?} (linear or log-odds)"))
+    }
+}
+
+/// One setting of the CRF: pairwise weight, unary prior and pairwise form.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CrfSetting {
+    pub weight: f64,
+    /// The P2 value at which the unary alone changes label, in (0, 1).
+    pub prior: f64,
+    pub pairwise: Pairwise,
+}
 
 /// Clamp of probabilities inside the logarithms.
 const P_MIN: f64 = 1e-4;
@@ -51,9 +115,13 @@ pub fn crf_labels(
     selected: &[bool],
     p2: &[f32],
     pairs: &[PairScore],
-    weight: f64,
-    prior: f64,
+    setting: CrfSetting,
 ) -> Vec<bool> {
+    let CrfSetting {
+        weight,
+        prior,
+        pairwise,
+    } = setting;
     // the unary's offsets ln(2t), ln(2(1 - t)): both 0 at t = 0.5 (the paper's energy, bit for
     // bit); callers validate t in (0, 1), the clamp only keeps the logarithms finite
     let t = prior.clamp(P_MIN, 1.0 - P_MIN);
@@ -104,7 +172,7 @@ pub fn crf_labels(
                     continue;
                 };
                 if let Some(&ps) = pair_of.get(&(s.id, nb)) {
-                    g.add_edge(ki, kj, weight * f64::from(ps).clamp(0.0, 1.0));
+                    g.add_edge(ki, kj, weight * pairwise.cut_cost(ps));
                 }
             }
         }
@@ -121,6 +189,14 @@ mod tests {
     use super::*;
     use crate::pipeline::candidates::superpixels::{Span, Superpixel};
     use ndarray::Array3;
+
+    fn lin(weight: f64, prior: f64) -> CrfSetting {
+        CrfSetting {
+            weight,
+            prior,
+            pairwise: Pairwise::Linear,
+        }
+    }
 
     fn sp(id: u32, slice: usize, neighbours: Vec<u32>) -> Superpixel {
         Superpixel {
@@ -153,7 +229,7 @@ mod tests {
         let set = chain();
         let sel = vec![true; 4];
         let p2 = [0.9, 0.4, 0.6, 0.2];
-        let labels = crf_labels(&set, &sel, &p2, &[], 1.0, 0.5);
+        let labels = crf_labels(&set, &sel, &p2, &[], lin(1.0, 0.5));
         assert_eq!(labels, vec![true, false, true, false]);
     }
 
@@ -167,7 +243,7 @@ mod tests {
             .map(|(a, b)| PairScore { a, b, p_same: 1.0 })
             .collect();
         assert_eq!(pairs.len(), 2);
-        let labels = crf_labels(&set, &sel, &p2, &pairs, 2.0, 0.5);
+        let labels = crf_labels(&set, &sel, &p2, &pairs, lin(2.0, 0.5));
         assert_eq!(labels, vec![true, true, true, false]);
         // a boundary the network is sure of keeps the weak middle out
         let sure: Vec<PairScore> = pairs
@@ -175,7 +251,7 @@ mod tests {
             .map(|p| PairScore { p_same: 0.0, ..*p })
             .collect();
         assert_eq!(
-            crf_labels(&set, &sel, &p2, &sure, 2.0, 0.5),
+            crf_labels(&set, &sel, &p2, &sure, lin(2.0, 0.5)),
             vec![true, false, true, false]
         );
     }
@@ -184,7 +260,7 @@ mod tests {
     fn non_candidates_stay_background() {
         let set = chain();
         let sel = vec![true, false, true, false];
-        let labels = crf_labels(&set, &sel, &[0.9, 0.99, 0.9, 0.99], &[], 1.0, 0.5);
+        let labels = crf_labels(&set, &sel, &[0.9, 0.99, 0.9, 0.99], &[], lin(1.0, 0.5));
         assert_eq!(labels, vec![true, false, true, false]);
     }
 
@@ -199,7 +275,7 @@ mod tests {
             (0.7, [true, false, false, false]),
             (0.95, [false, false, false, false]),
         ] {
-            assert_eq!(crf_labels(&set, &sel, &p2, &[], 1.0, t), want, "t {t}");
+            assert_eq!(crf_labels(&set, &sel, &p2, &[], lin(1.0, t)), want, "t {t}");
         }
         // with pairwise terms the prior only shifts the unary: same-label evidence still
         // pulls the weak middle in at t = 0.7 when the pairs are strong enough
@@ -209,11 +285,58 @@ mod tests {
             .collect();
         let p2 = [0.9, 0.65, 0.9, 0.2];
         assert_eq!(
-            crf_labels(&set, &sel, &p2, &[], 1.0, 0.7),
+            crf_labels(&set, &sel, &p2, &[], lin(1.0, 0.7)),
             vec![true, false, true, false]
         );
         assert_eq!(
-            crf_labels(&set, &sel, &p2, &pairs, 2.0, 0.7),
+            crf_labels(&set, &sel, &p2, &pairs, lin(2.0, 0.7)),
+            vec![true, true, true, false]
+        );
+    }
+
+    #[test]
+    fn log_odds_weighs_confident_pairs_and_ignores_likely_boundaries() {
+        let lo = Pairwise::LogOdds;
+        assert!((lo.cut_cost(0.99) - (99.0f64).ln()).abs() < 1e-6);
+        assert_eq!(lo.cut_cost(0.5), 0.0);
+        assert_eq!(lo.cut_cost(0.2), 0.0);
+        assert!(lo.cut_cost(1.0).is_finite());
+        assert_eq!(Pairwise::Linear.cut_cost(0.6), 0.6f32 as f64);
+        assert_eq!("log-odds".parse::<Pairwise>(), Ok(Pairwise::LogOdds));
+        assert!("quadratic".parse::<Pairwise>().is_err());
+        // a middle node at 0.4 between two at 0.9 (labelling it pancreas costs ln(0.6 / 0.4) =
+        // 0.41 more): pairs of 0.7 at weight 2 fill the gap in the linear form (2 x 1.4)
+        let set = chain();
+        let sel = vec![true; 4];
+        let p2 = [0.9, 0.4, 0.9, 0.2];
+        let pairs: Vec<PairScore> = candidate_pairs(&set, &sel)
+            .into_iter()
+            .map(|(a, b)| PairScore { a, b, p_same: 0.7 })
+            .collect();
+        let with = |pairwise| CrfSetting {
+            pairwise,
+            ..lin(2.0, 0.5)
+        };
+        assert_eq!(
+            crf_labels(&set, &sel, &p2, &pairs, with(Pairwise::Linear)),
+            vec![true, true, true, false]
+        );
+        // log-odds at weight 0.1: pairs of 0.7 cost 2 x 0.085 and leave the gap, sure pairs
+        // (0.999) cost 2 x 0.69 and fill it
+        let sure: Vec<PairScore> = pairs
+            .iter()
+            .map(|p| PairScore { p_same: 0.999, ..*p })
+            .collect();
+        let small = CrfSetting {
+            weight: 0.1,
+            ..with(Pairwise::LogOdds)
+        };
+        assert_eq!(
+            crf_labels(&set, &sel, &p2, &pairs, small),
+            vec![true, false, true, false]
+        );
+        assert_eq!(
+            crf_labels(&set, &sel, &p2, &sure, small),
             vec![true, true, true, false]
         );
     }

@@ -47,6 +47,10 @@ pub struct ExportArgs {
     /// label (absent: 0.5, the paper's energy).
     #[arg(long)]
     pub crf_prior: Option<f64>,
+    /// The CRF's pairwise form: linear (w * P(same), the default) or log-odds
+    /// (w * max(0, logit P(same))).
+    #[arg(long)]
+    pub crf_pairwise: Option<pancseg::pipeline::fusion::crf::Pairwise>,
     /// Free text for the manifest (data and command).
     #[arg(long, default_value = "")]
     pub description: String,
@@ -72,6 +76,7 @@ pub fn run(a: ExportArgs) -> CliResult {
         operating_points,
         crf_weight,
         crf_prior,
+        crf_pairwise,
         description,
         working_spacing,
     } = a;
@@ -96,6 +101,7 @@ pub fn run(a: ExportArgs) -> CliResult {
         operating_points,
         crf_weight,
         crf_prior,
+        crf_pairwise,
         working_spacing_mm: Some(crate::cli::options::working_spacing(&working_spacing)?),
         description,
     };

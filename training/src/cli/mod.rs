@@ -1,6 +1,7 @@
 //! The subcommands of `pancseg-train`, one module each: its clap arguments and its `run`.
 
 pub mod bench;
+pub mod calibrate;
 pub mod candidates;
 pub mod cohort_stats;
 pub mod cv;

@@ -11,7 +11,7 @@ use pancseg::pipeline::fusion::smoothing::gaussian_smooth;
 use pancseg::pipeline::{Segmenter, StageMaps};
 
 /// DSC of a box mask against the (canonical) truth, counting truth outside the box as missed.
-pub(super) fn box_dsc(
+pub(crate) fn box_dsc(
     boxed: &Array3<u8>,
     offset: [usize; 3],
     truth: &Array3<u8>,
@@ -65,7 +65,7 @@ pub(super) fn figures(
     )
 }
 
-pub(super) fn map_of(maps: &StageMaps, k: usize) -> &Array3<f32> {
+pub(crate) fn map_of(maps: &StageMaps, k: usize) -> &Array3<f32> {
     match k {
         0 => &maps.p0,
         1 => &maps.g_p0,
@@ -160,7 +160,7 @@ pub(super) fn evaluate_case(
     })
 }
 
-pub(super) fn argmax(v: &[f64]) -> usize {
+pub(crate) fn argmax(v: &[f64]) -> usize {
     let mut best = 0;
     for (i, &x) in v.iter().enumerate() {
         if x > v[best] {
@@ -170,7 +170,7 @@ pub(super) fn argmax(v: &[f64]) -> usize {
     best
 }
 
-pub(super) fn mean_curve(cases: &[&Evaluated], f: impl Fn(&Evaluated) -> &Vec<f64>) -> Vec<f64> {
+pub(crate) fn mean_curve<T>(cases: &[&T], f: impl Fn(&T) -> &Vec<f64>) -> Vec<f64> {
     let n = cases.first().map_or(0, |c| f(c).len());
     (0..n)
         .map(|i| cases.iter().map(|c| f(c)[i]).sum::<f64>() / cases.len().max(1) as f64)

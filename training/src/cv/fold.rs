@@ -21,6 +21,7 @@ use crate::train_cmd::{example_cases, fill_p0_maps, prepare_cases, train_on_case
 use ndarray::Array3;
 use pancseg::model::bundle::{Bundle, OperatingPoints};
 use pancseg::model::network::RuntimeOptions;
+use pancseg::pipeline::fusion::crf::CrfSetting;
 use pancseg::pipeline::{Segmenter, StageMaps};
 use serde::Deserialize;
 use std::path::Path;
@@ -29,7 +30,7 @@ use std::path::Path;
 pub(super) struct Calibrated {
     pub(super) ops: OperatingPoints,
     /// CRF weight and unary prior.
-    pub(super) crf: (f64, Option<f64>),
+    pub(super) crf: Option<CrfSetting>,
     /// Sigma factors (in-plane, axial) of [`sigma_grid`].
     pub(super) sigma: (f64, f64),
 }
@@ -57,8 +58,9 @@ pub(super) fn export(
         sigma_voxels,
         sigma_mm,
         operating_points: cal.ops,
-        crf_weight: cal.crf.0,
-        crf_prior: cal.crf.1,
+        crf_weight: cal.crf.map_or(1.0, |c| c.weight),
+        crf_prior: cal.crf.map(|c| c.prior),
+        crf_pairwise: cal.crf.map(|c| c.pairwise),
         working_spacing_mm: Some(a.working_spacing),
         description,
     })?;
@@ -246,7 +248,7 @@ pub(super) fn run_fold(
         &provisional,
         &Calibrated {
             ops: OperatingPoints::default(),
-            crf: (1.0, None),
+            crf: None,
             sigma: (1.0, 1.0),
         },
         &s,
@@ -339,17 +341,14 @@ pub(super) fn run_fold(
     let crf_means = mean_curve(&train_cases, |e| &e.crf_dsc);
     let crf_pick = (!crf_means.is_empty()).then(|| argmax(&crf_means));
     let grid = crf_grid();
-    let crf_weight = crf_pick.map(|i| grid[i].0);
-    let crf_prior = crf_pick.map(|i| grid[i].1);
+    let crf = crf_pick.map(|i| grid[i]);
+    let crf_weight = crf.map(|c| c.weight);
+    let crf_prior = crf.map(|c| c.prior);
     export(
         a,
         &dir,
         &dir.join("bundle"),
-        &Calibrated {
-            ops,
-            crf: (crf_weight.unwrap_or(1.0), crf_prior),
-            sigma,
-        },
+        &Calibrated { ops, crf, sigma },
         &s,
         if whole {
             format!(
@@ -411,6 +410,7 @@ pub(super) fn run_fold(
         operating_points: ops,
         crf_weight,
         crf_prior,
+        crf_pairwise: crf.map(|c| c.pairwise),
         sigma_factors: Some(sigma),
         cases,
         curves: Curves {

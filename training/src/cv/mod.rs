@@ -14,7 +14,7 @@
 //! The parts: `grid` (what is searched), `profile` (schedules), `results` (arguments and
 //! results), `evaluate` (one case), `fold` (train, calibrate, evaluate one fold) and `table1`.
 
-mod evaluate;
+pub(crate) mod evaluate;
 mod fold;
 mod grid;
 mod profile;

@@ -55,6 +55,10 @@ pub struct FoldResult {
     /// those folds ran at 0.5).
     #[serde(default)]
     pub crf_prior: Option<f64>,
+    /// The calibrated CRF pairwise form (absent in results written before it was searched:
+    /// those folds used the linear form).
+    #[serde(default)]
+    pub crf_pairwise: Option<pancseg::pipeline::fusion::crf::Pairwise>,
     /// The calibrated sigma factors (in-plane, axial) of [`sigma_grid`] (absent in results
     /// written before sigma was calibrated: those folds smoothed by the base sigma).
     #[serde(default)]

@@ -142,7 +142,7 @@ impl Table1 {
                 );
             }
         }
-        s += "\n## Operating points (calibrated on each fold's training cases)\n\n| fold | p0 | G(p0) | p1 | G(p1) | p2 | G(p2) | sigma factors (x-y, z) | CRF weight, prior | wall s |\n|---|---|---|---|---|---|---|---|---|---|\n";
+        s += "\n## Operating points (calibrated on each fold's training cases)\n\n| fold | p0 | G(p0) | p1 | G(p1) | p2 | G(p2) | sigma factors (x-y, z) | CRF weight, prior, pairwise | wall s |\n|---|---|---|---|---|---|---|---|---|---|\n";
         for f in &self.folds_detail {
             let o = f.operating_points;
             s += &format!(
@@ -157,8 +157,9 @@ impl Table1 {
                 f.sigma_factors
                     .map_or("1, 1".into(), |(xy, z)| format!("{xy}, {z}")),
                 f.crf_weight.map_or("–".into(), |w| format!(
-                    "{w}, {}",
-                    f.crf_prior.unwrap_or(0.5)
+                    "{w}, {}, {}",
+                    f.crf_prior.unwrap_or(0.5),
+                    f.crf_pairwise.unwrap_or_default().name()
                 )),
                 f.seconds
             );

@@ -4,6 +4,7 @@
 //! dropout from one process-wide seeded RNG, so two trainings running at once in one process
 //! interleave their draws and neither is reproducible (`train` checks byte-identical reruns).
 
+mod calibrate;
 mod candidates;
 mod cv;
 mod framing;

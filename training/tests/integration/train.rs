@@ -130,6 +130,7 @@ fn train_export_resume_and_reproduce() {
         operating_points: Default::default(),
         crf_weight: 1.0,
         crf_prior: None,
+        crf_pairwise: None,
         working_spacing_mm: Some([2.0, 2.0, 2.5]),
         description: "test".into(),
     })
@@ -157,6 +158,7 @@ fn train_export_resume_and_reproduce() {
         operating_points: Default::default(),
         crf_weight: 1.0,
         crf_prior: None,
+        crf_pairwise: None,
         working_spacing_mm: None,
         description: String::new(),
     })
@@ -184,6 +186,7 @@ fn train_export_resume_and_reproduce() {
         operating_points: Default::default(),
         crf_weight: 1.0,
         crf_prior: None,
+        crf_pairwise: None,
         working_spacing_mm: None,
         description: String::new(),
     })

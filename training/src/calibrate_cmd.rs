@@ -1,0 +1,501 @@
+//! `pancseg-train calibrate`: re-calibrates a model bundle on labelled cases it was not trained
+//! on, optionally with its boundary ConvNet replaced by a newly trained one.
+//!
+//! Why: `cv --final-bundle` calibrates the operating points and the CRF on the cases the
+//! networks were trained on, where P2 is sharper than on a new patient; and a boundary ConvNet
+//! trained later (for example with the P0 channel, `train --boundary-p0`) changes what the CRF's
+//! pairwise term means, so the CRF weight and prior chosen for the old network no longer hold.
+//! This command runs the bundle's own stage maps ([`Segmenter::stage_maps`]) on each case,
+//! searches the thresholds of P0..G(P2) ([`thresholds`]) and the CRF's (weight, prior)
+//! ([`crf_grid`]) by mean DSC over the cases, as `cv` does, and writes a copy of the bundle with
+//! the chosen values (the smoothing sigma stays). It reports every column's mean DSC at the
+//! bundle's own values and at the new ones on the same cases (`calibration.json`,
+//! `calibration.md`); these are in-sample for the calibration, so judge the result on other
+//! held-out cases.
+
+use crate::cohort::Cohort;
+use crate::convnet::report::{network_entry, read_report};
+use crate::convnet::NetKind;
+use crate::cv::evaluate::{argmax, box_dsc, map_of, mean_curve};
+use crate::cv::{crf_grid, thresholds, COLUMNS};
+use crate::error::{Result, TrainError};
+use pancseg::model::bundle::{sha256_hex, Bundle, Manifest, OperatingPoints, MANIFEST};
+use pancseg::model::network::RuntimeOptions;
+use pancseg::pipeline::convnets::inputs::RegionGeometry;
+use pancseg::pipeline::fusion::crf::{CrfSetting, Pairwise};
+use pancseg::pipeline::{Segmenter, StageMaps};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Inputs of `calibrate`.
+#[derive(Debug, Clone)]
+pub struct CalibrateArgs {
+    /// The bundle to calibrate.
+    pub bundle: PathBuf,
+    /// Labelled cases the bundle was not trained on.
+    pub cohort: PathBuf,
+    /// Case ids (empty: every case of the cohort).
+    pub cases: Vec<String>,
+    /// A `train --net boundary` output folder that replaces the bundle's boundary ConvNet.
+    pub boundary: Option<PathBuf>,
+    /// Keep the bundle's operating points; calibrate the CRF only.
+    pub crf_only: bool,
+    pub out: PathBuf,
+    pub threads: usize,
+}
+
+/// What the bundle uses: operating points and the CRF setting.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Points {
+    pub operating_points: OperatingPoints,
+    pub crf: CrfSetting,
+}
+
+/// One case: DSC of P0, G(P0), P1, G(P1), P2, G(P2) and CRF(P2), at the bundle's values and at
+/// the calibrated ones.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseDsc {
+    pub id: String,
+    pub before: [f64; 7],
+    pub after: [f64; 7],
+}
+
+/// `OUT/calibration.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Calibration {
+    pub bundle: PathBuf,
+    pub cohort: PathBuf,
+    /// The boundary ConvNet that replaced the bundle's (absent: the bundle's own).
+    pub boundary: Option<PathBuf>,
+    pub before: Points,
+    pub after: Points,
+    /// Mean DSC per column (P0 .. G(P2), CRF(P2)) over the cases.
+    pub mean_before: [f64; 7],
+    pub mean_after: [f64; 7],
+    /// Mean DSC of CRF(P2) for every setting searched.
+    pub crf_grid: Vec<(CrfSetting, f64)>,
+    pub cases: Vec<CaseDsc>,
+    pub seconds: f64,
+}
+
+/// The manifest and files of the bundle to write: `src`'s, with the boundary ConvNet of
+/// `boundary` (a `train` folder) in place of its own when given.
+fn assemble(src: &Bundle, boundary: Option<&Path>, out: &Path) -> Result<Manifest> {
+    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    let mut m = src.manifest.clone();
+    let replaced = match boundary {
+        None => None,
+        Some(dir) => {
+            let r = read_report(dir)?;
+            if r.net != NetKind::Boundary {
+                return Err(TrainError::Invalid(format!(
+                    "{} holds a {} network, not a boundary ConvNet",
+                    dir.display(),
+                    r.net.name()
+                )));
+            }
+            // the boundary ConvNet's own fields may differ from the bundle's; the rest may not
+            let shared = |g: &RegionGeometry| RegionGeometry {
+                boundary_p0: false,
+                context: RegionGeometry::default().context,
+                ..g.clone()
+            };
+            if r.patch != m.patch || shared(&r.region) != shared(&m.region) {
+                return Err(TrainError::Invalid(format!(
+                    "{} was trained with another patch or region geometry than the bundle {}",
+                    dir.display(),
+                    src.dir.display()
+                )));
+            }
+            let from = dir.join(&r.onnx.file);
+            let bytes = std::fs::read(&from).map_err(|e| TrainError::io(&from, e))?;
+            let name = "boundary.onnx".to_string();
+            let sha = sha256_hex(&bytes);
+            m.networks.boundary = Some(network_entry(&r, name.clone(), sha));
+            m.region.boundary_p0 = r.region.boundary_p0;
+            m.region.context = r.region.context;
+            Some((name, bytes))
+        }
+    };
+    let own: Vec<String> = src
+        .manifest
+        .files()
+        .into_iter()
+        .map(|(f, _)| f.to_string())
+        .collect();
+    for file in own {
+        if src.manifest.networks.boundary.as_ref().map(|b| &b.file) == Some(&file)
+            && replaced.is_some()
+        {
+            continue;
+        }
+        let to = out.join(&file);
+        std::fs::write(&to, src.file_contents(&file)?).map_err(|e| TrainError::io(&to, e))?;
+    }
+    if let Some((name, bytes)) = &replaced {
+        let to = out.join(name);
+        std::fs::write(&to, bytes).map_err(|e| TrainError::io(&to, e))?;
+    }
+    if let Some(card) = Some(src.dir.join("README.md")).filter(|p| p.is_file()) {
+        let to = out.join("README.md");
+        std::fs::copy(&card, &to).map_err(|e| TrainError::io(&to, e))?;
+    }
+    Ok(m)
+}
+
+fn write_manifest(m: &Manifest, out: &Path) -> Result<()> {
+    let path = out.join(MANIFEST);
+    let text = serde_json::to_string_pretty(m)
+        .map_err(|e| TrainError::Invalid(format!("manifest: {e}")))?;
+    std::fs::write(&path, text + "\n").map_err(|e| TrainError::io(&path, e))
+}
+
+/// The points of a manifest.
+fn points_of(m: &Manifest) -> Points {
+    Points {
+        operating_points: m.operating_points,
+        crf: m.crf_setting(),
+    }
+}
+
+/// The six thresholds in [`map_of`]'s order.
+fn ordered(o: &OperatingPoints) -> [f32; 6] {
+    [o.p0, o.g_p0, o.p1, o.g_p1, o.p2, o.g_p2]
+}
+
+/// One case's maps reduced to what the search needs: DSC per map per threshold, per CRF
+/// parameter, and at the bundle's own thresholds.
+struct CaseCurves {
+    id: String,
+    curves: Vec<Vec<f64>>,
+    crf: Vec<f64>,
+    own: [f64; 6],
+}
+
+fn case_curves(
+    seg: &Segmenter,
+    cohort: &Cohort,
+    id: &str,
+    params: &[CrfSetting],
+    own: &OperatingPoints,
+    ts: &[f32],
+) -> Result<CaseCurves> {
+    let (ct, mask) = cohort.load_case(id)?;
+    let maps = seg.stage_maps(&ct, params)?;
+    let truth = maps.reorient(&mask.data.mapv(|v| u8::from(v != 0)));
+    let total = truth.iter().filter(|&&v| v != 0).count();
+    let dsc = |m: &ndarray::Array3<u8>| box_dsc(m, maps.offset, &truth, total);
+    let at = |k: usize, t: f32| dsc(&StageMaps::threshold(map_of(&maps, k), t));
+    let curves = (0..6)
+        .map(|k| ts.iter().map(|&t| at(k, t)).collect())
+        .collect();
+    let own_t = ordered(own);
+    let own = std::array::from_fn(|k| at(k, own_t[k]));
+    // no candidate, no CRF: the empty mask for every parameter
+    let empty = dsc(&ndarray::Array3::zeros((0, 0, 0)));
+    let crf = (0..params.len())
+        .map(|i| maps.crf.get(i).map_or(empty, |(_, m)| dsc(m)))
+        .collect();
+    Ok(CaseCurves {
+        id: id.to_string(),
+        curves,
+        crf,
+        own,
+    })
+}
+
+/// Runs `calibrate`; returns what it wrote to `OUT/calibration.json`.
+pub fn run_calibrate(a: &CalibrateArgs) -> Result<Calibration> {
+    let started = std::time::Instant::now();
+    let src = Bundle::load(&a.bundle)?;
+    let same = matches!(
+        (a.out.canonicalize(), a.bundle.canonicalize()),
+        (Ok(x), Ok(y)) if x == y
+    );
+    if same {
+        return Err(TrainError::Invalid(
+            "--out must not be the bundle itself (its files are read while the new one is written)"
+                .into(),
+        ));
+    }
+    let mut m = assemble(&src, a.boundary.as_deref(), &a.out)?;
+    if m.networks.boundary.is_none() && !a.crf_only {
+        eprintln!("the bundle has no boundary ConvNet: only the operating points are calibrated");
+    } else if m.networks.boundary.is_none() {
+        return Err(TrainError::Invalid(
+            "--crf-only: the bundle has no boundary ConvNet (give --boundary)".into(),
+        ));
+    }
+    write_manifest(&m, &a.out)?;
+    let before = points_of(&m);
+    let cohort = Cohort::open(&a.cohort)?;
+    let ids: Vec<String> = if a.cases.is_empty() {
+        cohort.manifest.cases.iter().map(|c| c.id.clone()).collect()
+    } else {
+        a.cases.clone()
+    };
+    if ids.is_empty() {
+        return Err(TrainError::Invalid(format!(
+            "{}: no case to calibrate on",
+            a.cohort.display()
+        )));
+    }
+    let seg = Segmenter::new(Bundle::load(&a.out)?, RuntimeOptions::default(), a.threads)?;
+    let ts = thresholds();
+    let mut params = crf_grid();
+    let own_index = match params.iter().position(|&p| p == before.crf) {
+        Some(i) => i,
+        None => {
+            params.push(before.crf);
+            params.len() - 1
+        }
+    };
+    let with_crf = m.networks.boundary.is_some();
+    let mut cases = Vec::new();
+    for id in &ids {
+        let c = case_curves(
+            &seg,
+            &cohort,
+            id,
+            if with_crf { &params } else { &[] },
+            &before.operating_points,
+            &ts,
+        )?;
+        eprintln!(
+            "{id}: G(P2) {:.3} at {:.2}, best G(P2) {:.3}, best CRF(P2) {:.3}",
+            c.own[5],
+            before.operating_points.g_p2,
+            c.curves[5].iter().cloned().fold(0.0, f64::max),
+            c.crf.iter().cloned().fold(0.0, f64::max)
+        );
+        cases.push(c);
+    }
+    let refs: Vec<&CaseCurves> = cases.iter().collect();
+    let grid_len = crf_grid().len();
+    let crf_means: Vec<f64> = if with_crf {
+        mean_curve(&refs, |c| &c.crf)
+    } else {
+        Vec::new()
+    };
+    let ops = if a.crf_only {
+        before.operating_points
+    } else {
+        let best: Vec<f32> = (0..6)
+            .map(|k| ts[argmax(&mean_curve(&refs, |c| &c.curves[k]))])
+            .collect();
+        OperatingPoints {
+            p0: best[0],
+            g_p0: best[1],
+            p1: best[2],
+            g_p1: best[3],
+            p2: best[4],
+            g_p2: best[5],
+        }
+    };
+    // only the searched grid is eligible (the bundle's own pair, when off the grid, is measured)
+    let crf_pick = with_crf.then(|| argmax(&crf_means[..grid_len]));
+    let after = Points {
+        operating_points: ops,
+        crf: crf_pick.map_or(before.crf, |i| params[i]),
+    };
+    m.operating_points = ops;
+    if crf_pick.is_some() {
+        m.crf_weight = after.crf.weight;
+        m.crf_prior = Some(after.crf.prior);
+        m.crf_pairwise = Some(after.crf.pairwise);
+    }
+    write_manifest(&m, &a.out)?;
+    Bundle::load(&a.out)?;
+    let t_index = |t: f32| {
+        ts.iter()
+            .enumerate()
+            .min_by(|x, y| (x.1 - t).abs().total_cmp(&(y.1 - t).abs()))
+            .map_or(0, |(i, _)| i)
+    };
+    let after_t = ordered(&ops).map(t_index);
+    let per_case: Vec<CaseDsc> = cases
+        .iter()
+        .map(|c| {
+            let crf_at = |i: Option<usize>| i.map_or(f64::NAN, |i| c.crf[i]);
+            let mut before = [0.0; 7];
+            let mut after = [0.0; 7];
+            for k in 0..6 {
+                before[k] = c.own[k];
+                after[k] = if a.crf_only {
+                    c.own[k]
+                } else {
+                    c.curves[k][after_t[k]]
+                };
+            }
+            before[6] = crf_at(with_crf.then_some(own_index));
+            after[6] = crf_at(crf_pick);
+            CaseDsc {
+                id: c.id.clone(),
+                before,
+                after,
+            }
+        })
+        .collect();
+    let mean = |f: &dyn Fn(&CaseDsc) -> [f64; 7]| -> [f64; 7] {
+        std::array::from_fn(|k| {
+            per_case.iter().map(|c| f(c)[k]).sum::<f64>() / per_case.len() as f64
+        })
+    };
+    let result = Calibration {
+        bundle: a.bundle.clone(),
+        cohort: a.cohort.clone(),
+        boundary: a.boundary.clone(),
+        before,
+        after,
+        mean_before: mean(&|c| c.before),
+        mean_after: mean(&|c| c.after),
+        crf_grid: params[..crf_means.len().min(grid_len)]
+            .iter()
+            .copied()
+            .zip(crf_means.iter().copied())
+            .collect(),
+        cases: per_case,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let path = a.out.join("calibration.json");
+    let text =
+        serde_json::to_string_pretty(&result).map_err(|e| TrainError::Invalid(e.to_string()))?;
+    std::fs::write(&path, text + "\n").map_err(|e| TrainError::io(&path, e))?;
+    let path = a.out.join("calibration.md");
+    std::fs::write(&path, markdown(&result)).map_err(|e| TrainError::io(&path, e))?;
+    Ok(result)
+}
+
+/// `OUT/calibration.md`: mean DSC per column before and after, and the CRF grid.
+pub fn markdown(c: &Calibration) -> String {
+    let cols = &COLUMNS[2..];
+    let mut s = format!(
+        "Calibration of {} on {} cases of {}{} ({:.0} s).\n\n| | {} |\n|---|{}\n",
+        c.bundle.display(),
+        c.cases.len(),
+        c.cohort.display(),
+        c.boundary.as_ref().map_or(String::new(), |b| format!(
+            ", boundary ConvNet from {}",
+            b.display()
+        )),
+        c.seconds,
+        cols.join(" | "),
+        "---|".repeat(cols.len())
+    );
+    let row = |name: &str, p: &Points, v: &[f64; 7]| {
+        let o = ordered(&p.operating_points);
+        let cells: Vec<String> = (0..7)
+            .map(|k| {
+                let at = if k < 6 {
+                    format!("{:.2}", o[k])
+                } else {
+                    format!(
+                        "w {}, t {}, {}",
+                        p.crf.weight,
+                        p.crf.prior,
+                        p.crf.pairwise.name()
+                    )
+                };
+                format!("{:.1} ({at})", 100.0 * v[k])
+            })
+            .collect();
+        format!("| {name} | {} |\n", cells.join(" | "))
+    };
+    s += &row("bundle's values", &c.before, &c.mean_before);
+    s += &row("calibrated", &c.after, &c.mean_after);
+    for form in Pairwise::ALL {
+        let grid: Vec<&(CrfSetting, f64)> = c
+            .crf_grid
+            .iter()
+            .filter(|(g, _)| g.pairwise == form)
+            .collect();
+        if grid.is_empty() {
+            continue;
+        }
+        s += &format!(
+            "\nMean CRF(P2) DSC (%), {} pairwise term, per weight (rows) and unary prior (columns):\n\n",
+            form.name()
+        );
+        let mut weights: Vec<f64> = grid.iter().map(|(g, _)| g.weight).collect();
+        weights.dedup();
+        let mut priors: Vec<f64> = grid.iter().map(|(g, _)| g.prior).collect();
+        priors.sort_by(f64::total_cmp);
+        priors.dedup();
+        s += &format!(
+            "| weight | {} |\n|---|{}\n",
+            priors
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(" | "),
+            "---|".repeat(priors.len())
+        );
+        for w in weights {
+            let cells: Vec<String> = priors
+                .iter()
+                .map(|&t| {
+                    grid.iter()
+                        .find(|(g, _)| g.weight == w && g.prior == t)
+                        .map_or("-".into(), |(_, d)| format!("{:.1}", 100.0 * d))
+                })
+                .collect();
+            s += &format!("| {w} | {} |\n", cells.join(" | "));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setting(weight: f64, prior: f64, pairwise: Pairwise) -> CrfSetting {
+        CrfSetting {
+            weight,
+            prior,
+            pairwise,
+        }
+    }
+
+    fn points(g_p2: f32, w: f64) -> Points {
+        Points {
+            operating_points: OperatingPoints {
+                g_p2,
+                ..OperatingPoints::default()
+            },
+            crf: setting(w, 0.8, Pairwise::LogOdds),
+        }
+    }
+
+    #[test]
+    fn markdown_lays_out_columns_and_grid() {
+        let c = Calibration {
+            bundle: "b".into(),
+            cohort: "c".into(),
+            boundary: None,
+            before: points(0.75, 0.125),
+            after: points(0.6, 0.5),
+            mean_before: [0.5; 7],
+            mean_after: [0.6; 7],
+            crf_grid: vec![
+                (setting(0.5, 0.5, Pairwise::Linear), 0.25),
+                (setting(0.5, 0.8, Pairwise::Linear), 0.75),
+                (setting(1.0, 0.5, Pairwise::Linear), 0.5),
+                (setting(0.5, 0.5, Pairwise::LogOdds), 0.125),
+            ],
+            cases: Vec::new(),
+            seconds: 1.0,
+        };
+        let s = markdown(&c);
+        assert!(s.contains("| bundle's values | 50.0 (0.50)"), "{s}");
+        assert!(
+            s.contains("60.0 (0.60) | 60.0 (w 0.5, t 0.8, log-odds) |"),
+            "{s}"
+        );
+        assert!(s.contains("| weight | 0.5 | 0.8 |"), "{s}");
+        assert!(s.contains("| 0.5 | 25.0 | 75.0 |"), "{s}");
+        assert!(s.contains("| 1 | 50.0 | - |"), "{s}");
+        assert!(s.contains("log-odds pairwise term"), "{s}");
+        assert!(s.contains("| 0.5 | 12.5 |"), "{s}");
+    }
+}

@@ -1,0 +1,104 @@
+//! `calibrate` end to end: the fixture bundle's boundary ConvNet replaced by one trained with
+//! the P0 channel, the operating points and the CRF re-calibrated on two phantoms, the new
+//! bundle loaded and used by the library.
+
+use pancseg::model::bundle::Bundle;
+use pancseg_train::calibrate_cmd::{run_calibrate, CalibrateArgs};
+use pancseg_train::convnet::NetKind;
+use pancseg_train::train_cmd::run_train;
+use std::path::Path;
+
+#[test]
+fn calibrate_replaces_the_boundary_net_and_never_loses_on_its_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = crate::small_cohort(dir.path(), 2, 41);
+    let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny");
+    let boundary = dir.path().join("boundary");
+    {
+        let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
+        let mut a = crate::train::args(&cohort, NetKind::Boundary, &boundary, 1);
+        a.forests = Some(tiny.clone());
+        a.p_net = Some(tiny.clone());
+        a.boundary_p0 = true;
+        a.val_fraction = 0.5;
+        run_train(&a).unwrap();
+    }
+    let out = dir.path().join("calibrated");
+    let args = CalibrateArgs {
+        bundle: tiny.clone(),
+        cohort: cohort.clone(),
+        cases: Vec::new(),
+        boundary: Some(boundary.clone()),
+        crf_only: false,
+        out: out.clone(),
+        threads: 2,
+    };
+    let c = run_calibrate(&args).unwrap();
+    assert_eq!(c.cases.len(), 2);
+    // the bundle's own thresholds and CRF pair lie on the searched grids, so the values chosen
+    // on these cases cannot do worse on them
+    for k in 0..7 {
+        assert!(
+            c.mean_after[k] >= c.mean_before[k] - 1e-12,
+            "column {k}: {} < {}",
+            c.mean_after[k],
+            c.mean_before[k]
+        );
+    }
+    assert_eq!(c.crf_grid.len(), pancseg_train::cv::crf_grid().len());
+    let b = Bundle::load(&out).unwrap();
+    let m = b.manifest.clone();
+    assert!(m.region.boundary_p0);
+    assert_eq!(
+        m.networks.boundary.as_ref().map(|e| e.input_shape),
+        Some([4, 64, 64])
+    );
+    assert_eq!(m.crf_setting(), c.after.crf);
+    assert_eq!(m.operating_points.g_p2, c.after.operating_points.g_p2);
+    assert!(out.join("calibration.json").is_file() && out.join("calibration.md").is_file());
+    // the other networks are the fixture's, byte for byte
+    let fixture = Bundle::load(&tiny).unwrap();
+    assert_eq!(m.networks.r2.sha256, fixture.manifest.networks.r2.sha256);
+    // the calibrated bundle runs CRF(P2) with the 4-channel boundary net
+    let seg = pancseg::pipeline::Segmenter::new(b, Default::default(), 2).unwrap();
+    let ct = pancseg::io::nifti::read_nifti(cohort.join("case_001/ct.nii.gz"))
+        .unwrap()
+        .volume;
+    let opts = pancseg::pipeline::SegmentOptions {
+        method: pancseg::pipeline::Method::CrfP2,
+        ..Default::default()
+    };
+    let seg_out = seg.segment(&ct, &opts).unwrap();
+    assert_eq!(seg_out.mask.data.dim(), ct.data.dim());
+
+    // CRF only: the operating points stay
+    let crf_only = dir.path().join("crf-only");
+    let c = run_calibrate(&CalibrateArgs {
+        crf_only: true,
+        out: crf_only.clone(),
+        boundary: None,
+        bundle: out.clone(),
+        ..args.clone()
+    })
+    .unwrap();
+    assert_eq!(c.mean_after[..6], c.mean_before[..6]);
+    let again = Bundle::load(&crf_only).unwrap();
+    assert_eq!(
+        again.manifest.operating_points.g_p2,
+        m.operating_points.g_p2
+    );
+    // the input bundle is never the output, and a P-ConvNet is not a boundary ConvNet
+    let e = run_calibrate(&CalibrateArgs {
+        out: tiny.clone(),
+        ..args.clone()
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("--out"), "{e}");
+    let e = run_calibrate(&CalibrateArgs {
+        boundary: Some(tiny.clone()),
+        out: dir.path().join("bad"),
+        ..args
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("train.json"), "{e}");
+}
