@@ -16,7 +16,7 @@
 use crate::cohort::Cohort;
 use crate::convnet::report::{network_entry, read_report};
 use crate::convnet::NetKind;
-use crate::cv::evaluate::{argmax, box_dsc, map_of, mean_curve};
+use crate::cv::evaluate::{argmax, best_operating_points, box_dsc, map_of, mean_curve};
 use crate::cv::{crf_grid, thresholds, COLUMNS};
 use crate::error::{Result, TrainError};
 use pancseg::model::bundle::{sha256_hex, Bundle, Manifest, OperatingPoints, MANIFEST};
@@ -280,17 +280,10 @@ pub fn run_calibrate(a: &CalibrateArgs) -> Result<Calibration> {
     let ops = if a.crf_only {
         before.operating_points
     } else {
-        let best: Vec<f32> = (0..6)
-            .map(|k| ts[argmax(&mean_curve(&refs, |c| &c.curves[k]))])
+        let means: Vec<Vec<f64>> = (0..6)
+            .map(|k| mean_curve(&refs, |c| &c.curves[k]))
             .collect();
-        OperatingPoints {
-            p0: best[0],
-            g_p0: best[1],
-            p1: best[2],
-            g_p1: best[3],
-            p2: best[4],
-            g_p2: best[5],
-        }
+        best_operating_points(&means, &ts)
     };
     // only the searched grid is eligible (the bundle's own pair, when off the grid, is measured)
     let crf_pick = with_crf.then(|| argmax(&crf_means[..grid_len]));

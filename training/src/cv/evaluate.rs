@@ -7,6 +7,7 @@ use crate::cohort::Cohort;
 use crate::error::Result;
 use ndarray::{s, Array3, Zip};
 use pancseg::eval::metrics::{dice, surface_distances};
+use pancseg::model::bundle::OperatingPoints;
 use pancseg::pipeline::fusion::smoothing::gaussian_smooth;
 use pancseg::pipeline::{Segmenter, StageMaps};
 
@@ -158,6 +159,20 @@ pub(super) fn evaluate_case(
         g_curves,
         crf_dsc,
     })
+}
+
+/// The operating points at the best threshold of each mean DSC curve (`curves` in [`map_of`]'s
+/// order: P0, G(P0), P1, G(P1), P2, G(P2); `ts` their thresholds).
+pub(crate) fn best_operating_points(curves: &[Vec<f64>], ts: &[f32]) -> OperatingPoints {
+    let best = |k: usize| ts[argmax(&curves[k])];
+    OperatingPoints {
+        p0: best(0),
+        g_p0: best(1),
+        p1: best(2),
+        g_p1: best(3),
+        p2: best(4),
+        g_p2: best(5),
+    }
 }
 
 pub(crate) fn argmax(v: &[f64]) -> usize {

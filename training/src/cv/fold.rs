@@ -3,8 +3,8 @@
 //! evaluated.
 
 use super::evaluate::{
-    argmax, case_sigma, dsc_curve, evaluate_case, figures, map_of, mean_curve, smoothed_maps,
-    Evaluated,
+    argmax, best_operating_points, case_sigma, dsc_curve, evaluate_case, figures, map_of,
+    mean_curve, smoothed_maps, Evaluated,
 };
 use super::grid::{crf_grid, sigma_grid, thresholds, COLUMNS};
 use super::profile::Settings;
@@ -329,15 +329,7 @@ pub(super) fn run_fold(
     let test_curves: Vec<Vec<f64>> = (0..6)
         .map(|k| mean_curve(&test_cases, |e| &e.curve[k]))
         .collect();
-    let best: Vec<f32> = train_curves.iter().map(|c| ts[argmax(c)]).collect();
-    let ops = OperatingPoints {
-        p0: best[0],
-        g_p0: best[1],
-        p1: best[2],
-        g_p1: best[3],
-        p2: best[4],
-        g_p2: best[5],
-    };
+    let ops = best_operating_points(&train_curves, &ts);
     let crf_means = mean_curve(&train_cases, |e| &e.crf_dsc);
     let crf_pick = (!crf_means.is_empty()).then(|| argmax(&crf_means));
     let grid = crf_grid();
