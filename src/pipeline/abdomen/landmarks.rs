@@ -1,8 +1,9 @@
 //! Landmarks any abdominal CT shows, found without learning on the working grid (canonical
 //! orientation: z runs to the head): the **lung bases** and the **iliac crests**.
 //!
-//! Per axial slice: the body (the superpixels' body mask: dense pixels, largest component,
-//! holes filled), the air inside it (below -400 HU) and, on each side, the largest connected
+//! Per axial slice: the body (dense pixels, largest component, holes filled, with thin
+//! attachments such as the table top cut off first: [`body_mask_detached`]), the air inside it
+//! (below -400 HU) and, on each side, the largest connected
 //! piece of dense tissue (above 250 HU) more than 45 % of the body's half-width from its
 //! centre, where the pelvis's iliac wings lie and the spine does not.
 //!
@@ -22,7 +23,7 @@
 //! HU heuristics of this kind (air inside the body for lungs, dense bone for the skeleton) are
 //! common practice in public CT code (see `docs/`); they see nothing of the pancreas itself.
 
-use crate::pipeline::candidates::superpixels::body::body_mask;
+use crate::pipeline::candidates::superpixels::body::body_mask_detached;
 use crate::volume::Volume;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -40,6 +41,9 @@ const LUNG_MIN_MM2: f64 = 2000.0;
 const LUNG_PEAK_SHARE: f64 = 0.25;
 /// A pelvis slice: the largest lateral piece of bone on each side (mm²).
 const PELVIS_SIDE_MM2: f64 = 500.0;
+/// Structures thinner than about twice this (mm) are cut from the body before it is measured:
+/// the table's plates (a few mm) go, the body wall stays.
+const DETACH_MM: f64 = 4.0;
 /// Shortest run of lung or pelvis slices (mm).
 const MIN_RUN_MM: f64 = 10.0;
 
@@ -98,18 +102,21 @@ pub struct Landmarks {
 pub fn slice_measures(ct: &Volume) -> Vec<SliceMeasures> {
     let (nz, ny, nx) = ct.data.dim();
     let px = ct.geometry.spacing[0] * ct.geometry.spacing[1];
+    let radius = (DETACH_MM / ct.geometry.spacing[0].min(ct.geometry.spacing[1]))
+        .round()
+        .max(1.0) as usize;
     let data = ct.data.as_standard_layout();
     let Some(hu) = data.as_slice() else {
         return vec![SliceMeasures::default(); nz];
     };
     hu.par_chunks(ny * nx.max(1))
         .take(nz)
-        .map(|s| measure(s, nx, ny, px))
+        .map(|s| measure(s, nx, ny, px, radius))
         .collect()
 }
 
-fn measure(hu: &[f32], nx: usize, ny: usize, px: f64) -> SliceMeasures {
-    let body = body_mask(hu, nx, ny);
+fn measure(hu: &[f32], nx: usize, ny: usize, px: f64, radius: usize) -> SliceMeasures {
+    let body = body_mask_detached(hu, nx, ny, radius);
     let (mut n, mut sx, mut x0, mut x1) = (0usize, 0.0f64, usize::MAX, 0usize);
     for y in 0..ny {
         for x in 0..nx {
