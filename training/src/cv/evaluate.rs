@@ -144,11 +144,16 @@ pub(super) fn evaluate_case(
     } else {
         Vec::new()
     };
-    let crf_dsc = maps
-        .crf
-        .iter()
-        .map(|(_, m)| box_dsc(m, maps.offset, &truth, total))
-        .collect();
+    let crf_dsc = if maps.crf.is_empty() && seg.manifest().networks.boundary.is_some() {
+        // no slab or no candidate: every CRF setting gives the empty mask
+        let empty = if total == 0 { 1.0 } else { 0.0 };
+        vec![empty; crf_grid().len()]
+    } else {
+        maps.crf
+            .iter()
+            .map(|(_, m)| box_dsc(m, maps.offset, &truth, total))
+            .collect()
+    };
     Ok(Evaluated {
         id: id.to_string(),
         train,

@@ -80,9 +80,12 @@ pub(super) fn train_args(
 ) -> TrainArgs {
     let nets = dir.join("nets");
     let mut options = schedule.clone();
-    if net == NetKind::Boundary {
-        // the boundary ConvNet diverges at 1e-3 (docs/results/convnets.md)
-        options.lr = 3e-4;
+    let boundary = net == NetKind::Boundary;
+    if boundary {
+        // with the P0 channel the boundary ConvNet learns best at 1e-3 (validation AUC 0.745
+        // against 0.714 at 3e-4 on one split; without P0 it diverged at 1e-3):
+        // docs/results/boundary/README.md
+        options.lr = 1e-3;
     }
     options.init = a.init;
     options.device = a.device;
@@ -92,8 +95,12 @@ pub(super) fn train_args(
         net,
         out: nets.join(name),
         forests: Some(dir.join("forests")),
-        p_net: (net == NetKind::R2).then(|| nets.join("p")),
-        boundary_p0: false,
+        // R2 and the boundary ConvNet read P0: the cross-fitted maps R2's training left in the
+        // cases, or this fold's P-ConvNet when a resumed run starts at the boundary ConvNet
+        p_net: (net == NetKind::R2 || boundary).then(|| nets.join("p")),
+        // the one change that made the boundary ConvNet learn (validation AUC 0.61 without P0,
+        // 0.92 with an out-of-sample P0): docs/results/boundary/README.md
+        boundary_p0: boundary,
         pair_min_pixels: 0,
         boundary_context: None,
         scales: None,
@@ -216,7 +223,11 @@ pub(super) fn run_fold(
         }
         let mut cases = example_cases(prepared, Some(&forests), s.train.seed)?;
         for net in todo {
-            if net == NetKind::R2 {
+            // R2 and the boundary ConvNet read cross-fitted P0 maps (a resumed run that starts
+            // at the boundary ConvNet fills them again from the kept half networks)
+            let needs_p0 = net == NetKind::R2
+                || (net == NetKind::Boundary && cases.iter().any(|c| c.p0.is_none()));
+            if needs_p0 {
                 cross_fit_p0(a, &s, &label, &dir, train_ids, &mut cases)?;
             }
             eprintln!("{label}: training {}", net.name());
@@ -231,6 +242,7 @@ pub(super) fn run_fold(
                     match net {
                         NetKind::P => &s.p_train,
                         NetKind::R2 => &s.r2_train,
+                        NetKind::Boundary => &s.boundary_train,
                         _ => &s.train,
                     },
                 ),

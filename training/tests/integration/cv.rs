@@ -122,6 +122,10 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
     );
     assert_eq!(bundle.manifest.sigma_voxels, [3.0 * xy, 3.0 * xy, 3.0 * z]);
     assert_eq!(bundle.manifest.sigma_mm, None);
+    // the boundary ConvNet reads P0 (CT, P0 and the two masks), as the CRF then gives it
+    assert!(bundle.manifest.region.boundary_p0);
+    let b = bundle.manifest.networks.boundary.as_ref().unwrap();
+    assert_eq!(b.input_shape[0], 4, "{:?}", b.input_shape);
     // R2's P0 is cross-fitted on the final run's 4 cases (two halves of 2, each half's network
     // trained on one case and validated on the other); a fold's 2 training cases are too few
     for h in ["p_half_1", "p_half_2"] {
