@@ -41,9 +41,11 @@ const LUNG_MIN_MM2: f64 = 2000.0;
 const LUNG_PEAK_SHARE: f64 = 0.25;
 /// A pelvis slice: the largest lateral piece of bone on each side (mm²).
 const PELVIS_SIDE_MM2: f64 = 500.0;
-/// Structures thinner than about twice this (mm) are cut from the body before it is measured:
-/// the table's plates (a few mm) go, the body wall stays.
-const DETACH_MM: f64 = 4.0;
+/// Structures thinner than about three times this (mm: one working pixel of 2 mm erodes a
+/// 3-pixel square) are cut from the body before it is measured: the table's plates (a few mm)
+/// go, and the body wall stays (a chest wall of 10 mm over the lungs survives; with 4 mm, a
+/// thin wall broke and the lungs' air leaked outside the body).
+const DETACH_MM: f64 = 2.0;
 /// Shortest run of lung or pelvis slices (mm).
 const MIN_RUN_MM: f64 = 10.0;
 
