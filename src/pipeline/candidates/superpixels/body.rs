@@ -132,11 +132,11 @@ fn square_filter(m: &[bool], nx: usize, ny: usize, radius: usize, grow: bool) ->
             for i in 0..len {
                 let (a, b) = (i.saturating_sub(radius), (i + radius).min(len - 1));
                 let inside = i >= radius && i + radius < len;
-                let window = (a..=b).map(|j| src[base + j * step]);
+                let mut window = (a..=b).map(|j| src[base + j * step]);
                 out[base + i * step] = if grow {
-                    window.into_iter().any(|v| v)
+                    window.any(|v| v)
                 } else {
-                    inside && window.into_iter().all(|v| v)
+                    inside && window.all(|v| v)
                 };
             }
         }
@@ -377,7 +377,7 @@ mod tests {
     fn a_body_clear_of_the_table_keeps_its_plain_mask() {
         let (nx, ny) = (60, 48);
         let mut hu = body_on_table(nx, ny);
-        // lower the body by removing its lowest rows near the plate: clear gap to the table
+        // cut the body's lowest rows off: a clear gap between the body and the table
         for y in 31..34 {
             for x in 0..nx {
                 hu[y * nx + x] = -1000.0;
