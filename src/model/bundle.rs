@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::candidates::superpixels::SuperpixelConfig;
 use crate::pipeline::convnets::inputs::{PatchGeometry, RegionGeometry};
 use crate::pipeline::fusion::crf::{CrfSetting, Pairwise};
+use crate::pipeline::fusion::volume_floor::VolumeFloor;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -143,6 +144,11 @@ pub struct Manifest {
     /// those run on the scan's own grid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_spacing_mm: Option<[f64; 3]>,
+    /// G(P2)'s volume floor: per scan, its threshold is lowered (never below `lowest`) until
+    /// the mask holds `ml` millilitres (`crate::pipeline::fusion::volume_floor`). Absent (the
+    /// fixed operating point) in bundles written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_floor: Option<VolumeFloor>,
 }
 
 /// A loaded, verified bundle. It keeps the verified contents of its files, so what is parsed
@@ -315,6 +321,9 @@ impl Manifest {
             if let Err(e) = crate::pipeline::working_grid::validate_spacing(w) {
                 return bad(e.to_string());
             }
+        }
+        if let Some(Err(e)) = self.volume_floor.map(|f| f.check()) {
+            return bad(e);
         }
         let s = &self.superpixels;
         let positive = |v: f64| v > 0.0 && v.is_finite();
@@ -561,5 +570,25 @@ mod tests {
             let e = m.validate(&path).unwrap_err().to_string();
             assert!(e.contains("crf_prior"), "{e}");
         }
+    }
+
+    #[test]
+    fn volume_floor_is_optional_and_validated() {
+        let (mut m, path) = fixture_manifest();
+        assert_eq!(m.volume_floor, None);
+        assert!(!serde_json::to_string(&m).unwrap().contains("volume_floor"));
+        m.volume_floor = Some(VolumeFloor {
+            ml: 45.0,
+            lowest: 0.4,
+        });
+        m.validate(&path).unwrap();
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(Manifest::parse(&text, &path).unwrap(), m);
+        m.volume_floor = Some(VolumeFloor {
+            ml: -1.0,
+            lowest: 0.4,
+        });
+        let e = m.validate(&path).unwrap_err().to_string();
+        assert!(e.contains("volume_floor"), "{e}");
     }
 }

@@ -38,6 +38,10 @@ pub struct SegmentationReport {
     pub landmarks: Landmarks,
     pub slab: Option<Slab>,
     pub field_of_view: FieldOfView,
+    /// The threshold the method's map was cut at: the bundle's operating point, or for G(P2)
+    /// under a volume floor the one this scan got (`crate::pipeline::fusion::volume_floor`).
+    /// `None` for CRF(P2), whose labels come from the min-cut, and when no map was made.
+    pub threshold: Option<f32>,
     /// The working box `[x0, y0, z0, x1, y1, z1]` (inclusive, voxel indices of the working
     /// grid), if any candidate was found.
     pub working_box: Option<[usize; 6]>,

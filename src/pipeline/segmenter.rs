@@ -16,6 +16,7 @@ use crate::pipeline::convnets::prob_map::{grid_points, nearest_fill, MapCrop};
 use crate::pipeline::fusion::components::keep_largest_component;
 use crate::pipeline::fusion::crf::{candidate_pairs, crf_labels, PairScore};
 use crate::pipeline::fusion::smoothing::gaussian_smooth_in_place;
+use crate::pipeline::fusion::volume_floor::VolumeFloor;
 use crate::pipeline::options::{Limits, Method, SegmentOptions};
 use crate::pipeline::orient::Canonical;
 use crate::pipeline::progress::Progress;
@@ -80,7 +81,18 @@ struct MethodMap {
     map: MapCrop,
     sigma: Option<[f64; 3]>,
     threshold: f32,
+    /// G(P2)'s volume floor, which may lower `threshold` per scan.
+    floor: Option<VolumeFloor>,
     labels: Option<MapCrop>,
+}
+
+/// The mask on the input grid, the map when asked for, the mask's first and last slice on the
+/// working grid, and the threshold the map was cut at (none for CRF labels or no map).
+struct Output {
+    mask: Mask,
+    probability: Option<Image<f32>>,
+    slices: Option<[usize; 2]>,
+    threshold: Option<f32>,
 }
 
 /// What the stages after the landmarks produced (nothing when the scan holds no pancreas).
@@ -215,8 +227,12 @@ impl Segmenter {
         progress.report(0.95);
         progress.check()?;
         // 5. the mask (and map) on the input grid
-        let (mask, probability, mask_slices) =
-            self.output(ct, &canonical, &grid, stages.map, opts, &mut timer)?;
+        let Output {
+            mask,
+            probability,
+            slices: mask_slices,
+            threshold,
+        } = self.output(ct, &canonical, &grid, stages.map, opts, &mut timer)?;
         let pancreas_voxels = mask.data.iter().filter(|&&v| v != 0).count();
         let slice_mm = grid.spacing()[2];
         let field_of_view = verdict(
@@ -240,6 +256,7 @@ impl Segmenter {
             landmarks: located.landmarks,
             slab: located.slab,
             field_of_view,
+            threshold,
             working_box: stages.working_box,
             p_inputs: stages.counts.p,
             r_inputs: stages.counts.r,
@@ -370,6 +387,7 @@ impl Segmenter {
             Method::P0 | Method::GP0 => MethodMap {
                 map: p0.ok_or_else(|| Error::Internal("P0 missing".into()))?,
                 sigma,
+                floor: None,
                 threshold: if smooth { ops.g_p0 } else { ops.p0 },
                 labels: None,
             },
@@ -381,6 +399,7 @@ impl Segmenter {
                     map: paint(cands, &scores, offset, dim),
                     sigma,
                     threshold: if smooth { ops.g_p1 } else { ops.p1 },
+                    floor: None,
                     labels: None,
                 }
             }
@@ -403,6 +422,11 @@ impl Segmenter {
                     map: paint(cands, &scores, offset, dim),
                     sigma,
                     threshold: if smooth { ops.g_p2 } else { ops.p2 },
+                    floor: self
+                        .bundle
+                        .manifest
+                        .volume_floor
+                        .filter(|_| method == Method::GP2),
                     labels,
                 }
             }
@@ -423,8 +447,9 @@ impl Segmenter {
         map: Option<MethodMap>,
         opts: &SegmentOptions,
         timer: &mut Timer,
-    ) -> Result<(Mask, Option<Image<f32>>, Option<[usize; 2]>)> {
+    ) -> Result<Output> {
         let input_dim = ct.data.dim();
+        let mut applied = None;
         let mut mask_data = Array3::<u8>::zeros(input_dim);
         let mut prob_data = opts.probability.then(|| Array3::<f32>::zeros(input_dim));
         let mut slices = None;
@@ -442,6 +467,7 @@ impl Segmenter {
                 map: crop,
                 sigma,
                 threshold,
+                floor,
                 labels,
             }) = map
             {
@@ -449,6 +475,25 @@ impl Segmenter {
                 if let Some(sigma) = sigma {
                     gaussian_smooth_in_place(&mut values, sigma);
                     timer.lap("smoothing");
+                }
+                // the volume floor counts working-grid voxels of the smoothed map
+                let threshold = match floor {
+                    Some(f) if labels.is_none() => {
+                        let voxel_ml = grid.spacing().iter().product::<f64>() / 1000.0;
+                        let copy: Vec<f32>;
+                        let v = match values.as_slice_memory_order() {
+                            Some(v) => v,
+                            None => {
+                                copy = values.iter().copied().collect();
+                                &copy
+                            }
+                        };
+                        f.threshold(v, voxel_ml, threshold)
+                    }
+                    _ => threshold,
+                };
+                if labels.is_none() {
+                    applied = Some(threshold);
                 }
                 let window = |start: [usize; 3], d: (usize, usize, usize)| {
                     s![
@@ -503,7 +548,12 @@ impl Segmenter {
             data,
             geometry: ct.geometry,
         });
-        Ok((mask, probability, slices))
+        Ok(Output {
+            mask,
+            probability,
+            slices,
+            threshold: applied,
+        })
     }
 
     /// Runs `net` on `n` inputs built by `fill(i, buf)`, in fixed batches; progress moves from

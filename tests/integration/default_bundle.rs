@@ -21,10 +21,11 @@ fn default_bundle_segments_the_bundled_sample() {
     let bundle = Bundle::load(&dir).unwrap();
     let m = bundle.manifest.clone();
     assert!(m.description.contains("all 82 cases"), "{}", m.description);
-    assert!(
-        m.networks.boundary.is_some(),
-        "the default bundle has the CRF"
-    );
+    let boundary = m.networks.boundary.as_ref();
+    assert!(boundary.is_some(), "the default bundle has the CRF");
+    // the CRF's boundary ConvNet reads P0 over its box (CT, P0 and the two masks)
+    assert!(m.region.boundary_p0);
+    assert_eq!(boundary.map(|b| b.input_shape[0]), Some(4));
     let card = std::fs::read_to_string(dir.join("README.md")).unwrap();
     assert!(card.contains("synthetic phantoms only"));
     // small enough to ship in the repository

@@ -133,6 +133,7 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
         crf_prior: a.crf_prior,
         crf_pairwise: a.crf_pairwise,
         working_spacing_mm: a.working_spacing_mm,
+        volume_floor: None,
     };
     let path = a.out.join(MANIFEST);
     let text = serde_json::to_string_pretty(&manifest)
