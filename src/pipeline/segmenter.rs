@@ -477,20 +477,13 @@ impl Segmenter {
                     timer.lap("smoothing");
                 }
                 // the volume floor counts working-grid voxels of the smoothed map
+                // (only G(P2) has a floor, and it has no CRF labels)
                 let threshold = match floor {
-                    Some(f) if labels.is_none() => {
+                    Some(f) => {
                         let voxel_ml = grid.spacing().iter().product::<f64>() / 1000.0;
-                        let copy: Vec<f32>;
-                        let v = match values.as_slice_memory_order() {
-                            Some(v) => v,
-                            None => {
-                                copy = values.iter().copied().collect();
-                                &copy
-                            }
-                        };
-                        f.threshold(v, voxel_ml, threshold)
+                        f.threshold(values.iter(), voxel_ml, threshold)
                     }
-                    _ => threshold,
+                    None => threshold,
                 };
                 if labels.is_none() {
                     applied = Some(threshold);

@@ -40,18 +40,23 @@ impl VolumeFloor {
     /// The threshold for a map whose voxels hold `voxel_ml` millilitres each: `threshold` when
     /// at least `ml` of the map lie at or above it; otherwise the largest value at or above
     /// `lowest` with at least `ml` at or above it; `lowest` when even that leaves less.
-    pub fn threshold(&self, map: &[f32], voxel_ml: f64, threshold: f32) -> f32 {
+    pub fn threshold<'a>(
+        &self,
+        map: impl IntoIterator<Item = &'a f32> + Clone,
+        voxel_ml: f64,
+        threshold: f32,
+    ) -> f32 {
         let lowest = self.lowest.min(threshold);
         if voxel_ml.is_nan() || voxel_ml <= 0.0 {
             return threshold;
         }
         let needed = (self.ml / voxel_ml).ceil() as usize;
-        let above = map.iter().filter(|&&v| v >= threshold).count();
+        let above = map.clone().into_iter().filter(|&&v| v >= threshold).count();
         if above >= needed {
             return threshold;
         }
         let mut band: Vec<f32> = map
-            .iter()
+            .into_iter()
             .copied()
             .filter(|&v| v >= lowest && v < threshold)
             .collect();
