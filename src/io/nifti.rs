@@ -21,7 +21,7 @@ use crate::volume::{Geometry, Image, Volume};
 use ndarray::Array3;
 use nifti::writer::WriterOptions;
 use nifti::NiftiHeader;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Byte offset of the voxel data in a header-only single file without extensions.
@@ -108,39 +108,118 @@ impl Stored {
     }
 }
 
-/// Reads the whole file, gunzipping when it is gzip-compressed (by magic bytes, not by name).
-fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::nifti(path, format!("corrupt or truncated gzip stream: {e}")))?;
-        Ok(out)
-    } else {
-        Ok(raw)
+/// Where the voxel bytes come from: a plain file (its length known), a gzip stream (its
+/// uncompressed length hinted by the trailer's ISIZE), or bytes in memory.
+struct Source<'a> {
+    reader: Box<dyn Read + 'a>,
+    /// Bytes the source holds (exact for a plain file or memory; a hint for gzip).
+    length: Option<u64>,
+    gzip: bool,
+}
+
+impl Source<'_> {
+    /// Opens `path`, gunzipping when it is gzip-compressed (by magic bytes, not by name).
+    fn open(path: &Path) -> Result<Source<'static>> {
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let mut magic = [0u8; 2];
+        let gzip = len >= 18 && {
+            file.read_exact(&mut magic).map_err(|e| Error::io(path, e))?;
+            magic == [0x1f, 0x8b]
+        };
+        let length = if gzip {
+            // ISIZE: the (last member's) uncompressed length modulo 2^32
+            let mut isize = [0u8; 4];
+            file.seek(SeekFrom::End(-4))
+                .and_then(|_| file.read_exact(&mut isize))
+                .map_err(|e| Error::io(path, e))?;
+            Some(u32::from_le_bytes(isize) as u64)
+        } else {
+            Some(len)
+        };
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(path, e))?;
+        let buffered = std::io::BufReader::with_capacity(1 << 20, file);
+        let reader: Box<dyn Read> = if gzip {
+            Box::new(flate2::read::MultiGzDecoder::new(buffered))
+        } else {
+            Box::new(buffered)
+        };
+        Ok(Source {
+            reader,
+            length,
+            gzip,
+        })
+    }
+
+    /// Reads as many bytes as `buf` holds or the source has left; returns the count.
+    fn fill(&mut self, path: &Path, buf: &mut [u8]) -> Result<usize> {
+        let mut got = 0;
+        while got < buf.len() {
+            match self.reader.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if self.gzip => {
+                    return Err(Error::nifti(
+                        path,
+                        format!("corrupt or truncated gzip stream: {e}"),
+                    ))
+                }
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        }
+        Ok(got)
+    }
+
+    /// Reads and drops up to `count` bytes; returns how many there were.
+    fn skip(&mut self, path: &Path, count: usize) -> Result<usize> {
+        let mut buf = [0u8; 4096];
+        let mut done = 0;
+        while done < count {
+            let want = buf.len().min(count - done);
+            let got = self.fill(path, &mut buf[..want])?;
+            done += got;
+            if got < want {
+                break;
+            }
+        }
+        Ok(done)
     }
 }
 
 /// Reads a NIfTI-1 file (`.nii` or `.nii.gz`) as a CT volume in HU.
+///
+/// The voxels are decoded while the file is read (gunzipped), in blocks of 1 MiB, so the
+/// reader holds the HU volume and one block, never the whole file's bytes as well: for a
+/// 512 x 512 x 250 int16 scan that is 131 MB less at the pipeline's peak.
 pub fn read_nifti(path: impl AsRef<Path>) -> Result<NiftiVolume> {
     let path = path.as_ref();
-    let bytes = read_bytes(path)?;
-    decode_nifti(path, &bytes)
+    decode(path, Source::open(path)?)
 }
 
 /// Decodes NIfTI-1 bytes (already gunzipped); `path` only names the source in errors.
 pub fn decode_nifti(path: &Path, bytes: &[u8]) -> Result<NiftiVolume> {
-    if bytes.len() < 348 {
+    decode(
+        path,
+        Source {
+            reader: Box::new(bytes),
+            length: Some(bytes.len() as u64),
+            gzip: false,
+        },
+    )
+}
+
+fn decode(path: &Path, mut src: Source) -> Result<NiftiVolume> {
+    let mut head = [0u8; 348];
+    let got = src.fill(path, &mut head)?;
+    if got < 348 {
         return Err(Error::nifti(
             path,
-            format!(
-                "file has {} bytes, fewer than the 348-byte NIfTI-1 header",
-                bytes.len()
-            ),
+            format!("file has {got} bytes, fewer than the 348-byte NIfTI-1 header"),
         ));
     }
-    let header = NiftiHeader::from_reader(bytes)
+    let header = NiftiHeader::from_reader(&head[..])
         .map_err(|e| Error::nifti(path, format!("unreadable header: {e}")))?;
     match &header.magic {
         b"n+1\0" => {}
@@ -224,14 +303,24 @@ pub fn decode_nifti(path: &Path, bytes: &[u8]) -> Result<NiftiVolume> {
         .checked_mul(stored.size())
         .ok_or_else(|| Error::nifti(path, "voxel data size overflows"))?;
     let start = vox_offset as usize;
-    let available = bytes.len().saturating_sub(start);
-    if available < need {
-        return Err(Error::nifti(
+    let truncated = |available: u64| {
+        Error::nifti(
             path,
             format!(
                 "truncated or lying header: {nx}x{ny}x{nz} {datatype} voxels need {need} bytes at vox_offset {start}, but the file has {available} bytes there"
             ),
-        ));
+        )
+    };
+    // a plain file's length is known: a lying header is refused before any allocation
+    if !src.gzip {
+        let available = src.length.unwrap_or(0).saturating_sub(start as u64);
+        if available < need as u64 {
+            return Err(truncated(available));
+        }
+    }
+    // skip the extensions between the header and vox_offset
+    if src.skip(path, start - 348)? < start - 348 {
+        return Err(truncated(0));
     }
 
     // Scaling, NIfTI-1 rules.
@@ -243,17 +332,37 @@ pub fn decode_nifti(path: &Path, bytes: &[u8]) -> Result<NiftiVolume> {
         (slope, if i.is_finite() { i } else { 0.0 })
     };
 
-    let raw = &bytes[start..start + need];
     let size = stored.size();
-    let mut values = Vec::with_capacity(n);
-    let mut non_finite = 0usize;
-    for chunk in raw.chunks_exact(size) {
-        let v = (stored.decode(chunk, big_endian) * slope + inter) as f32;
-        if !v.is_finite() {
-            non_finite += 1;
-        }
-        values.push(v);
+    // the whole volume is reserved at once when the source says it holds it (a plain file, or a
+    // gzip trailer agreeing); otherwise it grows with the bytes that really arrive
+    let hinted = src
+        .length
+        .is_some_and(|l| (start + need) as u64 <= u32::MAX as u64 && l >= (start + need) as u64);
+    let mut values: Vec<f32> = Vec::new();
+    if !src.gzip || hinted {
+        values
+            .try_reserve_exact(n)
+            .map_err(|e| Error::nifti(path, format!("{n} voxels cannot be allocated: {e}")))?;
     }
+    let mut block = vec![0u8; (1 << 20) / size * size];
+    let mut non_finite = 0usize;
+    let mut read = 0usize;
+    while read < need {
+        let want = block.len().min(need - read);
+        let got = src.fill(path, &mut block[..want])?;
+        for chunk in block[..got - got % size].chunks_exact(size) {
+            let v = (stored.decode(chunk, big_endian) * slope + inter) as f32;
+            if !v.is_finite() {
+                non_finite += 1;
+            }
+            values.push(v);
+        }
+        read += got;
+        if got < want {
+            return Err(truncated(read as u64));
+        }
+    }
+    drop(block);
     if non_finite > 0 {
         return Err(Error::nifti(
             path,
@@ -695,5 +804,53 @@ mod tests {
         std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
         let err = read_nifti(&p).unwrap_err().to_string();
         assert!(err.contains("ct.nii.gz") && err.contains("gzip"), "{err}");
+    }
+
+    /// `bytes` gzip-compressed into `path`.
+    fn write_gz(path: &Path, bytes: &[u8]) {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        std::fs::write(path, e.finish().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn gzip_volumes_stream_across_blocks_and_extensions() {
+        // 1200 x 700 int16 voxels: 1.6 MiB, more than one 1 MiB decoding block; an extension
+        // of 16 bytes between the header and vox_offset 368
+        let (nx, ny) = (1200u16, 700u16);
+        let values: Vec<i16> = (0..nx as usize * ny as usize)
+            .map(|i| (i % 3001) as i16 - 1000)
+            .collect();
+        let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut bytes = raw_file(4, 16, [nx, ny, 1], &[]);
+        bytes[108..112].copy_from_slice(&368.0f32.to_le_bytes());
+        bytes.extend_from_slice(&[0xAB; 16]);
+        bytes.extend_from_slice(&data);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.nii.gz");
+        write_gz(&p, &bytes);
+        let v = read_nifti(&p).unwrap();
+        assert_eq!(v.volume.data.dim(), (1, ny as usize, nx as usize));
+        let want: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        assert_eq!(v.volume.data.as_slice().unwrap(), &want[..]);
+        // the same bytes uncompressed, from a file and from memory
+        let plain = dir.path().join("big.nii");
+        std::fs::write(&plain, &bytes).unwrap();
+        assert_eq!(read_nifti(&plain).unwrap().volume, v.volume);
+        assert_eq!(decode_nifti(&plain, &bytes).unwrap().volume, v.volume);
+        // a header that claims more voxels than the gzip stream holds: named, no panic
+        let mut lying = bytes.clone();
+        lying[44..46].copy_from_slice(&(ny + 1).to_le_bytes());
+        write_gz(&p, &lying);
+        let err = read_nifti(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("big.nii.gz") && err.contains("truncated or lying header"),
+            "{err}"
+        );
+        // and one whose data ends inside the extension
+        write_gz(&p, &bytes[..360]);
+        let err = read_nifti(&p).unwrap_err().to_string();
+        assert!(err.contains("truncated or lying header"), "{err}");
     }
 }

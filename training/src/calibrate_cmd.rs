@@ -1,5 +1,5 @@
 //! `pancseg-train calibrate`: re-calibrates a model bundle on labelled cases it was not trained
-//! on, optionally with its boundary ConvNet replaced by a newly trained one.
+//! on, optionally with its R2 or boundary ConvNet replaced by a newly trained one.
 //!
 //! Why: `cv --final-bundle` calibrates the operating points and the CRF on the cases the
 //! networks were trained on, where P2 is sharper than on a new patient; and a boundary ConvNet
@@ -8,7 +8,9 @@
 //! This command runs the bundle's own stage maps ([`Segmenter::stage_maps`]) on each case,
 //! searches the thresholds of P0..G(P2) ([`thresholds`]) and the CRF's (weight, prior)
 //! ([`crf_grid`]) by mean DSC over the cases, as `cv` does, and writes a copy of the bundle with
-//! the chosen values (the smoothing sigma stays). It reports every column's mean DSC at the
+//! the chosen values (the smoothing sigma stays). G(P2) is measured as the segmenter applies it,
+//! under the bundle's volume floor ([`VolumeFloor`]); `--floor-search` also chooses the floor
+//! ([`floor_grid`]) together with G(P2)'s operating point. It reports every column's mean DSC at the
 //! bundle's own values and at the new ones on the same cases (`calibration.json`,
 //! `calibration.md`); these are in-sample for the calibration, so judge the result on other
 //! held-out cases.
@@ -23,6 +25,7 @@ use pancseg::model::bundle::{sha256_hex, Bundle, Manifest, OperatingPoints, MANI
 use pancseg::model::network::RuntimeOptions;
 use pancseg::pipeline::convnets::inputs::RegionGeometry;
 use pancseg::pipeline::fusion::crf::{CrfSetting, Pairwise};
+use pancseg::pipeline::fusion::volume_floor::VolumeFloor;
 use pancseg::pipeline::{Segmenter, StageMaps};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -38,8 +41,12 @@ pub struct CalibrateArgs {
     pub cases: Vec<String>,
     /// A `train --net boundary` output folder that replaces the bundle's boundary ConvNet.
     pub boundary: Option<PathBuf>,
+    /// A `train --net r2` output folder that replaces the bundle's R2-ConvNet.
+    pub r2: Option<PathBuf>,
     /// Keep the bundle's operating points; calibrate the CRF only.
     pub crf_only: bool,
+    /// Also choose G(P2)'s volume floor from [`floor_grid`] (with its operating point).
+    pub floor_search: bool,
     pub out: PathBuf,
     pub threads: usize,
 }
@@ -67,8 +74,20 @@ pub struct Calibration {
     pub cohort: PathBuf,
     /// The boundary ConvNet that replaced the bundle's (absent: the bundle's own).
     pub boundary: Option<PathBuf>,
+    /// The R2-ConvNet that replaced the bundle's (absent: the bundle's own).
+    #[serde(default)]
+    pub r2: Option<PathBuf>,
     pub before: Points,
     pub after: Points,
+    /// G(P2)'s volume floor before and after (None: no floor).
+    #[serde(default)]
+    pub floor_before: Option<VolumeFloor>,
+    #[serde(default)]
+    pub floor_after: Option<VolumeFloor>,
+    /// With `--floor-search`: per floor of [`floor_grid`], its best G(P2) operating point and
+    /// that point's mean DSC.
+    #[serde(default)]
+    pub floor_grid: Vec<(Option<VolumeFloor>, f32, f64)>,
     /// Mean DSC per column (P0 .. G(P2), CRF(P2)) over the cases.
     pub mean_before: [f64; 7],
     pub mean_after: [f64; 7],
@@ -78,44 +97,87 @@ pub struct Calibration {
     pub seconds: f64,
 }
 
-/// The manifest and files of the bundle to write: `src`'s, with the boundary ConvNet of
-/// `boundary` (a `train` folder) in place of its own when given.
-fn assemble(src: &Bundle, boundary: Option<&Path>, out: &Path) -> Result<Manifest> {
-    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
-    let mut m = src.manifest.clone();
-    let replaced = match boundary {
-        None => None,
-        Some(dir) => {
-            let r = read_report(dir)?;
-            if r.net != NetKind::Boundary {
-                return Err(TrainError::Invalid(format!(
-                    "{} holds a {} network, not a boundary ConvNet",
-                    dir.display(),
-                    r.net.name()
-                )));
-            }
-            // the boundary ConvNet's own fields may differ from the bundle's; the rest may not
-            let shared = |g: &RegionGeometry| RegionGeometry {
-                boundary_p0: false,
-                context: RegionGeometry::default().context,
-                ..g.clone()
-            };
-            if r.patch != m.patch || shared(&r.region) != shared(&m.region) {
-                return Err(TrainError::Invalid(format!(
-                    "{} was trained with another patch or region geometry than the bundle {}",
-                    dir.display(),
-                    src.dir.display()
-                )));
-            }
-            let from = dir.join(&r.onnx.file);
-            let bytes = std::fs::read(&from).map_err(|e| TrainError::io(&from, e))?;
-            let name = "boundary.onnx".to_string();
-            let sha = sha256_hex(&bytes);
-            m.networks.boundary = Some(network_entry(&r, name.clone(), sha));
+/// The grid `--floor-search` chooses G(P2)'s volume floor from: no floor, and every pair of a
+/// volume (mL) and a lowest threshold below.
+pub fn floor_grid() -> Vec<Option<VolumeFloor>> {
+    let mut g = vec![None];
+    for ml in [15.0, 30.0, 45.0, 60.0, 75.0] {
+        for lowest in [0.3, 0.4, 0.5] {
+            g.push(Some(VolumeFloor { ml, lowest }));
+        }
+    }
+    g
+}
+
+/// A trained network (a `train` folder) to put in place of the bundle's own of that kind.
+struct Replacement {
+    kind: NetKind,
+    file: String,
+    bytes: Vec<u8>,
+}
+
+/// Reads the network of `dir`, checks it is a `kind` network trained with the bundle's input
+/// geometry, and enters it in `m` (a boundary ConvNet brings its own P0 channel and context).
+fn replacement(m: &mut Manifest, kind: NetKind, dir: &Path, bundle: &Path) -> Result<Replacement> {
+    let r = read_report(dir)?;
+    if r.net != kind {
+        return Err(TrainError::Invalid(format!(
+            "{} holds a {} network, not a {} network",
+            dir.display(),
+            r.net.name(),
+            kind.name()
+        )));
+    }
+    // the boundary ConvNet's own fields may differ from the bundle's; the rest may not
+    let shared = |g: &RegionGeometry| RegionGeometry {
+        boundary_p0: false,
+        context: RegionGeometry::default().context,
+        ..g.clone()
+    };
+    if r.patch != m.patch || shared(&r.region) != shared(&m.region) {
+        return Err(TrainError::Invalid(format!(
+            "{} was trained with another patch or region geometry than the bundle {}",
+            dir.display(),
+            bundle.display()
+        )));
+    }
+    let from = dir.join(&r.onnx.file);
+    let bytes = std::fs::read(&from).map_err(|e| TrainError::io(&from, e))?;
+    let file = format!("{}.onnx", kind.name());
+    let entry = network_entry(&r, file.clone(), sha256_hex(&bytes));
+    match kind {
+        NetKind::Boundary => {
+            m.networks.boundary = Some(entry);
             m.region.boundary_p0 = r.region.boundary_p0;
             m.region.context = r.region.context;
-            Some((name, bytes))
         }
+        NetKind::R2 => m.networks.r2 = entry,
+        NetKind::R1 => m.networks.r1 = entry,
+        NetKind::P => m.networks.p = entry,
+    }
+    Ok(Replacement { kind, file, bytes })
+}
+
+/// The manifest and files of the bundle to write: `src`'s, with the networks of `replace`
+/// (kind, `train` folder) in place of its own.
+fn assemble(src: &Bundle, replace: &[(NetKind, &Path)], out: &Path) -> Result<Manifest> {
+    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    let mut m = src.manifest.clone();
+    let replaced = replace
+        .iter()
+        .map(|&(kind, dir)| replacement(&mut m, kind, dir, &src.dir))
+        .collect::<Result<Vec<_>>>()?;
+    let old = &src.manifest.networks;
+    let replaced_file = |file: &String| {
+        replaced.iter().any(|r| {
+            let own = match r.kind {
+                NetKind::Boundary => old.boundary.as_ref(),
+                NetKind::R2 => Some(&old.r2),
+                NetKind::R1 => Some(&old.r1),
+                NetKind::P => Some(&old.p),
+            };
+            own.map(|e| &e.file) == Some(file)
+        })
     };
     let own: Vec<String> = src
         .manifest
@@ -123,18 +185,13 @@ fn assemble(src: &Bundle, boundary: Option<&Path>, out: &Path) -> Result<Manifes
         .into_iter()
         .map(|(f, _)| f.to_string())
         .collect();
-    for file in own {
-        if src.manifest.networks.boundary.as_ref().map(|b| &b.file) == Some(&file)
-            && replaced.is_some()
-        {
-            continue;
-        }
-        let to = out.join(&file);
-        std::fs::write(&to, src.file_contents(&file)?).map_err(|e| TrainError::io(&to, e))?;
+    for file in own.iter().filter(|f| !replaced_file(f)) {
+        let to = out.join(file);
+        std::fs::write(&to, src.file_contents(file)?).map_err(|e| TrainError::io(&to, e))?;
     }
-    if let Some((name, bytes)) = &replaced {
-        let to = out.join(name);
-        std::fs::write(&to, bytes).map_err(|e| TrainError::io(&to, e))?;
+    for r in &replaced {
+        let to = out.join(&r.file);
+        std::fs::write(&to, &r.bytes).map_err(|e| TrainError::io(&to, e))?;
     }
     if let Some(card) = Some(src.dir.join("README.md")).filter(|p| p.is_file()) {
         let to = out.join("README.md");
@@ -163,42 +220,65 @@ fn ordered(o: &OperatingPoints) -> [f32; 6] {
     [o.p0, o.g_p0, o.p1, o.g_p1, o.p2, o.g_p2]
 }
 
-/// One case's maps reduced to what the search needs: DSC per map per threshold, per CRF
-/// parameter, and at the bundle's own thresholds.
+/// One case's maps reduced to what the search needs: DSC per map per threshold (G(P2) under
+/// the bundle's volume floor), G(P2) per threshold under each floor searched, per CRF parameter,
+/// and at the bundle's own thresholds.
 struct CaseCurves {
     id: String,
     curves: Vec<Vec<f64>>,
+    floors: Vec<Vec<f64>>,
     crf: Vec<f64>,
     own: [f64; 6],
 }
 
-fn case_curves(
-    seg: &Segmenter,
-    cohort: &Cohort,
-    id: &str,
-    params: &[CrfSetting],
-    own: &OperatingPoints,
-    ts: &[f32],
-) -> Result<CaseCurves> {
+/// What one case is measured at.
+struct Search<'a> {
+    params: &'a [CrfSetting],
+    own: &'a OperatingPoints,
+    own_floor: Option<VolumeFloor>,
+    floors: &'a [Option<VolumeFloor>],
+    ts: &'a [f32],
+}
+
+fn case_curves(seg: &Segmenter, cohort: &Cohort, id: &str, q: &Search) -> Result<CaseCurves> {
     let (ct, mask) = cohort.load_case(id)?;
-    let maps = seg.stage_maps(&ct, params)?;
+    let maps = seg.stage_maps(&ct, q.params)?;
     let truth = maps.reorient(&mask.data.mapv(|v| u8::from(v != 0)));
     let total = truth.iter().filter(|&&v| v != 0).count();
     let dsc = |m: &ndarray::Array3<u8>| box_dsc(m, maps.offset, &truth, total);
-    let at = |k: usize, t: f32| dsc(&StageMaps::threshold(map_of(&maps, k), t));
+    let voxel_ml = maps.spacing.iter().product::<f64>() / 1000.0;
+    // G(P2) as the segmenter applies it: the floor may lower the threshold per scan
+    let floored = |floor: Option<VolumeFloor>, k: usize, t: f32| match floor {
+        Some(f) if k == 5 => f.threshold(maps.g_p2.iter(), voxel_ml, t),
+        _ => t,
+    };
+    let at = |k: usize, t: f32| {
+        let t = floored(q.own_floor, k, t);
+        dsc(&StageMaps::threshold(map_of(&maps, k), t))
+    };
     let curves = (0..6)
-        .map(|k| ts.iter().map(|&t| at(k, t)).collect())
+        .map(|k| q.ts.iter().map(|&t| at(k, t)).collect())
         .collect();
-    let own_t = ordered(own);
+    let floors = q
+        .floors
+        .iter()
+        .map(|&f| {
+            q.ts.iter()
+                .map(|&t| dsc(&StageMaps::threshold(&maps.g_p2, floored(f, 5, t))))
+                .collect()
+        })
+        .collect();
+    let own_t = ordered(q.own);
     let own = std::array::from_fn(|k| at(k, own_t[k]));
     // no candidate, no CRF: the empty mask for every parameter
     let empty = dsc(&ndarray::Array3::zeros((0, 0, 0)));
-    let crf = (0..params.len())
+    let crf = (0..q.params.len())
         .map(|i| maps.crf.get(i).map_or(empty, |(_, m)| dsc(m)))
         .collect();
     Ok(CaseCurves {
         id: id.to_string(),
         curves,
+        floors,
         crf,
         own,
     })
@@ -218,7 +298,16 @@ pub fn run_calibrate(a: &CalibrateArgs) -> Result<Calibration> {
                 .into(),
         ));
     }
-    let mut m = assemble(&src, a.boundary.as_deref(), &a.out)?;
+    let replace: Vec<(NetKind, &Path)> = [(NetKind::R2, &a.r2), (NetKind::Boundary, &a.boundary)]
+        .into_iter()
+        .filter_map(|(k, d)| d.as_deref().map(|d| (k, d)))
+        .collect();
+    if a.crf_only && (a.r2.is_some() || a.floor_search) {
+        return Err(TrainError::Invalid(
+            "--crf-only keeps the operating points: it cannot take --r2 or --floor-search".into(),
+        ));
+    }
+    let mut m = assemble(&src, &replace, &a.out)?;
     if m.networks.boundary.is_none() && !a.crf_only {
         eprintln!("the bundle has no boundary ConvNet: only the operating points are calibrated");
     } else if m.networks.boundary.is_none() {
@@ -251,16 +340,22 @@ pub fn run_calibrate(a: &CalibrateArgs) -> Result<Calibration> {
         }
     };
     let with_crf = m.networks.boundary.is_some();
+    let floor_before = m.volume_floor;
+    let floors = if a.floor_search {
+        floor_grid()
+    } else {
+        Vec::new()
+    };
+    let search = Search {
+        params: if with_crf { &params } else { &[] },
+        own: &before.operating_points,
+        own_floor: floor_before,
+        floors: &floors,
+        ts: &ts,
+    };
     let mut cases = Vec::new();
     for id in &ids {
-        let c = case_curves(
-            &seg,
-            &cohort,
-            id,
-            if with_crf { &params } else { &[] },
-            &before.operating_points,
-            &ts,
-        )?;
+        let c = case_curves(&seg, &cohort, id, &search)?;
         eprintln!(
             "{id}: G(P2) {:.3} at {:.2}, best G(P2) {:.3}, best CRF(P2) {:.3}",
             c.own[5],
@@ -277,12 +372,28 @@ pub fn run_calibrate(a: &CalibrateArgs) -> Result<Calibration> {
     } else {
         Vec::new()
     };
+    let mut means: Vec<Vec<f64>> = (0..6)
+        .map(|k| mean_curve(&refs, |c| &c.curves[k]))
+        .collect();
+    // per floor: its best operating point and mean DSC there; the first best floor wins
+    let floor_grid: Vec<(Option<VolumeFloor>, f32, f64)> = (0..floors.len())
+        .map(|i| {
+            let curve = mean_curve(&refs, |c| &c.floors[i]);
+            let j = argmax(&curve);
+            (floors[i], ts[j], curve[j])
+        })
+        .collect();
+    let floor_pick = a.floor_search.then(|| {
+        let dscs: Vec<f64> = floor_grid.iter().map(|g| g.2).collect();
+        argmax(&dscs)
+    });
+    if let Some(i) = floor_pick {
+        means[5] = mean_curve(&refs, |c| &c.floors[i]);
+        m.volume_floor = floors[i];
+    }
     let ops = if a.crf_only {
         before.operating_points
     } else {
-        let means: Vec<Vec<f64>> = (0..6)
-            .map(|k| mean_curve(&refs, |c| &c.curves[k]))
-            .collect();
         best_operating_points(&means, &ts)
     };
     // only the searched grid is eligible (the bundle's own pair, when off the grid, is measured)
@@ -314,10 +425,10 @@ pub fn run_calibrate(a: &CalibrateArgs) -> Result<Calibration> {
             let mut after = [0.0; 7];
             for k in 0..6 {
                 before[k] = c.own[k];
-                after[k] = if a.crf_only {
-                    c.own[k]
-                } else {
-                    c.curves[k][after_t[k]]
+                after[k] = match (a.crf_only, floor_pick) {
+                    (true, _) => c.own[k],
+                    (false, Some(i)) if k == 5 => c.floors[i][after_t[k]],
+                    (false, _) => c.curves[k][after_t[k]],
                 };
             }
             before[6] = crf_at(with_crf.then_some(own_index));
@@ -338,8 +449,12 @@ pub fn run_calibrate(a: &CalibrateArgs) -> Result<Calibration> {
         bundle: a.bundle.clone(),
         cohort: a.cohort.clone(),
         boundary: a.boundary.clone(),
+        r2: a.r2.clone(),
         before,
         after,
+        floor_before,
+        floor_after: m.volume_floor,
+        floor_grid,
         mean_before: mean(&|c| c.before),
         mean_after: mean(&|c| c.after),
         crf_grid: params[..crf_means.len().min(grid_len)]
@@ -362,15 +477,17 @@ pub fn run_calibrate(a: &CalibrateArgs) -> Result<Calibration> {
 /// `OUT/calibration.md`: mean DSC per column before and after, and the CRF grid.
 pub fn markdown(c: &Calibration) -> String {
     let cols = &COLUMNS[2..];
+    let from = |what: &str, dir: &Option<PathBuf>| {
+        dir.as_ref()
+            .map_or(String::new(), |b| format!(", {what} from {}", b.display()))
+    };
     let mut s = format!(
-        "Calibration of {} on {} cases of {}{} ({:.0} s).\n\n| | {} |\n|---|{}\n",
+        "Calibration of {} on {} cases of {}{}{} ({:.0} s).\n\n| | {} |\n|---|{}\n",
         c.bundle.display(),
         c.cases.len(),
         c.cohort.display(),
-        c.boundary.as_ref().map_or(String::new(), |b| format!(
-            ", boundary ConvNet from {}",
-            b.display()
-        )),
+        from("R2-ConvNet", &c.r2),
+        from("boundary ConvNet", &c.boundary),
         c.seconds,
         cols.join(" | "),
         "---|".repeat(cols.len())
@@ -396,6 +513,23 @@ pub fn markdown(c: &Calibration) -> String {
     };
     s += &row("bundle's values", &c.before, &c.mean_before);
     s += &row("calibrated", &c.after, &c.mean_after);
+    let floor = |f: &Option<VolumeFloor>| {
+        f.map_or("none".to_string(), |f| {
+            format!("{} mL, not below {}", f.ml, f.lowest)
+        })
+    };
+    s += &format!(
+        "\nG(P2) volume floor: {} (bundle's), {} (calibrated).\n",
+        floor(&c.floor_before),
+        floor(&c.floor_after)
+    );
+    if !c.floor_grid.is_empty() {
+        s +=
+            "\n| volume floor | best G(P2) operating point | mean G(P2) DSC (%) |\n|---|---|---|\n";
+        for (f, t, d) in &c.floor_grid {
+            s += &format!("| {} | {t:.2} | {:.1} |\n", floor(f), 100.0 * d);
+        }
+    }
     for form in Pairwise::ALL {
         let grid: Vec<&(CrfSetting, f64)> = c
             .crf_grid
@@ -466,6 +600,23 @@ mod tests {
             bundle: "b".into(),
             cohort: "c".into(),
             boundary: None,
+            r2: None,
+            floor_before: None,
+            floor_after: Some(VolumeFloor {
+                ml: 45.0,
+                lowest: 0.4,
+            }),
+            floor_grid: vec![
+                (None, 0.75, 0.5),
+                (
+                    Some(VolumeFloor {
+                        ml: 45.0,
+                        lowest: 0.4,
+                    }),
+                    0.6,
+                    0.6,
+                ),
+            ],
             before: points(0.75, 0.125),
             after: points(0.6, 0.5),
             mean_before: [0.5; 7],
@@ -490,5 +641,11 @@ mod tests {
         assert!(s.contains("| 1 | 50.0 | - |"), "{s}");
         assert!(s.contains("log-odds pairwise term"), "{s}");
         assert!(s.contains("| 0.5 | 12.5 |"), "{s}");
+        assert!(
+            s.contains("G(P2) volume floor: none (bundle's), 45 mL, not below 0.4 (calibrated)."),
+            "{s}"
+        );
+        assert!(s.contains("| none | 0.75 | 50.0 |"), "{s}");
+        assert!(s.contains("| 45 mL, not below 0.4 | 0.60 | 60.0 |"), "{s}");
     }
 }

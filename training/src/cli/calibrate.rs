@@ -6,9 +6,9 @@ use clap::Args;
 use pancseg_train::calibrate_cmd::{run_calibrate, CalibrateArgs as Run};
 use std::path::PathBuf;
 
-/// Re-calibrate a bundle's operating points and CRF (weight, prior) by mean DSC on labelled
-/// cases it was not trained on, optionally replacing its boundary ConvNet; writes the new
-/// bundle with calibration.json and calibration.md.
+/// Re-calibrate a bundle's operating points, CRF (weight, prior) and optionally G(P2)'s volume
+/// floor by mean DSC on labelled cases it was not trained on, optionally replacing its R2 or
+/// boundary ConvNet; writes the new bundle with calibration.json and calibration.md.
 #[derive(Args)]
 pub struct CalibrateArgs {
     /// The bundle to calibrate (read only).
@@ -24,9 +24,17 @@ pub struct CalibrateArgs {
     /// ConvNet (with its P0 channel and box context).
     #[arg(long)]
     pub boundary: Option<PathBuf>,
+    /// A `train --net r2` output folder whose network replaces the bundle's R2-ConvNet
+    /// (trained with the bundle's input geometry, on P0 of the bundle's P-ConvNet).
+    #[arg(long)]
+    pub r2: Option<PathBuf>,
     /// Keep the bundle's operating points; calibrate only the CRF's weight and prior.
     #[arg(long)]
     pub crf_only: bool,
+    /// Also choose G(P2)'s volume floor (none, or 15-75 mL not below 0.3-0.5) with its
+    /// operating point; without it G(P2) is calibrated under the bundle's own floor.
+    #[arg(long)]
+    pub floor_search: bool,
     /// Where the calibrated bundle goes (not the input bundle).
     #[arg(long)]
     pub out: PathBuf,
@@ -42,7 +50,9 @@ pub fn run(a: CalibrateArgs) -> CliResult {
         cohort: a.cohort,
         cases: a.cases,
         boundary: a.boundary,
+        r2: a.r2,
         crf_only: a.crf_only,
+        floor_search: a.floor_search,
         out: a.out.clone(),
         threads: a.threads,
     })?;

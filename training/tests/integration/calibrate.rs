@@ -29,7 +29,9 @@ fn calibrate_replaces_the_boundary_net_and_never_loses_on_its_cases() {
         cohort: cohort.clone(),
         cases: Vec::new(),
         boundary: Some(boundary.clone()),
+        r2: None,
         crf_only: false,
+        floor_search: false,
         out: out.clone(),
         threads: 2,
     };
@@ -97,8 +99,75 @@ fn calibrate_replaces_the_boundary_net_and_never_loses_on_its_cases() {
     let e = run_calibrate(&CalibrateArgs {
         boundary: Some(tiny.clone()),
         out: dir.path().join("bad"),
-        ..args
+        ..args.clone()
     })
     .unwrap_err();
     assert!(e.to_string().contains("train.json"), "{e}");
+    // a boundary ConvNet is not an R2-ConvNet
+    let e = run_calibrate(&CalibrateArgs {
+        r2: Some(boundary.clone()),
+        boundary: None,
+        out: dir.path().join("bad-r2"),
+        ..args.clone()
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("not a r2 network"), "{e}");
+}
+
+#[test]
+fn calibrate_replaces_r2_and_searches_the_volume_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = crate::small_cohort(dir.path(), 2, 43);
+    let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny");
+    let r2 = dir.path().join("r2");
+    {
+        let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
+        let mut a = crate::train::args(&cohort, NetKind::R2, &r2, 1);
+        a.forests = Some(tiny.clone());
+        a.p_net = Some(tiny.clone());
+        a.val_fraction = 0.5;
+        run_train(&a).unwrap();
+    }
+    let out = dir.path().join("calibrated");
+    let c = run_calibrate(&CalibrateArgs {
+        bundle: tiny.clone(),
+        cohort: cohort.clone(),
+        cases: Vec::new(),
+        boundary: None,
+        r2: Some(r2.clone()),
+        crf_only: false,
+        floor_search: true,
+        out: out.clone(),
+        threads: 2,
+    })
+    .unwrap();
+    let fixture = Bundle::load(&tiny).unwrap();
+    let b = Bundle::load(&out).unwrap();
+    // R2 is the new network, byte for byte; the others are the fixture's
+    let trained = std::fs::read(r2.join("model.onnx")).unwrap();
+    assert_eq!(
+        b.manifest.networks.r2.sha256,
+        pancseg::model::bundle::sha256_hex(&trained)
+    );
+    assert_ne!(
+        b.manifest.networks.r2.sha256,
+        fixture.manifest.networks.r2.sha256
+    );
+    assert_eq!(
+        b.manifest.networks.p.sha256,
+        fixture.manifest.networks.p.sha256
+    );
+    assert_eq!(c.r2.as_deref(), Some(r2.as_path()));
+    // every floor of the grid is measured; the one chosen is in the bundle, and since the grid
+    // holds the fixture's own floor and threshold, G(P2) cannot lose on these cases
+    let grid = pancseg_train::calibrate_cmd::floor_grid();
+    assert_eq!(c.floor_grid.len(), grid.len());
+    assert!(grid.contains(&c.floor_after));
+    assert_eq!(b.manifest.volume_floor, c.floor_after);
+    assert!(c.mean_after[5] >= c.mean_before[5] - 1e-12);
+    let best = c.floor_grid.iter().map(|g| g.2).fold(0.0, f64::max);
+    assert!((c.mean_after[5] - best).abs() < 1e-12);
+    assert!(std::fs::read_to_string(out.join("calibration.md"))
+        .unwrap()
+        .contains("G(P2) volume floor:"));
 }
