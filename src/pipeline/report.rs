@@ -42,6 +42,10 @@ pub struct SegmentationReport {
     /// under a volume floor the one this scan got (`crate::pipeline::fusion::volume_floor`).
     /// `None` for CRF(P2), whose labels come from the min-cut, and when no map was made.
     pub threshold: Option<f32>,
+    /// CRF(P2)'s unary prior on this scan: the bundle's, or under a volume floor the lower one
+    /// the scan got. `None` for the other methods.
+    #[serde(default)]
+    pub crf_prior: Option<f64>,
     /// The working box `[x0, y0, z0, x1, y1, z1]` (inclusive, voxel indices of the working
     /// grid), if any candidate was found.
     pub working_box: Option<[usize; 6]>,

@@ -14,7 +14,7 @@ use crate::pipeline::candidates::superpixels::{
 use crate::pipeline::convnets::inputs::{boundary_input, p_patch, r_input};
 use crate::pipeline::convnets::prob_map::{grid_points, nearest_fill, MapCrop};
 use crate::pipeline::fusion::components::keep_largest_component;
-use crate::pipeline::fusion::crf::{candidate_pairs, crf_labels, PairScore};
+use crate::pipeline::fusion::crf::{candidate_pairs, crf_labels, CrfSetting, PairScore};
 use crate::pipeline::fusion::smoothing::gaussian_smooth_in_place;
 use crate::pipeline::fusion::volume_floor::VolumeFloor;
 use crate::pipeline::options::{Limits, Method, SegmentOptions};
@@ -84,6 +84,8 @@ struct MethodMap {
     /// G(P2)'s volume floor, which may lower `threshold` per scan.
     floor: Option<VolumeFloor>,
     labels: Option<MapCrop>,
+    /// The unary prior the CRF's labels were solved with (CRF(P2) only).
+    crf_prior: Option<f64>,
 }
 
 /// The mask on the input grid, the map when asked for, the mask's first and last slice on the
@@ -227,6 +229,7 @@ impl Segmenter {
         progress.report(0.95);
         progress.check()?;
         // 5. the mask (and map) on the input grid
+        let crf_prior = stages.map.as_ref().and_then(|m| m.crf_prior);
         let Output {
             mask,
             probability,
@@ -257,6 +260,7 @@ impl Segmenter {
             slab: located.slab,
             field_of_view,
             threshold,
+            crf_prior,
             working_box: stages.working_box,
             p_inputs: stages.counts.p,
             r_inputs: stages.counts.r,
@@ -390,6 +394,7 @@ impl Segmenter {
                 floor: None,
                 threshold: if smooth { ops.g_p0 } else { ops.p0 },
                 labels: None,
+                crf_prior: None,
             },
             Method::P1 | Method::GP1 => {
                 let (scores, n) = self.region_scores(cct, cands, None, progress)?;
@@ -401,6 +406,7 @@ impl Segmenter {
                     threshold: if smooth { ops.g_p1 } else { ops.p1 },
                     floor: None,
                     labels: None,
+                    crf_prior: None,
                 }
             }
             Method::P2 | Method::GP2 | Method::CrfP2 => {
@@ -408,14 +414,14 @@ impl Segmenter {
                 counts.r = n;
                 timer.lap("p2");
                 let boundary_p0 = p0.as_ref().filter(|_| self.bundle.manifest.region.boundary_p0);
-                let labels = if method == Method::CrfP2 {
-                    let (l, np) = self.crf(cct, cands, boundary_p0, &scores, progress)?;
+                let (labels, crf_prior) = if method == Method::CrfP2 {
+                    let (l, np, prior) = self.crf(cct, cands, boundary_p0, &scores, progress)?;
                     counts.pairs = np;
                     timer.lap("crf");
                     let kept: Vec<f32> = l.iter().map(|&k| f32::from(u8::from(k))).collect();
-                    Some(paint(cands, &kept, offset, dim))
+                    (Some(paint(cands, &kept, offset, dim)), Some(prior))
                 } else {
-                    None
+                    (None, None)
                 };
                 drop(p0);
                 MethodMap {
@@ -428,6 +434,7 @@ impl Segmenter {
                         .volume_floor
                         .filter(|_| method == Method::GP2),
                     labels,
+                    crf_prior,
                 }
             }
         };
@@ -469,6 +476,7 @@ impl Segmenter {
                 threshold,
                 floor,
                 labels,
+                ..
             }) = map
             {
                 let mut values = crop.data;
@@ -638,7 +646,8 @@ impl Segmenter {
         Ok((scores, n))
     }
 
-    /// CRF(P2) labels of the candidates.
+    /// CRF(P2) labels of the candidates, the pairs scored and the unary prior used (the
+    /// bundle's, lowered under its volume floor when the mask would hold less).
     pub(super) fn crf(
         &self,
         ct: &Volume,
@@ -646,18 +655,13 @@ impl Segmenter {
         p0: Option<&MapCrop>,
         p2: &[f32],
         progress: &Progress,
-    ) -> Result<(Vec<bool>, usize)> {
+    ) -> Result<(Vec<bool>, usize, f64)> {
         let scores = self.pair_scores(ct, cands, p0, progress)?;
-        Ok((
-            crf_labels(
-                &cands.set,
-                &cands.selected,
-                p2,
-                &scores,
-                self.bundle.manifest.crf_setting(),
-            ),
-            scores.len(),
-        ))
+        let m = &self.bundle.manifest;
+        let voxel_ml = ct.geometry.spacing.iter().product::<f64>() / 1000.0;
+        let (labels, prior) =
+            floored_crf(cands, p2, &scores, m.crf_setting(), m.volume_floor, voxel_ml);
+        Ok((labels, scores.len(), prior))
     }
 
     /// The boundary ConvNet's P(same label) for every pair of neighbouring candidates (`p0`:
@@ -695,4 +699,41 @@ impl Segmenter {
             .map(|(&(a, b), &p)| PairScore { a, b, p_same: p })
             .collect())
     }
+}
+
+/// CRF(P2) labels solved with `setting`, its prior lowered under `floor` (when given) until the
+/// labelled candidates hold `floor.ml` millilitres (`voxel_ml` per working voxel); returns the
+/// labels and the prior used.
+pub(super) fn floored_crf(
+    cands: &Candidates,
+    p2: &[f32],
+    pairs: &[PairScore],
+    setting: CrfSetting,
+    floor: Option<VolumeFloor>,
+    voxel_ml: f64,
+) -> (Vec<bool>, f64) {
+    let solve = |prior: f64| {
+        crf_labels(
+            &cands.set,
+            &cands.selected,
+            p2,
+            pairs,
+            CrfSetting { prior, ..setting },
+        )
+    };
+    let prior = floor.map_or(setting.prior, |f| {
+        f.crf_prior(setting.prior, |t| {
+            let kept = solve(t);
+            let voxels: usize = cands
+                .set
+                .superpixels
+                .iter()
+                .zip(&kept)
+                .filter(|(_, &k)| k)
+                .map(|(s, _)| s.pixels)
+                .sum();
+            voxels as f64 * voxel_ml
+        })
+    });
+    (solve(prior), prior)
 }

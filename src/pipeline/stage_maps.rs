@@ -11,7 +11,7 @@ use crate::pipeline::fusion::crf::CrfSetting;
 use crate::pipeline::fusion::smoothing::gaussian_smooth_in_place;
 use crate::pipeline::orient::Canonical;
 use crate::pipeline::progress::Progress;
-use crate::pipeline::segmenter::Segmenter;
+use crate::pipeline::segmenter::{floored_crf, Segmenter};
 use crate::pipeline::working_box::{crop_selection, paint, working_box};
 use crate::pipeline::abdomen::{locate, slab_volume, Slab};
 use crate::pipeline::working_grid::{working_volume, WorkingGrid};
@@ -208,13 +208,16 @@ impl Segmenter {
             if self.boundary.is_some() && !crf_params.is_empty() {
                 let bp0 = Some(&p0).filter(|_| m.region.boundary_p0);
                 let pairs = self.pair_scores(cct, &cands, bp0, &progress)?;
+                // each setting as the segmenter applies it: under the bundle's volume floor
+                let voxel_ml = cct.geometry.spacing.iter().product::<f64>() / 1000.0;
                 for &setting in crf_params {
-                    let labels = crate::pipeline::fusion::crf::crf_labels(
-                        &cands.set,
-                        &cands.selected,
+                    let (labels, _) = floored_crf(
+                        &cands,
                         &s2,
                         &pairs,
                         setting,
+                        m.volume_floor,
+                        voxel_ml,
                     );
                     let full = selection_mask(&cands.set, &labels);
                     let boxed = full

@@ -329,6 +329,38 @@ fn tampered_missing_or_newer_bundles_are_refused() {
 }
 
 #[test]
+fn the_volume_floor_lowers_the_crf_prior_as_far_as_it_must() {
+    let ct = ct();
+    let crf = SegmentOptions {
+        method: Method::CrfP2,
+        ..Default::default()
+    };
+    let plain = shared().segment(ct, &crf).unwrap();
+    let prior = shared().manifest().crf_setting().prior;
+    assert_eq!(plain.report.crf_prior, Some(prior));
+    assert_eq!(plain.report.threshold, None);
+    // a floor no mask reaches: the prior goes down to `lowest`, which keeps at least what the
+    // bundle's prior kept (the min-cut gives up no pancreas label when the prior falls)
+    let floored = |ml: f64| {
+        let mut bundle = Bundle::load(fixture("bundle-tiny")).unwrap();
+        bundle.manifest.volume_floor =
+            Some(pancseg::pipeline::fusion::volume_floor::VolumeFloor { ml, lowest: 0.3 });
+        let s = Segmenter::new(bundle, RuntimeOptions::default(), 2).unwrap();
+        s.segment(ct, &crf).unwrap()
+    };
+    let deep = floored(1e6);
+    assert_eq!(deep.report.crf_prior, Some(0.3f64.min(prior)));
+    assert!(deep.report.pancreas_voxels >= plain.report.pancreas_voxels);
+    // a floor the bundle's prior already reaches changes nothing
+    let reached = floored(0.0);
+    assert_eq!(reached.report.crf_prior, Some(prior));
+    assert_eq!(reached.mask.data, plain.mask.data);
+    // G(P2) reports its threshold and no CRF prior
+    assert_eq!(default_result().report.crf_prior, None);
+    assert!(default_result().report.threshold.is_some());
+}
+
+#[test]
 fn crf_needs_a_boundary_network() {
     let dir = tempfile::tempdir().unwrap();
     let b = dir.path().join("b");

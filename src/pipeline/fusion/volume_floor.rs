@@ -1,6 +1,7 @@
 //! A volume floor on G(P2)'s operating point: per scan, the threshold is lowered from the
 //! calibrated operating point, never below `lowest`, until the mask holds at least `ml`
-//! millilitres.
+//! millilitres. The same floor holds CRF(P2): its unary prior (the P2 value where the unary
+//! alone changes label) is lowered the same way until the CRF's mask holds `ml`.
 //!
 //! Why: on scans unlike its training cases the networks still rank the pancreas above the rest
 //! of the candidates, but with less confidence. On 39 held-out realistic phantoms the shipped
@@ -12,7 +13,7 @@
 //! is too small, and the floor fixes only that case; scans whose mask already reaches the
 //! floor keep the calibrated threshold. Both values are bundle fields, calibrated by mean DSC
 //! on labelled cases the networks were not trained on (`docs/results/volume-floor/`).
-//! Written here: a sort and a count; no crate does this.
+//! Written here: a sort, a count and a bisection; no crate does this.
 
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +69,40 @@ impl VolumeFloor {
         band.sort_unstable_by(|a, b| b.total_cmp(a));
         band[missing - 1]
     }
+
+    /// The CRF's unary prior for a scan: `prior` when the CRF's mask at it holds at least `ml`;
+    /// otherwise the largest prior in [`lowest`, `prior`] (to within [`PRIOR_STEP`]) at which it
+    /// does; `lowest` when even that leaves less. `volume_at(t)` is the mask volume (mL) of the
+    /// CRF solved with prior `t`; it does not grow with `t` (a higher prior raises the cost of
+    /// every pancreas label and lowers that of every background one, so the minimum cut can
+    /// only give up pancreas).
+    pub fn crf_prior(&self, prior: f64, mut volume_at: impl FnMut(f64) -> f64) -> f64 {
+        // the f32 field as the decimal the manifest wrote (0.4, not 0.4000000059604645)
+        let lowest = (f64::from(self.lowest) * 1e6).round() / 1e6;
+        let mut lo = lowest.min(prior);
+        let mut hi = prior;
+        if volume_at(hi) >= self.ml {
+            return hi;
+        }
+        if lo == hi || volume_at(lo) < self.ml {
+            return lo;
+        }
+        // invariant: volume_at(lo) >= ml > volume_at(hi)
+        while hi - lo > PRIOR_STEP {
+            let mid = 0.5 * (lo + hi);
+            if volume_at(mid) >= self.ml {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
 }
+
+/// Precision of the CRF prior the floor finds (a bisection of at most 9 CRF solves over the
+/// 0.3 wide range of the default bundle).
+pub const PRIOR_STEP: f64 = 1e-3;
 
 #[cfg(test)]
 mod tests {
@@ -114,6 +148,39 @@ mod tests {
         map.reverse();
         assert_eq!(FLOOR.threshold(&map, 0.1, 0.95), t);
         assert_eq!(map.iter().filter(|&&v| v >= t).count(), 30);
+    }
+
+    /// A CRF stand-in: superpixels of 1 mL with these P2 values, kept when P2 >= prior.
+    fn kept_ml(p2: &[f64], prior: f64) -> f64 {
+        p2.iter().filter(|&&p| p >= prior).count() as f64
+    }
+
+    #[test]
+    fn the_crf_prior_is_lowered_to_reach_the_floor_and_no_further() {
+        let p2 = [0.9, 0.65, 0.55, 0.45, 0.2];
+        // three superpixels (3 mL) at 0.7 already: the prior stays
+        let floor = VolumeFloor {
+            ml: 1.0,
+            lowest: 0.4,
+        };
+        assert_eq!(floor.crf_prior(0.7, |t| kept_ml(&p2, t)), 0.7);
+        // three needed: the largest prior keeping three is 0.55
+        let t = FLOOR.crf_prior(0.7, |t| kept_ml(&p2, t));
+        assert!((t - 0.55).abs() <= PRIOR_STEP && t <= 0.55, "{t}");
+        assert_eq!(kept_ml(&p2, t), 3.0);
+        // five needed, four reachable above 0.4: lowest
+        let floor = VolumeFloor {
+            ml: 5.0,
+            lowest: 0.4,
+        };
+        assert_eq!(floor.crf_prior(0.7, |t| kept_ml(&p2, t)), 0.4);
+        // a calibrated prior below lowest is never raised, and nothing is solved twice for it
+        let mut solves = 0;
+        let t = FLOOR.crf_prior(0.3, |t| {
+            solves += 1;
+            kept_ml(&p2, t)
+        });
+        assert_eq!((t, solves), (0.3, 1));
     }
 
     #[test]
