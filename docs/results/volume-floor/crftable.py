@@ -1,8 +1,9 @@
-"""CRF(P2) under the volume floor (report-crffloor) against CRF(P2) without it (report-crf) and
+"""CRF(P2) under the volume floor (report-crffloor; report-crfcal: the setting re-calibrated under
+the floor) against CRF(P2) without it (report-crf) and
 G(P2) under the floor (report-vf), per framing and phase, on the 45 held-out scans."""
 import json, glob, os, statistics as st, sys
 root = sys.argv[1] if len(sys.argv) > 1 else 'heldout'
-tags = ['vf', 'crf', 'crffloor']
+tags = ['vf', 'crf', 'crffloor', 'crfcal']
 rows = []
 for c in sorted(glob.glob(f'{root}/cohort-*/case_*') + glob.glob(f'{root}/h24/case_*')):
     man = json.load(open(os.path.join(os.path.dirname(c), 'cohort.json')))
@@ -17,7 +18,7 @@ def agg(rs, label):
         fp = [x['r'][t]['pancreas_ml'] for x in rs if x['truth'] == 0]
         cells.append((f"{st.mean(d):.3f} ± {st.pstdev(d):.3f}" if d else '-') + (f" (max {max(fp):.1f} mL)" if fp else ''))
     print(f"| {label} | {len(rs)} | " + ' | '.join(cells) + ' |')
-print('| set | n | G(P2), floor | CRF(P2) | CRF(P2), floor |\n|---|---|---|---|---|')
+print('| set | n | G(P2), floor | CRF(P2) | CRF(P2), floor | CRF(P2), floor, recalibrated |\n|---|---|---|---|---|---|')
 for key in ['framing', 'phase']:
     for v in sorted({x[key] for x in rows}):
         agg([x for x in rows if x[key] == v], v)
