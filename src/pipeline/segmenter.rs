@@ -508,10 +508,14 @@ impl Segmenter {
                     Some(l) => (&l.data, 0.5),
                     None => (&values, threshold),
                 };
-                if let Some((start, back)) = grid.map_to_input(source, crop.offset) {
-                    mask_c
-                        .slice_mut(window(start, back.dim()))
-                        .zip_mut_with(&back, |o, &v| *o = u8::from(v >= t));
+                // slice by slice: the map on the scan's grid over the whole window would be
+                // the largest array of the run
+                if let Some((start, wdim)) = grid.input_window(crop.offset, source.dim()) {
+                    let mut win = mask_c.slice_mut(window(start, wdim));
+                    grid.map_to_input_slices(source, crop.offset, |k, back| {
+                        win.index_axis_mut(ndarray::Axis(0), k)
+                            .zip_mut_with(&back, |o, &v| *o = u8::from(v >= t));
+                    });
                 }
                 if let Some(p) = prob_data.as_mut() {
                     if let Some((start, back)) = grid.map_to_input(&values, crop.offset) {

@@ -30,7 +30,7 @@
 use crate::error::{Error, Result};
 use crate::pipeline::orient::Canonical;
 use crate::volume::{Geometry, Image, Mask, Volume};
-use ndarray::{Array3, ArrayView1, ArrayView3, ArrayViewMut1, Axis, Zip};
+use ndarray::{Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, Axis, Zip};
 use std::borrow::Cow;
 
 /// The working spacing (x, y, z, mm) `pancseg-train` trains bundles at unless told otherwise:
@@ -265,6 +265,69 @@ impl WorkingGrid {
         offset: [usize; 3],
     ) -> Option<([usize; 3], Array3<f32>)> {
         let (start, wdim) = self.input_window(offset, map.dim())?;
+        let (padded, taps) = self.padded_taps(map, offset, start, wdim);
+        Some((start, resample(padded.view(), &taps)))
+    }
+
+    /// [`WorkingGrid::map_to_input`] one scan slice at a time: `each(k, slice)` gets slice `k`
+    /// of the window (`[y][x]`, in order of `k`), bit for bit the values `map_to_input` gives,
+    /// while only the one or two working slices it interpolates between are held, never the
+    /// whole window (on a full-size scan the window of a large box is hundreds of MB, the
+    /// segmentation's peak). Returns the window's start and dimensions.
+    pub fn map_to_input_slices(
+        &self,
+        map: &Array3<f32>,
+        offset: [usize; 3],
+        mut each: impl FnMut(usize, ArrayView2<'_, f32>),
+    ) -> Option<([usize; 3], (usize, usize, usize))> {
+        let (start, wdim) = self.input_window(offset, map.dim())?;
+        let (padded, [tx, ty, tz]) = self.padded_taps(map, offset, start, wdim);
+        // the x and y passes of one padded slice (a one-slice z axis passes through)
+        let in_plane = [
+            tx,
+            ty,
+            vec![Taps {
+                first: 0,
+                w: vec![1.0],
+            }],
+        ];
+        let plane = |z: usize| {
+            resample(padded.slice(ndarray::s![z..z + 1, .., ..]), &in_plane)
+                .index_axis_move(Axis(0), 0)
+        };
+        // planes[i] is padded slice `first + i`; the z taps move forward with k
+        let (mut first, mut planes): (usize, Vec<Array2<f32>>) = (0, Vec::new());
+        for (k, t) in tz.iter().enumerate() {
+            if t.first < first || t.first >= first + planes.len() {
+                planes.clear();
+                first = t.first;
+            } else {
+                planes.drain(..t.first - first);
+                first = t.first;
+            }
+            while planes.len() < t.w.len() {
+                planes.push(plane(first + planes.len()));
+            }
+            let used = &planes[..t.w.len()];
+            let mut out = Array2::<f32>::zeros((wdim.1, wdim.2));
+            // the z pass of `resample`, term for term
+            Zip::indexed(&mut out).par_for_each(|(y, x), o| {
+                *o = t.w.iter().zip(used).map(|(w, p)| w * p[[y, x]]).sum();
+            });
+            each(k, out.view());
+        }
+        Some((start, wdim))
+    }
+
+    /// The map padded by one zero voxel on every side, and the linear taps (x, y, z) of the
+    /// window's scan voxels into it.
+    fn padded_taps(
+        &self,
+        map: &Array3<f32>,
+        offset: [usize; 3],
+        start: [usize; 3],
+        wdim: (usize, usize, usize),
+    ) -> (Array3<f32>, [Vec<Taps>; 3]) {
         let w = [wdim.2, wdim.1, wdim.0];
         let d = map.dim();
         let d = [d.2, d.1, d.0];
@@ -283,7 +346,7 @@ impl WorkingGrid {
                 })
                 .collect::<Vec<_>>()
         });
-        Some((start, resample(padded.view(), &taps)))
+        (padded, taps)
     }
 }
 
@@ -488,5 +551,36 @@ mod tests {
         let e = WorkingGrid::new((2, 2, 2), [1.0; 3], Some([f64::NAN, 1.0, 1.0])).unwrap_err();
         assert!(e.to_string().contains("working spacing along x"), "{e}");
         assert!(WorkingGrid::new((2, 2, 2), [1.0; 3], Some([1.0, 0.0, 1.0])).is_err());
+    }
+
+    #[test]
+    fn the_map_comes_back_slice_by_slice_bit_for_bit() {
+        // downsampled scans (fine pixels, thin or equal slices) and an upsampled one; boxes at
+        // the grid's corner and inside it
+        let cases = [
+            ((40, 60, 70), [0.7, 0.7, 1.0], (5, 9, 11), [3, 4, 2]),
+            ((12, 30, 30), [0.8, 0.8, 2.5], (6, 7, 8), [0, 0, 0]),
+            ((9, 10, 11), [3.0, 3.0, 5.0], (4, 5, 6), [2, 1, 1]),
+        ];
+        for (n, s, d, offset) in cases {
+            let g = grid(n, s, [2.0, 2.0, 2.5]);
+            let map = Array3::from_shape_fn(d, |(z, y, x)| {
+                ((z * 31 + y * 17 + x * 7) % 23) as f32 / 23.0
+            });
+            let (start, whole) = g.map_to_input(&map, offset).unwrap();
+            let mut seen = Vec::new();
+            let (start2, wdim) = g
+                .map_to_input_slices(&map, offset, |k, slice| {
+                    let want = whole.index_axis(Axis(0), k);
+                    assert!(
+                        slice.iter().zip(want.iter()).all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "slice {k} of {n:?} differs"
+                    );
+                    seen.push(k);
+                })
+                .unwrap();
+            assert_eq!((start2, wdim), (start, whole.dim()));
+            assert_eq!(seen, (0..whole.dim().0).collect::<Vec<_>>());
+        }
     }
 }
