@@ -503,26 +503,38 @@ impl Segmenter {
                         start[0]..start[0] + d.2
                     ]
                 };
-                // the mask's source: the CRF's labels (0/1, kept at 0.5) or the map
-                let (source, t) = match &labels {
-                    Some(l) => (&l.data, 0.5),
-                    None => (&values, threshold),
-                };
                 // slice by slice: the map on the scan's grid over the whole window would be
-                // the largest array of the run
-                if let Some((start, wdim)) = grid.input_window(crop.offset, source.dim()) {
-                    let mut win = mask_c.slice_mut(window(start, wdim));
-                    grid.map_to_input_slices(source, crop.offset, |k, back| {
-                        win.index_axis_mut(ndarray::Axis(0), k)
-                            .zip_mut_with(&back, |o, &v| *o = u8::from(v >= t));
-                    });
-                }
-                if let Some(p) = prob_data.as_mut() {
-                    if let Some((start, back)) = grid.map_to_input(&values, crop.offset) {
-                        canonical
-                            .view_mut(p.view_mut())
-                            .slice_mut(window(start, back.dim()))
-                            .assign(&back);
+                // the largest array of the run. The CRF's labels (kept at 0.5) cover the same
+                // box as the map; without them the mask and the probability come from one pass.
+                if let Some((start, wdim)) = grid.input_window(crop.offset, values.dim()) {
+                    let mut mask_w = mask_c.slice_mut(window(start, wdim));
+                    let mut prob_w = prob_data
+                        .as_mut()
+                        .map(|p| canonical.view_mut(p.view_mut()).slice_move(window(start, wdim)));
+                    let z = ndarray::Axis(0);
+                    match &labels {
+                        Some(l) => {
+                            grid.map_to_input_slices(&l.data, crop.offset, |k, back| {
+                                mask_w
+                                    .index_axis_mut(z, k)
+                                    .zip_mut_with(&back, |o, &v| *o = u8::from(v >= 0.5));
+                            });
+                            if let Some(pw) = prob_w.as_mut() {
+                                grid.map_to_input_slices(&values, crop.offset, |k, back| {
+                                    pw.index_axis_mut(z, k).assign(&back);
+                                });
+                            }
+                        }
+                        None => {
+                            grid.map_to_input_slices(&values, crop.offset, |k, back| {
+                                mask_w
+                                    .index_axis_mut(z, k)
+                                    .zip_mut_with(&back, |o, &v| *o = u8::from(v >= threshold));
+                                if let Some(pw) = prob_w.as_mut() {
+                                    pw.index_axis_mut(z, k).assign(&back);
+                                }
+                            });
+                        }
                     }
                 }
             }
@@ -725,19 +737,27 @@ pub(super) fn floored_crf(
             CrfSetting { prior, ..setting },
         )
     };
-    let prior = floor.map_or(setting.prior, |f| {
-        f.crf_prior(setting.prior, |t| {
-            let kept = solve(t);
-            let voxels: usize = cands
-                .set
-                .superpixels
-                .iter()
-                .zip(&kept)
-                .filter(|(_, &k)| k)
-                .map(|(s, _)| s.pixels)
-                .sum();
-            voxels as f64 * voxel_ml
-        })
+    let Some(f) = floor else {
+        return (solve(setting.prior), setting.prior);
+    };
+    // every solve is kept: the prior the floor returns is always one it measured
+    let mut solved: Vec<(f64, Vec<bool>)> = Vec::new();
+    let prior = f.crf_prior(setting.prior, |t| {
+        let kept = solve(t);
+        let voxels: usize = cands
+            .set
+            .superpixels
+            .iter()
+            .zip(&kept)
+            .filter(|(_, &k)| k)
+            .map(|(s, _)| s.pixels)
+            .sum();
+        solved.push((t, kept));
+        voxels as f64 * voxel_ml
     });
-    (solve(prior), prior)
+    let labels = match solved.into_iter().find(|(t, _)| *t == prior) {
+        Some((_, kept)) => kept,
+        None => solve(prior),
+    };
+    (labels, prior)
 }

@@ -16,14 +16,13 @@
 //! held-out cases.
 
 use crate::cohort::Cohort;
-use crate::convnet::report::{network_entry, read_report};
+use crate::convnet::report::{network_entry, read_report, shared_region};
 use crate::convnet::NetKind;
 use crate::cv::evaluate::{argmax, best_operating_points, box_dsc, map_of, mean_curve};
 use crate::cv::{crf_grid, thresholds, COLUMNS};
 use crate::error::{Result, TrainError};
 use pancseg::model::bundle::{sha256_hex, Bundle, Manifest, OperatingPoints, MANIFEST};
 use pancseg::model::network::RuntimeOptions;
-use pancseg::pipeline::convnets::inputs::RegionGeometry;
 use pancseg::pipeline::fusion::crf::{CrfSetting, Pairwise};
 use pancseg::pipeline::fusion::volume_floor::VolumeFloor;
 use pancseg::pipeline::{Segmenter, StageMaps};
@@ -128,13 +127,7 @@ fn replacement(m: &mut Manifest, kind: NetKind, dir: &Path, bundle: &Path) -> Re
             kind.name()
         )));
     }
-    // the boundary ConvNet's own fields may differ from the bundle's; the rest may not
-    let shared = |g: &RegionGeometry| RegionGeometry {
-        boundary_p0: false,
-        context: RegionGeometry::default().context,
-        ..g.clone()
-    };
-    if r.patch != m.patch || shared(&r.region) != shared(&m.region) {
+    if r.patch != m.patch || shared_region(&r.region) != shared_region(&m.region) {
         return Err(TrainError::Invalid(format!(
             "{} was trained with another patch or region geometry than the bundle {}",
             dir.display(),

@@ -3,7 +3,7 @@
 //! the geometry each network was trained with, the pipeline parameters and a SHA-256 for every
 //! file, then loads the result with the library's own verifier.
 
-use crate::convnet::report::{network_entry, read_report};
+use crate::convnet::report::{network_entry, read_report, shared_region};
 use crate::convnet::NetKind;
 use crate::error::{Result, TrainError};
 use pancseg::model::bundle::{
@@ -11,7 +11,6 @@ use pancseg::model::bundle::{
     FORMAT, FORMAT_VERSION, MANIFEST,
 };
 use pancseg::pipeline::candidates::superpixels::SuperpixelConfig;
-use pancseg::pipeline::convnets::inputs::RegionGeometry;
 use std::path::{Path, PathBuf};
 
 /// Inputs of `export`.
@@ -73,12 +72,7 @@ pub fn run_export(a: &ExportArgs) -> Result<Manifest> {
             )));
         }
         // only the boundary ConvNet says whether it reads P0 and how far its box reaches
-        let defaults = RegionGeometry::default();
-        let region = RegionGeometry {
-            boundary_p0: false,
-            context: defaults.context,
-            ..r.region.clone()
-        };
+        let region = shared_region(&r.region);
         if kind == NetKind::Boundary {
             boundary_fields = Some((r.region.boundary_p0, r.region.context));
         }

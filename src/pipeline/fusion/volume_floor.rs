@@ -75,7 +75,7 @@ impl VolumeFloor {
     /// does; `lowest` when even that leaves less. `volume_at(t)` is the mask volume (mL) of the
     /// CRF solved with prior `t`; it does not grow with `t` (a higher prior raises the cost of
     /// every pancreas label and lowers that of every background one, so the minimum cut can
-    /// only give up pancreas).
+    /// only give up pancreas). The prior returned is always one `volume_at` was called with.
     pub fn crf_prior(&self, prior: f64, mut volume_at: impl FnMut(f64) -> f64) -> f64 {
         // the f32 field as the decimal the manifest wrote (0.4, not 0.4000000059604645)
         let lowest = (f64::from(self.lowest) * 1e6).round() / 1e6;

@@ -8,6 +8,7 @@ use crate::convnet::train::EpochStats;
 use crate::convnet::NetKind;
 use crate::error::{Result, TrainError};
 use pancseg::model::bundle::{NetworkEntry, HU_NORMALISATION};
+use pancseg::pipeline::convnets::inputs::RegionGeometry;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -60,6 +61,16 @@ pub fn read_report(dir: &Path) -> Result<TrainReport> {
     let path = dir.join("train.json");
     let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
     serde_json::from_str(&text).map_err(|e| TrainError::Json { path, source: e })
+}
+
+/// `g` without the fields only the boundary ConvNet sets (whether it reads P0, how far its box
+/// reaches): the geometry every network of one bundle shares.
+pub(crate) fn shared_region(g: &RegionGeometry) -> RegionGeometry {
+    RegionGeometry {
+        boundary_p0: false,
+        context: RegionGeometry::default().context,
+        ..g.clone()
+    }
 }
 
 /// The manifest's names of a network's input channels.
