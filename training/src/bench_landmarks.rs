@@ -6,12 +6,13 @@
 //! that tip; what matters is that the offset is steady across framings and bodies and that no
 //! framing loses the lungs. The slab column shows what the segmenter searches (`absent`: an
 //! empty mask), and whether it holds the pancreas. A survey for tuning the finder, in mm along
-//! z.
+//! z. With `--bodies N`, a second table measures the lungs' air shares against bowel gas on
+//! N whole-trunk bodies from thin to obese (what the lung finder's thresholds are set against).
 
 use crate::error::Result;
 use crate::phantom::realistic::draw::Framing;
 use crate::phantom::{generate_profile_case, labels, PhantomSize, Profile};
-use pancseg::pipeline::abdomen::{locate, Landmark};
+use pancseg::pipeline::abdomen::{locate, slice_measures, Landmark};
 use pancseg::pipeline::orient::Canonical;
 use pancseg::pipeline::working_grid::{working_volume, DEFAULT_SPACING_MM};
 use std::fmt::Write;
@@ -137,6 +138,91 @@ pub fn bench_landmarks(seeds: u64) -> Result<String> {
     Ok(out)
 }
 
+/// The lungs' air shares on `bodies` whole-trunk phantoms (seeds 5001...) of every habitus:
+/// per case, the fullest working slice that holds lung in the organ labels and the fullest
+/// slice that holds none (bowel gas), as shares of the body and of the lean body (the body
+/// less its fat), and where the lung base is found. What the lung finder's thresholds
+/// (`pipeline::abdomen::landmarks`) are set against; returns a Markdown table.
+pub fn lung_shares(bodies: u64) -> Result<String> {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| seed | habitus | lungs' fullest slice, body / lean | fullest slice without lung, \
+         body / lean | lung base found (mm above the lowest lung) |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    let mut extremes = [f64::INFINITY, f64::INFINITY, 0.0f64, 0.0f64];
+    for seed in 5001..5001 + bodies {
+        let case = generate_profile_case(
+            seed,
+            PhantomSize::Small,
+            Profile::Realistic,
+            &[Framing::WholeTrunk],
+        )?;
+        let canonical = Canonical::of(&case.ct.geometry)?;
+        let (_, w) = working_volume(&case.ct, &canonical, Some(DEFAULT_SPACING_MM))?;
+        let measures = slice_measures(&w);
+        let nz = case.organs.data.dim().0;
+        let z = |k: usize| case.ct.geometry.index_to_lps([0.0, 0.0, k as f64])[2];
+        let wz = |k: usize| w.geometry.index_to_lps([0.0, 0.0, k as f64])[2];
+        let has_lung = |k: usize| {
+            case.organs
+                .data
+                .index_axis(ndarray::Axis(0), k)
+                .iter()
+                .any(|&v| v == labels::LUNG)
+        };
+        let nearest = |zw: f64| {
+            (0..nz)
+                .min_by(|&a, &b| (z(a) - zw).abs().total_cmp(&(z(b) - zw).abs()))
+                .unwrap_or(0)
+        };
+        let lowest = (0..nz)
+            .filter(|&k| has_lung(k))
+            .map(z)
+            .fold(f64::INFINITY, f64::min);
+        let (mut lung, mut gas) = ([0.0f64; 2], [0.0f64; 2]);
+        for (k, m) in measures.iter().enumerate() {
+            let shares = [m.air_share(), m.lean_air_share()];
+            let slot = if has_lung(nearest(wz(k))) {
+                &mut lung
+            } else {
+                &mut gas
+            };
+            for (s, v) in slot.iter_mut().zip(shares) {
+                *s = s.max(v);
+            }
+        }
+        extremes = [
+            extremes[0].min(lung[0]),
+            extremes[1].min(lung[1]),
+            extremes[2].max(gas[0]),
+            extremes[3].max(gas[1]),
+        ];
+        let found = match locate(&w).landmarks.lung_base {
+            Landmark::At(k) if lowest.is_finite() => format!("{:.0}", wz(k) - lowest),
+            other => format!("{other:?}"),
+        };
+        let habitus = case
+            .params
+            .realism
+            .as_ref()
+            .map_or(f64::NAN, |r| r.body.habitus);
+        let _ = writeln!(
+            out,
+            "| {seed} | {habitus:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {found} |",
+            lung[0], lung[1], gas[0], gas[1]
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nLungs' fullest slice at least {:.2} of the body and {:.2} of the lean body; slices \
+         without lung at most {:.2} and {:.2}.",
+        extremes[0], extremes[1], extremes[2], extremes[3]
+    );
+    Ok(out)
+}
+
 /// The z extent (mm, lowest and highest slice centre) of a mask's foreground.
 fn z_extent(mask: &pancseg::volume::Mask, z: &impl Fn(usize) -> f64) -> Option<[f64; 2]> {
     let slices: Vec<f64> = (0..mask.data.dim().0)
@@ -151,4 +237,30 @@ fn z_extent(mask: &pancseg::volume::Mask, z: &impl Fn(usize) -> f64) -> Option<[
     let lo = slices.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = slices.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     lo.is_finite().then_some([lo, hi])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_trunk_body_shows_fuller_lungs_than_bowel_gas_and_its_lung_base() {
+        let table = lung_shares(1).expect("one whole-trunk phantom");
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("| 5001 |"))
+            .expect("a row for seed 5001");
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let pair = |c: &str| -> Vec<f64> {
+            c.split('/')
+                .map(|v| v.trim().parse::<f64>().expect("a share"))
+                .collect()
+        };
+        let (lungs, gas) = (pair(cells[3]), pair(cells[4]));
+        assert!(lungs[1] > gas[1] && lungs[0] > gas[0], "{row}");
+        // the lean share is the larger: the body's fat is left out of it
+        assert!(lungs[1] >= lungs[0], "{row}");
+        let found: f64 = cells[5].parse().expect("the lung base is found, in mm");
+        assert!((0.0..150.0).contains(&found), "{row}");
+    }
 }

@@ -7,11 +7,17 @@
 //! piece of dense tissue (above 250 HU) more than 45 % of the body's half-width from its
 //! centre, where the pelvis's iliac wings lie and the spine does not.
 //!
-//! - **Lungs**: slices whose air inside the body is at least 15 % of the body's area and 20 cm²
-//!   (bowel gas rarely fills that much of a cross-section). The run of such slices, at least
-//!   10 mm long, that holds the slice with the most air is the lungs when that slice's share is
-//!   at least 25 %; its lowest slice is the **lung base**. When the run reaches the scan's lowest
-//!   slice the bases lie below the field of view: the scan is of the chest.
+//! - **Lungs**: slices whose air inside the body is at least 20 cm² and at least 15 % of the
+//!   body's area or 20 % of its lean area (the body less its fat, -190 to -30 HU; bowel gas
+//!   rarely fills that much of a cross-section). Of the runs of such slices at least 10 mm long,
+//!   the one with the fullest slice is the lungs when that slice holds at least 25 % air of the
+//!   body or 40 % of the lean body; its lowest slice is the **lung base**. When the
+//!   run reaches the scan's lowest slice the bases lie below the field of view: the scan is of
+//!   the chest. The lean shares keep an obese body's lungs: its subcutaneous and visceral fat
+//!   can double the body's area, and on realistic phantoms the fullest lung slice of obese
+//!   bodies held 20-26 % air of the body (lungs lost, or found 130 mm above the recesses) but
+//!   49-68 % of the lean body, while bowel gas below the lungs held at most 16 % and 34 %
+//!   (24 whole-trunk phantoms of habitus 0-1, `docs/results/landmarks.md`).
 //! - **Pelvis**: slices whose largest lateral piece holds at least 5 cm² on both sides: the
 //!   iliac wings are one broad plate each; the ribs beside the upper abdomen are many small
 //!   cross-sections, and contrast in the stomach or a colon segment lies on one side. Runs of such
@@ -34,11 +40,15 @@ const AIR_HU: f32 = -400.0;
 const BONE_HU: f32 = 250.0;
 /// Lateral bone starts this far from the body centre (share of the half-width).
 const LATERAL: f64 = 0.45;
-/// A lung slice: air share of the body area and air area.
+/// A lung slice: air share of the body area, or of the lean body area, and air area.
 const LUNG_SHARE: f64 = 0.15;
+const LUNG_LEAN_SHARE: f64 = 0.20;
 const LUNG_MIN_MM2: f64 = 2000.0;
-/// The lungs' fullest slice holds at least this share of air.
+/// The lungs' fullest slice holds at least this share of air (of the body, or of the lean body).
 const LUNG_PEAK_SHARE: f64 = 0.25;
+const LUNG_PEAK_LEAN_SHARE: f64 = 0.40;
+/// Fat (HU, the usual adipose window of body-composition CT).
+const FAT_HU: [f32; 2] = [-190.0, -30.0];
 /// A pelvis slice: the largest lateral piece of bone on each side (mm²).
 const PELVIS_SIDE_MM2: f64 = 500.0;
 /// Structures thinner than about three times this (mm: one working pixel of 2 mm erodes a
@@ -56,13 +66,16 @@ pub struct SliceMeasures {
     pub body_mm2: f64,
     /// Air inside the body, mm².
     pub air_mm2: f64,
+    /// Fat inside the body, mm².
+    pub fat_mm2: f64,
     /// The largest connected piece of lateral bone left and right of the body centre, mm².
     pub bone_left_mm2: f64,
     pub bone_right_mm2: f64,
 }
 
 impl SliceMeasures {
-    fn air_share(&self) -> f64 {
+    /// Air share of the body.
+    pub fn air_share(&self) -> f64 {
         if self.body_mm2 > 0.0 {
             self.air_mm2 / self.body_mm2
         } else {
@@ -70,8 +83,24 @@ impl SliceMeasures {
         }
     }
 
+    /// Air share of the body less its fat.
+    pub fn lean_air_share(&self) -> f64 {
+        let lean = self.body_mm2 - self.fat_mm2;
+        if lean > 0.0 {
+            self.air_mm2 / lean
+        } else {
+            0.0
+        }
+    }
+
     fn is_lung(&self) -> bool {
-        self.air_share() >= LUNG_SHARE && self.air_mm2 >= LUNG_MIN_MM2
+        (self.air_share() >= LUNG_SHARE || self.lean_air_share() >= LUNG_LEAN_SHARE)
+            && self.air_mm2 >= LUNG_MIN_MM2
+    }
+
+    /// How full of air the slice is against the lungs' fullest slice (at least 1: as full).
+    fn lung_fill(&self) -> f64 {
+        (self.air_share() / LUNG_PEAK_SHARE).max(self.lean_air_share() / LUNG_PEAK_LEAN_SHARE)
     }
 
     fn is_pelvis(&self) -> bool {
@@ -150,6 +179,8 @@ fn measure(hu: &[f32], nx: usize, ny: usize, px: f64, radius: usize) -> SliceMea
             let v = hu[i];
             if v < AIR_HU {
                 m.air_mm2 += px;
+            } else if (FAT_HU[0]..=FAT_HU[1]).contains(&v) {
+                m.fat_mm2 += px;
             } else if v > BONE_HU {
                 let d = (x as f64 - cx) / half;
                 if d >= LATERAL {
@@ -232,14 +263,14 @@ pub fn find_landmarks(m: &[SliceMeasures], slice_mm: f64) -> Landmarks {
     let lung_runs = runs(m, SliceMeasures::is_lung, min_len);
     let peak = |r: &[usize; 2]| {
         (r[0]..=r[1])
-            .map(|z| m[z].air_share())
+            .map(|z| m[z].lung_fill())
             .fold(0.0f64, f64::max)
     };
     let lungs = lung_runs
         .iter()
         .copied()
         .max_by(|a, b| peak(a).total_cmp(&peak(b)))
-        .filter(|r| peak(r) >= LUNG_PEAK_SHARE);
+        .filter(|r| peak(r) >= 1.0);
     let lung_base = match lungs {
         Some([0, _]) => Landmark::Below,
         Some([first, _]) => Landmark::At(first),
@@ -290,6 +321,20 @@ mod tests {
                     air_mm2: 5000.0,
                     ..Default::default()
                 },
+                // an obese body's lungs: 20 % of the body, 44 % of the lean body
+                'O' => SliceMeasures {
+                    body_mm2: 110000.0,
+                    air_mm2: 22000.0,
+                    fat_mm2: 60000.0,
+                    ..Default::default()
+                },
+                // an obese body's gas-filled colon: 14 % of the body, 30 % of the lean body
+                'G' => SliceMeasures {
+                    body_mm2: 110000.0,
+                    air_mm2: 15000.0,
+                    fat_mm2: 60000.0,
+                    ..Default::default()
+                },
                 _ => SliceMeasures {
                     body_mm2: 70000.0,
                     ..Default::default()
@@ -322,5 +367,44 @@ mod tests {
         let l = find_landmarks(&slices("..PP....LL.."), 2.5);
         assert_eq!(l.lung_base, Landmark::NotFound);
         assert_eq!(l.iliac_crest, Landmark::NotFound);
+    }
+
+    #[test]
+    fn an_obese_body_keeps_its_lungs_and_its_colon_is_not_taken_for_them() {
+        let m = slices("....GGGGGG......OOOOOOOO");
+        assert_eq!(find_landmarks(&m, 2.5).lung_base, Landmark::At(16));
+        // the colon's run alone is not full enough to be lungs
+        let m = slices("....GGGGGG......");
+        assert_eq!(find_landmarks(&m, 2.5).lung_base, Landmark::NotFound);
+        // measured against the whole body only, the lungs of this body would be lost
+        assert!(slices("O")[0].air_share() < LUNG_PEAK_SHARE);
+    }
+
+    #[test]
+    fn a_slice_measures_its_body_air_and_fat() {
+        // 40 x 40 pixels of 2 mm: a 30 x 30 body of soft tissue holding 10 x 10 pixels of fat
+        // and 6 x 6 of air, outside it air
+        let (nx, ny) = (40, 40);
+        let mut hu = vec![-1000.0f32; nx * ny];
+        for y in 5..35 {
+            for x in 5..35 {
+                hu[y * nx + x] = 40.0;
+            }
+        }
+        for y in 8..18 {
+            for x in 8..18 {
+                hu[y * nx + x] = -100.0;
+            }
+        }
+        for y in 22..28 {
+            for x in 22..28 {
+                hu[y * nx + x] = -900.0;
+            }
+        }
+        let m = measure(&hu, nx, ny, 4.0, 1);
+        assert_eq!(m.body_mm2, 900.0 * 4.0);
+        assert_eq!(m.fat_mm2, 100.0 * 4.0);
+        assert_eq!(m.air_mm2, 36.0 * 4.0);
+        assert!((m.lean_air_share() - 36.0 / 800.0).abs() < 1e-12);
     }
 }

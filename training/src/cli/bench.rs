@@ -180,6 +180,10 @@ pub struct LandmarksArgs {
     /// Cases per framing (seeds 5001, 5002, ...).
     #[arg(long, default_value_t = 6)]
     pub seeds: u64,
+    /// Also measure the lungs' air shares on this many whole-trunk bodies (seeds 5001, ...):
+    /// the fullest lung slice against the fullest slice without lung.
+    #[arg(long, default_value_t = 0)]
+    pub bodies: u64,
 }
 
 /// Runs `pancseg-train bench landmarks`.
@@ -188,6 +192,12 @@ pub fn landmarks(a: LandmarksArgs) -> CliResult {
         "{}",
         pancseg_train::bench_landmarks::bench_landmarks(a.seeds)?
     );
+    if a.bodies > 0 {
+        print!(
+            "\n{}",
+            pancseg_train::bench_landmarks::lung_shares(a.bodies)?
+        );
+    }
     Ok(())
 }
 
