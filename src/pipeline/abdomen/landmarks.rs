@@ -18,6 +18,20 @@
 //!   bodies held 20-26 % air of the body (lungs lost, or found 130 mm above the recesses) but
 //!   49-68 % of the lean body, while bowel gas below the lungs held at most 16 % and 34 %
 //!   (24 whole-trunk phantoms of habitus 0-1, `docs/results/landmarks.md`).
+//! - **Lungs entering at the top edge**: abdominal protocols often start a few centimetres
+//!   above the domes, so the lungs show only as their lowest slices, too few or too empty to
+//!   be a run as above. A supine patient's bowel gas floats to the front of the abdomen, while
+//!   the lowest lung (the posterior costophrenic recesses) lies at the back: when no lungs are
+//!   found and the scan's highest slice holds at least 20 cm² of air in the body's posterior
+//!   half, 10 % of the lean body, the air there is taken for the lung bases entering the scan,
+//!   and the lowest slice of the unbroken run below it (at least 10 mm) whose posterior air
+//!   holds 2 % of the lean body is the **lung base**. On 24 whole-trunk phantoms cut at every
+//!   height and length without proper lungs, this fired on no scan whose highest slice lay
+//!   below the lungs, and on every one that showed 60 mm of lung or more; the slab it gave cut
+//!   no pancreas (`docs/results/landmarks.md`). Taking gas for lungs this way (a prone
+//!   patient's gas lies at the back) costs little: the slab still reaches 200 mm below that
+//!   slice, and a scan whose highest slice lies farther than that above the pancreas shows
+//!   the lungs themselves.
 //! - **Pelvis**: slices whose largest lateral piece holds at least 5 cm² on both sides: the
 //!   iliac wings are one broad plate each; the ribs beside the upper abdomen are many small
 //!   cross-sections, and contrast in the stomach or a colon segment lies on one side. Runs of such
@@ -47,6 +61,10 @@ const LUNG_MIN_MM2: f64 = 2000.0;
 /// The lungs' fullest slice holds at least this share of air (of the body, or of the lean body).
 const LUNG_PEAK_SHARE: f64 = 0.25;
 const LUNG_PEAK_LEAN_SHARE: f64 = 0.40;
+/// Lungs entering at the top edge: posterior air of the highest slice, and of the run below
+/// it, as shares of the lean body.
+const EDGE_POSTERIOR_SHARE: f64 = 0.10;
+const EDGE_RUN_SHARE: f64 = 0.02;
 /// Fat (HU, the usual adipose window of body-composition CT).
 const FAT_HU: [f32; 2] = [-190.0, -30.0];
 /// A pelvis slice: the largest lateral piece of bone on each side (mm²).
@@ -68,6 +86,8 @@ pub struct SliceMeasures {
     pub air_mm2: f64,
     /// Fat inside the body, mm².
     pub fat_mm2: f64,
+    /// Air inside the body's posterior half (behind the middle of its front-to-back extent), mm².
+    pub posterior_air_mm2: f64,
     /// The largest connected piece of lateral bone left and right of the body centre, mm².
     pub bone_left_mm2: f64,
     pub bone_right_mm2: f64,
@@ -85,9 +105,18 @@ impl SliceMeasures {
 
     /// Air share of the body less its fat.
     pub fn lean_air_share(&self) -> f64 {
+        self.lean_share(self.air_mm2)
+    }
+
+    /// Posterior air's share of the body less its fat.
+    pub fn posterior_air_share(&self) -> f64 {
+        self.lean_share(self.posterior_air_mm2)
+    }
+
+    fn lean_share(&self, mm2: f64) -> f64 {
         let lean = self.body_mm2 - self.fat_mm2;
         if lean > 0.0 {
-            self.air_mm2 / lean
+            mm2 / lean
         } else {
             0.0
         }
@@ -149,6 +178,7 @@ pub fn slice_measures(ct: &Volume) -> Vec<SliceMeasures> {
 fn measure(hu: &[f32], nx: usize, ny: usize, px: f64, radius: usize) -> SliceMeasures {
     let body = body_mask_detached(hu, nx, ny, radius);
     let (mut n, mut sx, mut x0, mut x1) = (0usize, 0.0f64, usize::MAX, 0usize);
+    let (mut y0, mut y1) = (usize::MAX, 0usize);
     for y in 0..ny {
         for x in 0..nx {
             if body[y * nx + x] {
@@ -156,6 +186,8 @@ fn measure(hu: &[f32], nx: usize, ny: usize, px: f64, radius: usize) -> SliceMea
                 sx += x as f64;
                 x0 = x0.min(x);
                 x1 = x1.max(x);
+                y0 = y0.min(y);
+                y1 = y1.max(y);
             }
         }
     }
@@ -163,6 +195,8 @@ fn measure(hu: &[f32], nx: usize, ny: usize, px: f64, radius: usize) -> SliceMea
         return SliceMeasures::default();
     }
     let cx = sx / n as f64;
+    // canonical y runs to the patient's back
+    let cy = (y0 + y1) as f64 / 2.0;
     let half = ((x1 - x0) as f64 / 2.0).max(1.0);
     let mut m = SliceMeasures {
         body_mm2: n as f64 * px,
@@ -179,6 +213,9 @@ fn measure(hu: &[f32], nx: usize, ny: usize, px: f64, radius: usize) -> SliceMea
             let v = hu[i];
             if v < AIR_HU {
                 m.air_mm2 += px;
+                if y as f64 > cy {
+                    m.posterior_air_mm2 += px;
+                }
             } else if (FAT_HU[0]..=FAT_HU[1]).contains(&v) {
                 m.fat_mm2 += px;
             } else if v > BONE_HU {
@@ -256,6 +293,22 @@ fn runs(m: &[SliceMeasures], f: impl Fn(&SliceMeasures) -> bool, min_len: usize)
     out
 }
 
+/// The lowest slice of lungs that enter the scan at its highest slice (see the module doc),
+/// given the shortest run in slices.
+fn entering_lungs(m: &[SliceMeasures], min_len: usize) -> Option<usize> {
+    let top = m.len().checked_sub(1)?;
+    let edge = &m[top];
+    if edge.posterior_air_share() < EDGE_POSTERIOR_SHARE || edge.posterior_air_mm2 < LUNG_MIN_MM2
+    {
+        return None;
+    }
+    let first = m[..top]
+        .iter()
+        .rposition(|s| s.posterior_air_share() < EDGE_RUN_SHARE)
+        .map_or(0, |z| z + 1);
+    (top - first + 1 >= min_len).then_some(first)
+}
+
 /// The landmarks from the slice measures of a grid with `slice_mm` between slices.
 pub fn find_landmarks(m: &[SliceMeasures], slice_mm: f64) -> Landmarks {
     let min_len = ((MIN_RUN_MM / slice_mm).ceil() as usize).max(2);
@@ -274,7 +327,7 @@ pub fn find_landmarks(m: &[SliceMeasures], slice_mm: f64) -> Landmarks {
     let lung_base = match lungs {
         Some([0, _]) => Landmark::Below,
         Some([first, _]) => Landmark::At(first),
-        None => Landmark::NotFound,
+        None => entering_lungs(m, min_len).map_or(Landmark::NotFound, Landmark::At),
     };
     let below_lungs = |r: &[usize; 2]| match lung_base {
         Landmark::At(z) => r[1] < z,
@@ -319,6 +372,22 @@ mod tests {
                 'g' => SliceMeasures {
                     body_mm2: 70000.0,
                     air_mm2: 5000.0,
+                    ..Default::default()
+                },
+                // the lung bases entering: posterior air, 5 % of the lean body (rising) and
+                // 15 % (the scan's highest slice)
+                'r' => SliceMeasures {
+                    body_mm2: 70000.0,
+                    air_mm2: 3500.0,
+                    posterior_air_mm2: 3000.0,
+                    fat_mm2: 10000.0,
+                    ..Default::default()
+                },
+                'E' => SliceMeasures {
+                    body_mm2: 70000.0,
+                    air_mm2: 10000.0,
+                    posterior_air_mm2: 9000.0,
+                    fat_mm2: 10000.0,
                     ..Default::default()
                 },
                 // an obese body's lungs: 20 % of the body, 44 % of the lean body
@@ -396,15 +465,50 @@ mod tests {
                 hu[y * nx + x] = -100.0;
             }
         }
+        // 36 pixels of air behind the body's middle (y 19.5: canonical y runs to the back), 6
+        // in front of it
         for y in 22..28 {
             for x in 22..28 {
+                hu[y * nx + x] = -900.0;
+            }
+        }
+        for y in 10..12 {
+            for x in 25..28 {
                 hu[y * nx + x] = -900.0;
             }
         }
         let m = measure(&hu, nx, ny, 4.0, 1);
         assert_eq!(m.body_mm2, 900.0 * 4.0);
         assert_eq!(m.fat_mm2, 100.0 * 4.0);
-        assert_eq!(m.air_mm2, 36.0 * 4.0);
-        assert!((m.lean_air_share() - 36.0 / 800.0).abs() < 1e-12);
+        assert_eq!(m.air_mm2, 42.0 * 4.0);
+        assert_eq!(m.posterior_air_mm2, 36.0 * 4.0);
+        assert!((m.lean_air_share() - 42.0 / 800.0).abs() < 1e-12);
+        assert!((m.posterior_air_share() - 36.0 / 800.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn lungs_entering_at_the_top_edge_give_the_lung_base() {
+        // proper lungs are not found (the run is short and not full), the posterior air rises
+        // to the highest slice: the base is the lowest slice of that rise
+        let l = find_landmarks(&slices("PPPP....g......rrrE"), 2.5);
+        assert_eq!(l.lung_base, Landmark::At(15));
+        // shorter than 10 mm: not the lungs
+        assert_eq!(
+            find_landmarks(&slices("........rE"), 2.5).lung_base,
+            Landmark::NotFound
+        );
+        // bowel gas at the top edge lies in front: not the lungs
+        assert_eq!(
+            find_landmarks(&slices("..........gggg"), 2.5).lung_base,
+            Landmark::NotFound
+        );
+        // a scan that is all rise keeps a bounded base, never the chest-only `Below`
+        assert_eq!(
+            find_landmarks(&slices("rrrrE"), 2.5).lung_base,
+            Landmark::At(0)
+        );
+        // proper lungs come first: their base, not the rise below it
+        let l = find_landmarks(&slices("....rrrELLLLLL"), 2.5);
+        assert_eq!(l.lung_base, Landmark::At(8));
     }
 }
