@@ -770,15 +770,36 @@ fn assemble(instances: Vec<Instance<'_>>, max_voxels: u64) -> Result<DicomSeries
             info.series_uid
         )));
     }
-    let decoded = instances
-        .par_iter()
-        .map(decode_instance)
-        .collect::<Result<Vec<_>>>()?;
-    let mut values = Vec::with_capacity(nx * ny * nz);
-    for s in &slices {
+    // every frame is decoded straight into its slice of the volume (instances in parallel), so
+    // the series never exists twice: decoded frames and the assembled volume
+    let mut values = Vec::new();
+    values
+        .try_reserve_exact(nx * ny * nz)
+        .map_err(|e| Error::LimitExceeded(format!("{voxels} voxels cannot be allocated: {e}")))?;
+    values.resize(nx * ny * nz, 0.0f32);
+    let mut targets: Vec<Vec<(usize, &mut [f32])>> = instances.iter().map(|_| Vec::new()).collect();
+    for (s, slice) in slices.iter().zip(values.chunks_mut(nx * ny)) {
         let (i, f) = s.at;
-        values.extend_from_slice(&decoded[i][f]);
+        targets[i].push((f, slice));
     }
+    instances
+        .par_iter()
+        .zip(targets.par_iter_mut())
+        .filter(|(_, t)| !t.is_empty())
+        .try_for_each(|(inst, t)| -> Result<()> {
+            let frames = decode_instance(inst)?;
+            for (f, slice) in t.iter_mut() {
+                let Some(frame) = frames.get(*f).filter(|v| v.len() == slice.len()) else {
+                    return Err(Error::dicom(
+                        inst.bytes.label(),
+                        format!("frame {f} does not hold the series' {nx} x {ny} pixels"),
+                    ));
+                };
+                slice.copy_from_slice(frame);
+            }
+            Ok(())
+        })?;
+    drop(targets);
     let data = Array3::from_shape_vec((nz, ny, nx), values)
         .map_err(|e| Error::InvalidArgument(format!("series shape: {e}")))?;
     let pairs: Vec<(&Instance, &Frame)> = slices.iter().map(|s| (s.inst, s.frame)).collect();
