@@ -7,12 +7,13 @@ use pancseg::io::dicom::series::{read_dicom_dir, DicomReadOptions};
 use pancseg::io::nifti::read_nifti;
 use pancseg::pipeline::abdomen::{locate, Landmark};
 use pancseg::pipeline::orient::Canonical;
-use pancseg::pipeline::working_grid::{working_volume, DEFAULT_SPACING_MM};
+use pancseg::pipeline::working_grid::{working_case, working_volume, DEFAULT_SPACING_MM};
+use pancseg::volume::Image;
 use pancseg_train::cohort::Cohort;
 use pancseg_train::phantom::realistic::draw::Framing;
 use pancseg_train::phantom::{
-    case_seed, generate_case, generate_cohort, generate_profile_case, CohortOptions, PhantomSize,
-    Profile,
+    case_seed, generate_case, generate_cohort, generate_profile_case, labels, CohortOptions,
+    PhantomSize, Profile,
 };
 use std::path::Path;
 
@@ -127,4 +128,58 @@ fn the_classic_profile_still_reproduces_the_bundled_sample() {
         assert!((case.ct.geometry.spacing[a] - sample.geometry.spacing[a]).abs() < 1e-6);
     }
     assert!(case.ct.data == sample.data, "classic phantoms changed");
+}
+
+#[test]
+fn lungs_that_only_enter_at_the_top_still_bound_a_slab_that_holds_the_pancreas() {
+    // a whole-trunk phantom cut 70 mm above its lowest lung, as abdominal protocols that start
+    // just above the domes show the lungs: too little lung for a lung run, so the lung base comes
+    // from the posterior air rising to the highest slice
+    let case = generate_profile_case(
+        5001,
+        PhantomSize::Small,
+        Profile::Realistic,
+        &[Framing::WholeTrunk],
+    )
+    .unwrap();
+    let lung = Image {
+        data: case.organs.data.mapv(|v| u8::from(v == labels::LUNG)),
+        geometry: case.organs.geometry,
+    };
+    let (w, wlung) = working_case(&case.ct, &lung, DEFAULT_SPACING_MM).unwrap();
+    let (_, wpancreas) = working_case(&case.ct, &case.label, DEFAULT_SPACING_MM).unwrap();
+    let slices_of = |m: &pancseg::volume::Mask| -> Vec<usize> {
+        (0..m.data.dim().0)
+            .filter(|&k| {
+                m.data
+                    .index_axis(ndarray::Axis(0), k)
+                    .iter()
+                    .any(|&v| v != 0)
+            })
+            .collect()
+    };
+    let lowest_lung = slices_of(&wlung)[0];
+    let pancreas = slices_of(&wpancreas);
+    let top = lowest_lung + 28; // 70 mm of 2.5 mm slices
+    let cut = Image {
+        data: w.data.slice(ndarray::s![..=top, .., ..]).to_owned(),
+        geometry: w.geometry,
+    };
+    let located = locate(&cut);
+    let Landmark::At(base) = located.landmarks.lung_base else {
+        panic!("no lung base: {:?}", located.landmarks);
+    };
+    // the rise starts at the lungs' lowest slices, not at bowel gas far below them
+    assert!(
+        base + 8 >= lowest_lung && base <= top,
+        "base {base}, lowest lung {lowest_lung}, top {top}"
+    );
+    let slab = located.slab.expect("a slab");
+    assert!(slab.bounded[0], "the slab is bounded below: {slab:?}");
+    assert!(
+        slab.first <= pancreas[0] && slab.last >= *pancreas.last().unwrap(),
+        "slab {slab:?} cuts the pancreas {}..{}",
+        pancreas[0],
+        pancreas.last().unwrap()
+    );
 }
