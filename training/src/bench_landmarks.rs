@@ -12,7 +12,9 @@
 use crate::error::Result;
 use crate::phantom::realistic::draw::Framing;
 use crate::phantom::{generate_profile_case, labels, PhantomSize, Profile};
-use pancseg::pipeline::abdomen::{locate, slice_measures, Landmark};
+use pancseg::pipeline::abdomen::{
+    find_landmarks, locate, slab, slice_measures, Landmark, SliceMeasures,
+};
 use pancseg::pipeline::orient::Canonical;
 use pancseg::pipeline::working_grid::{working_volume, DEFAULT_SPACING_MM};
 use std::fmt::Write;
@@ -152,6 +154,7 @@ pub fn lung_shares(bodies: u64) -> Result<String> {
     );
     let _ = writeln!(out, "|---|---|---|---|---|");
     let mut extremes = [f64::INFINITY, f64::INFINITY, 0.0f64, 0.0f64];
+    let mut crops = Crops::default();
     for seed in 5001..5001 + bodies {
         let case = generate_profile_case(
             seed,
@@ -199,6 +202,9 @@ pub fn lung_shares(bodies: u64) -> Result<String> {
             extremes[2].max(gas[0]),
             extremes[3].max(gas[1]),
         ];
+        let wz_all: Vec<f64> = (0..measures.len()).map(wz).collect();
+        let pancreas = z_extent(&case.label, &z);
+        crops.add(&measures, &wz_all, w.geometry.spacing[2], lowest, pancreas);
         let found = match locate(&w).landmarks.lung_base {
             Landmark::At(k) if lowest.is_finite() => format!("{:.0}", wz(k) - lowest),
             other => format!("{other:?}"),
@@ -220,7 +226,84 @@ pub fn lung_shares(bodies: u64) -> Result<String> {
          without lung at most {:.2} and {:.2}.",
         extremes[0], extremes[1], extremes[2], extremes[3]
     );
+    let _ = writeln!(out, "\n{}", crops.summary());
     Ok(out)
+}
+
+/// The finder run on every crop of a body's slice measures, as scans framed anywhere would be:
+/// the highest slice at every working slice, lengths 40 mm to 1 m.
+#[derive(Default)]
+struct Crops {
+    total: usize,
+    /// Crops whose highest slice lies below the lowest lung, and those of them given a lung base.
+    below: usize,
+    below_with_base: usize,
+    /// Crops showing the lowest lung and at least 60 mm of lung above it, and those of them
+    /// given a lung base.
+    showing: usize,
+    showing_with_base: usize,
+    /// Crops holding pancreas, and those whose slab is absent or cuts it.
+    holding: usize,
+    cut: usize,
+}
+
+impl Crops {
+    const LENGTHS: [usize; 6] = [16, 24, 40, 100, 200, 400];
+
+    fn add(
+        &mut self,
+        m: &[SliceMeasures],
+        z: &[f64],
+        slice_mm: f64,
+        lowest_lung: f64,
+        pancreas: Option<[f64; 2]>,
+    ) {
+        for top in 8..m.len() {
+            for len in Self::LENGTHS {
+                let first = (top + 1).saturating_sub(len);
+                let crop = &m[first..=top];
+                let landmarks = find_landmarks(crop, slice_mm);
+                let based = matches!(landmarks.lung_base, Landmark::At(_));
+                self.total += 1;
+                if z[top] < lowest_lung {
+                    self.below += 1;
+                    self.below_with_base += usize::from(based);
+                }
+                if z[first] < lowest_lung && z[top] >= lowest_lung + 60.0 {
+                    self.showing += 1;
+                    self.showing_with_base += usize::from(based);
+                }
+                let Some([lo, hi]) = pancreas else { continue };
+                let (a, b) = (lo.max(z[first]), hi.min(z[top]));
+                if a > b {
+                    continue;
+                }
+                self.holding += 1;
+                let holds = slab(&landmarks, crop.len(), slice_mm).is_some_and(|s| {
+                    z[first + s.first] <= a + 1e-6 && z[first + s.last] >= b - 1e-6
+                });
+                self.cut += usize::from(!holds);
+            }
+        }
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "Every crop of these bodies (highest slice anywhere, {}-{} mm long; {} crops): a lung \
+             base on {} of the {} crops whose highest slice lies below the lowest lung; on {} of \
+             the {} showing the lowest lung and 60 mm of lung or more; the slab absent or cutting the pancreas on {} \
+             of the {} crops that hold pancreas.",
+            Self::LENGTHS[0] as f64 * DEFAULT_SPACING_MM[2],
+            Self::LENGTHS[Self::LENGTHS.len() - 1] as f64 * DEFAULT_SPACING_MM[2],
+            self.total,
+            self.below_with_base,
+            self.below,
+            self.showing_with_base,
+            self.showing,
+            self.cut,
+            self.holding
+        )
+    }
 }
 
 /// The z extent (mm, lowest and highest slice centre) of a mask's foreground.
@@ -262,5 +345,12 @@ mod tests {
         assert!(lungs[1] >= lungs[0], "{row}");
         let found: f64 = cells[5].parse().expect("the lung base is found, in mm");
         assert!((0.0..150.0).contains(&found), "{row}");
+        // every crop of the body: no lung base below the lungs, no pancreas cut out
+        let crops = table
+            .lines()
+            .find(|l| l.starts_with("Every crop"))
+            .expect("the crop summary");
+        assert!(crops.contains("a lung base on 0 of"), "{crops}");
+        assert!(crops.contains("cutting the pancreas on 0 of"), "{crops}");
     }
 }

@@ -26,9 +26,10 @@
 //!   half, 10 % of the lean body, the air there is taken for the lung bases entering the scan,
 //!   and the lowest slice of the unbroken run below it (at least 10 mm) whose posterior air
 //!   holds 2 % of the lean body is the **lung base**. On 24 whole-trunk phantoms cut at every
-//!   height and length without proper lungs, this fired on no scan whose highest slice lay
-//!   below the lungs, and on every one that showed 60 mm of lung or more; the slab it gave cut
-//!   no pancreas (`docs/results/landmarks.md`). Taking gas for lungs this way (a prone
+//!   height and length (`pancseg-train bench landmarks --bodies 24`), no crop whose highest
+//!   slice lay below the lungs got a lung base, every crop that showed the lowest lung and
+//!   60 mm above it did (79 % without this rule), and no slab cut a pancreas
+//!   (`docs/results/landmarks.md`). Taking gas for lungs this way (a prone
 //!   patient's gas lies at the back) costs little: the slab still reaches 200 mm below that
 //!   slice, and a scan whose highest slice lies farther than that above the pancreas shows
 //!   the lungs themselves.
