@@ -288,19 +288,8 @@ impl WorkingGrid {
     ) -> Option<([usize; 3], (usize, usize, usize))> {
         let (start, wdim) = self.input_window(offset, map.dim())?;
         let (padded, [tx, ty, tz]) = self.padded_taps(map, offset, start, wdim);
-        // the x and y passes of one padded slice (a one-slice z axis passes through)
-        let in_plane = [
-            tx,
-            ty,
-            vec![Taps {
-                first: 0,
-                w: vec![1.0],
-            }],
-        ];
-        let plane = |z: usize| {
-            resample(padded.slice(ndarray::s![z..z + 1, .., ..]), &in_plane)
-                .index_axis_move(Axis(0), 0)
-        };
+        let in_plane = [tx, ty, identity_taps(1)];
+        let plane = |z: usize| resample_plane(padded.index_axis(Axis(0), z), &in_plane);
         // planes[i] is padded slice `first + i`; the z taps move forward with k
         let (mut first, mut planes): (usize, Vec<Array2<f32>>) = (0, Vec::new());
         for (k, t) in tz.iter().enumerate() {
@@ -418,9 +407,7 @@ fn resample(input: ArrayView3<'_, f32>, taps: &[Vec<Taps>; 3]) -> Array3<f32> {
         let src = current.as_ref().map_or(input.view(), |c| c.view());
         let array_axis = Axis(2 - a);
         let n_in = src.len_of(array_axis);
-        let identity =
-            t.len() == n_in && t.iter().enumerate().all(|(i, k)| k.first == i && k.w == [1.0]);
-        if identity {
+        if is_identity(t, n_in) {
             continue;
         }
         let mut dim = [src.dim().0, src.dim().1, src.dim().2];
@@ -439,33 +426,44 @@ fn resample(input: ArrayView3<'_, f32>, taps: &[Vec<Taps>; 3]) -> Array3<f32> {
 /// (the input's slices at the working columns, on a 512 x 512 scan about 40 % of the input) is
 /// never held whole; it was the segmentation's memory peak on long scans.
 fn resample_in_plane_first(input: ArrayView3<'_, f32>, taps: &[Vec<Taps>; 3]) -> Array3<f32> {
-    let identity = |n: usize| -> Vec<Taps> {
-        (0..n)
-            .map(|first| Taps {
-                first,
-                w: vec![1.0],
-            })
-            .collect()
-    };
     let (nz, _, _) = input.dim();
     let (ny_out, nx_out) = (taps[1].len(), taps[0].len());
-    let plane_taps = [taps[0].clone(), taps[1].clone(), identity(1)];
+    let in_plane = [taps[0].clone(), taps[1].clone(), identity_taps(1)];
     let mut mid = Array3::<f32>::zeros((nz, ny_out, nx_out));
     Zip::from(mid.axis_iter_mut(Axis(0)))
         .and(input.axis_iter(Axis(0)))
-        .par_for_each(|mut out, slice| {
-            let plane = resample(slice.insert_axis(Axis(0)), &plane_taps);
-            out.assign(&plane.index_axis(Axis(0), 0));
-        });
-    let z_is_identity = taps[2].len() == nz
-        && taps[2]
-            .iter()
-            .enumerate()
-            .all(|(i, k)| k.first == i && k.w == [1.0]);
-    if z_is_identity {
+        .par_for_each(|mut out, slice| out.assign(&resample_plane(slice, &in_plane)));
+    if is_identity(&taps[2], nz) {
         return mid;
     }
-    resample(mid.view(), &[identity(nx_out), identity(ny_out), taps[2].clone()])
+    resample(
+        mid.view(),
+        &[identity_taps(nx_out), identity_taps(ny_out), taps[2].clone()],
+    )
+}
+
+/// The x and y passes of [`resample`] over one slice (`in_plane[2]` the one-slice identity).
+fn resample_plane(plane: ArrayView2<'_, f32>, in_plane: &[Vec<Taps>; 3]) -> Array2<f32> {
+    resample(plane.insert_axis(Axis(0)), in_plane).index_axis_move(Axis(0), 0)
+}
+
+/// Taps that copy `n` samples.
+fn identity_taps(n: usize) -> Vec<Taps> {
+    (0..n)
+        .map(|first| Taps {
+            first,
+            w: vec![1.0],
+        })
+        .collect()
+}
+
+/// Whether `taps` copy their `n_in` input samples (the pass can be skipped).
+fn is_identity(taps: &[Taps], n_in: usize) -> bool {
+    taps.len() == n_in
+        && taps
+            .iter()
+            .enumerate()
+            .all(|(i, k)| k.first == i && k.w == [1.0])
 }
 
 fn apply_line(mut out: ArrayViewMut1<'_, f32>, input: ArrayView1<'_, f32>, taps: &[Taps]) {

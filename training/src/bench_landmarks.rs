@@ -11,7 +11,7 @@
 
 use crate::error::Result;
 use crate::phantom::realistic::draw::Framing;
-use crate::phantom::{generate_profile_case, labels, PhantomSize, Profile};
+use crate::phantom::{generate_profile_case, labels, PhantomCase, PhantomSize, Profile};
 use pancseg::pipeline::abdomen::{
     find_landmarks, locate, slab, slice_measures, Landmark, SliceMeasures,
 };
@@ -41,16 +41,7 @@ pub fn bench_landmarks(seeds: u64) -> Result<String> {
             let lm = located.landmarks;
             let nz = case.organs.data.dim().0;
             let z = |k: usize| case.ct.geometry.index_to_lps([0.0, 0.0, k as f64])[2];
-            let lung = (0..nz)
-                .filter(|&k| {
-                    case.organs
-                        .data
-                        .index_axis(ndarray::Axis(0), k)
-                        .iter()
-                        .any(|&v| v == labels::LUNG)
-                })
-                .map(z)
-                .fold(f64::INFINITY, f64::min);
+            let lung = lowest_lung(&lung_slices(&case), &z);
             let (lo, hi) = (z(0).min(z(nz - 1)), z(0).max(z(nz - 1)));
             let found = match lm.lung_base {
                 Landmark::At(k) => Some(w.geometry.index_to_lps([0.0, 0.0, k as f64])[2]),
@@ -168,26 +159,17 @@ pub fn lung_shares(bodies: u64) -> Result<String> {
         let nz = case.organs.data.dim().0;
         let z = |k: usize| case.ct.geometry.index_to_lps([0.0, 0.0, k as f64])[2];
         let wz = |k: usize| w.geometry.index_to_lps([0.0, 0.0, k as f64])[2];
-        let has_lung = |k: usize| {
-            case.organs
-                .data
-                .index_axis(ndarray::Axis(0), k)
-                .iter()
-                .any(|&v| v == labels::LUNG)
-        };
+        let with_lung = lung_slices(&case);
         let nearest = |zw: f64| {
             (0..nz)
                 .min_by(|&a, &b| (z(a) - zw).abs().total_cmp(&(z(b) - zw).abs()))
                 .unwrap_or(0)
         };
-        let lowest = (0..nz)
-            .filter(|&k| has_lung(k))
-            .map(z)
-            .fold(f64::INFINITY, f64::min);
+        let lowest = lowest_lung(&with_lung, &z);
         let (mut lung, mut gas) = ([0.0f64; 2], [0.0f64; 2]);
         for (k, m) in measures.iter().enumerate() {
             let shares = [m.air_share(), m.lean_air_share()];
-            let slot = if has_lung(nearest(wz(k))) {
+            let slot = if with_lung[nearest(wz(k))] {
                 &mut lung
             } else {
                 &mut gas
@@ -205,7 +187,7 @@ pub fn lung_shares(bodies: u64) -> Result<String> {
         let wz_all: Vec<f64> = (0..measures.len()).map(wz).collect();
         let pancreas = z_extent(&case.label, &z);
         crops.add(&measures, &wz_all, w.geometry.spacing[2], lowest, pancreas);
-        let found = match locate(&w).landmarks.lung_base {
+        let found = match find_landmarks(&measures, w.geometry.spacing[2]).lung_base {
             Landmark::At(k) if lowest.is_finite() => format!("{:.0}", wz(k) - lowest),
             other => format!("{other:?}"),
         };
@@ -304,6 +286,25 @@ impl Crops {
             self.holding
         )
     }
+}
+
+/// Whether each slice of a case holds lung in its organ labels.
+fn lung_slices(case: &PhantomCase) -> Vec<bool> {
+    case.organs
+        .data
+        .outer_iter()
+        .map(|s| s.iter().any(|&v| v == labels::LUNG))
+        .collect()
+}
+
+/// The z (mm) of the lowest slice with lung (infinite when none).
+fn lowest_lung(with_lung: &[bool], z: &impl Fn(usize) -> f64) -> f64 {
+    with_lung
+        .iter()
+        .enumerate()
+        .filter(|(_, &l)| l)
+        .map(|(k, _)| z(k))
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// The z extent (mm, lowest and highest slice centre) of a mask's foreground.
