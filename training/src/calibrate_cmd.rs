@@ -1,5 +1,5 @@
 //! `pancseg-train calibrate`: re-calibrates a model bundle on labelled cases it was not trained
-//! on, optionally with its R2 or boundary ConvNet replaced by a newly trained one.
+//! on, optionally with its R1, R2 or boundary ConvNet replaced by a newly trained one.
 //!
 //! Why: `cv --final-bundle` calibrates the operating points and the CRF on the cases the
 //! networks were trained on, where P2 is sharper than on a new patient; and a boundary ConvNet
@@ -8,7 +8,9 @@
 //! This command runs the bundle's own stage maps ([`Segmenter::stage_maps`]) on each case,
 //! searches the thresholds of P0..G(P2) ([`thresholds`]) and the CRF's (weight, prior)
 //! ([`crf_grid`]) by mean DSC over the cases, as `cv` does, and writes a copy of the bundle with
-//! the chosen values (the smoothing sigma stays). G(P2) is measured as the segmenter applies it,
+//! the chosen values (the smoothing sigma stays). Replacing R1 and R2 together may change the
+//! zoom-out boxes (scales, floor, size) every R-ConvNet of the bundle reads: the new bundle
+//! takes theirs. G(P2) is measured as the segmenter applies it,
 //! under the bundle's volume floor ([`VolumeFloor`]); `--floor-search` also chooses the floor
 //! ([`floor_grid`]) together with G(P2)'s operating point. It reports every column's mean DSC at the
 //! bundle's own values and at the new ones on the same cases (`calibration.json`,
@@ -23,6 +25,7 @@ use crate::cv::{crf_grid, thresholds, COLUMNS};
 use crate::error::{Result, TrainError};
 use pancseg::model::bundle::{sha256_hex, Bundle, Manifest, OperatingPoints, MANIFEST};
 use pancseg::model::network::RuntimeOptions;
+use pancseg::pipeline::convnets::inputs::RegionGeometry;
 use pancseg::pipeline::fusion::crf::{CrfSetting, Pairwise};
 use pancseg::pipeline::fusion::volume_floor::VolumeFloor;
 use pancseg::pipeline::{Segmenter, StageMaps};
@@ -42,6 +45,8 @@ pub struct CalibrateArgs {
     pub boundary: Option<PathBuf>,
     /// A `train --net r2` output folder that replaces the bundle's R2-ConvNet.
     pub r2: Option<PathBuf>,
+    /// A `train --net r1` output folder that replaces the bundle's R1-ConvNet.
+    pub r1: Option<PathBuf>,
     /// Keep the bundle's operating points; calibrate the CRF only.
     pub crf_only: bool,
     /// Also choose G(P2)'s volume floor from [`floor_grid`] (with its operating point).
@@ -76,6 +81,9 @@ pub struct Calibration {
     /// The R2-ConvNet that replaced the bundle's (absent: the bundle's own).
     #[serde(default)]
     pub r2: Option<PathBuf>,
+    /// The R1-ConvNet that replaced the bundle's (absent: the bundle's own).
+    #[serde(default)]
+    pub r1: Option<PathBuf>,
     pub before: Points,
     pub after: Points,
     /// G(P2)'s volume floor before and after (None: no floor).
@@ -115,9 +123,16 @@ struct Replacement {
     bytes: Vec<u8>,
 }
 
-/// Reads the network of `dir`, checks it is a `kind` network trained with the bundle's input
-/// geometry, and enters it in `m` (a boundary ConvNet brings its own P0 channel and context).
-fn replacement(m: &mut Manifest, kind: NetKind, dir: &Path, bundle: &Path) -> Result<Replacement> {
+/// Reads the network of `dir`, checks it is a `kind` network trained with the bundle's patch and
+/// the boxes `region` (see [`r_boxes`]), and enters it in `m` (a boundary ConvNet brings its own
+/// P0 channel and context).
+fn replacement(
+    m: &mut Manifest,
+    region: &RegionGeometry,
+    kind: NetKind,
+    dir: &Path,
+    bundle: &Path,
+) -> Result<Replacement> {
     let r = read_report(dir)?;
     if r.net != kind {
         return Err(TrainError::Invalid(format!(
@@ -127,7 +142,7 @@ fn replacement(m: &mut Manifest, kind: NetKind, dir: &Path, bundle: &Path) -> Re
             kind.name()
         )));
     }
-    if r.patch != m.patch || shared_region(&r.region) != shared_region(&m.region) {
+    if r.patch != m.patch || shared_region(&r.region) != *region {
         return Err(TrainError::Invalid(format!(
             "{} was trained with another patch or region geometry than the bundle {}",
             dir.display(),
@@ -151,15 +166,57 @@ fn replacement(m: &mut Manifest, kind: NetKind, dir: &Path, bundle: &Path) -> Re
     Ok(Replacement { kind, file, bytes })
 }
 
+/// The zoom-out boxes (size, scales, floor; [`shared_region`]) of the bundle to write: the
+/// bundle's own, or those the replacing R-ConvNets were trained with when R1 and R2 are both
+/// replaced (every R-ConvNet of a bundle reads the same boxes, so one alone cannot change them).
+fn r_boxes(m: &Manifest, replace: &[(NetKind, &Path)], bundle: &Path) -> Result<RegionGeometry> {
+    let own = shared_region(&m.region);
+    let mut theirs: Vec<(NetKind, &Path, RegionGeometry)> = Vec::new();
+    for &(kind, dir) in replace {
+        if matches!(kind, NetKind::R1 | NetKind::R2) {
+            theirs.push((kind, dir, shared_region(&read_report(dir)?.region)));
+        }
+    }
+    let Some((_, first_dir, first)) = theirs.first().cloned() else {
+        return Ok(own);
+    };
+    if let Some((_, dir, _)) = theirs.iter().find(|(_, _, g)| *g != first) {
+        return Err(TrainError::Invalid(format!(
+            "{} and {} were trained with different zoom-out boxes (scales, floor or size): \
+             every R-ConvNet of a bundle reads the same boxes",
+            first_dir.display(),
+            dir.display()
+        )));
+    }
+    let both = [NetKind::R1, NetKind::R2]
+        .iter()
+        .all(|k| theirs.iter().any(|(kind, _, _)| kind == k));
+    if first != own && !both {
+        return Err(TrainError::Invalid(format!(
+            "{} was trained with other zoom-out boxes (scales, floor or size) than the bundle {}: \
+             replace R1 and R2 together (--r1 and --r2) to change them",
+            first_dir.display(),
+            bundle.display()
+        )));
+    }
+    Ok(first)
+}
+
 /// The manifest and files of the bundle to write: `src`'s, with the networks of `replace`
 /// (kind, `train` folder) in place of its own.
 fn assemble(src: &Bundle, replace: &[(NetKind, &Path)], out: &Path) -> Result<Manifest> {
-    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     let mut m = src.manifest.clone();
+    let region = r_boxes(&m, replace, &src.dir)?;
+    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     let replaced = replace
         .iter()
-        .map(|&(kind, dir)| replacement(&mut m, kind, dir, &src.dir))
+        .map(|&(kind, dir)| replacement(&mut m, &region, kind, dir, &src.dir))
         .collect::<Result<Vec<_>>>()?;
+    m.region = RegionGeometry {
+        boundary_p0: m.region.boundary_p0,
+        context: m.region.context,
+        ..region
+    };
     let old = &src.manifest.networks;
     let replaced_file = |file: &String| {
         replaced.iter().any(|r| {
@@ -291,13 +348,18 @@ pub fn run_calibrate(a: &CalibrateArgs) -> Result<Calibration> {
                 .into(),
         ));
     }
-    let replace: Vec<(NetKind, &Path)> = [(NetKind::R2, &a.r2), (NetKind::Boundary, &a.boundary)]
-        .into_iter()
-        .filter_map(|(k, d)| d.as_deref().map(|d| (k, d)))
-        .collect();
-    if a.crf_only && (a.r2.is_some() || a.floor_search) {
+    let replace: Vec<(NetKind, &Path)> = [
+        (NetKind::R1, &a.r1),
+        (NetKind::R2, &a.r2),
+        (NetKind::Boundary, &a.boundary),
+    ]
+    .into_iter()
+    .filter_map(|(k, d)| d.as_deref().map(|d| (k, d)))
+    .collect();
+    if a.crf_only && (a.r1.is_some() || a.r2.is_some() || a.floor_search) {
         return Err(TrainError::Invalid(
-            "--crf-only keeps the operating points: it cannot take --r2 or --floor-search".into(),
+            "--crf-only keeps the operating points: it cannot take --r1, --r2 or --floor-search"
+                .into(),
         ));
     }
     let mut m = assemble(&src, &replace, &a.out)?;
@@ -443,6 +505,7 @@ pub fn run_calibrate(a: &CalibrateArgs) -> Result<Calibration> {
         cohort: a.cohort.clone(),
         boundary: a.boundary.clone(),
         r2: a.r2.clone(),
+        r1: a.r1.clone(),
         before,
         after,
         floor_before,
@@ -475,10 +538,11 @@ pub fn markdown(c: &Calibration) -> String {
             .map_or(String::new(), |b| format!(", {what} from {}", b.display()))
     };
     let mut s = format!(
-        "Calibration of {} on {} cases of {}{}{} ({:.0} s).\n\n| | {} |\n|---|{}\n",
+        "Calibration of {} on {} cases of {}{}{}{} ({:.0} s).\n\n| | {} |\n|---|{}\n",
         c.bundle.display(),
         c.cases.len(),
         c.cohort.display(),
+        from("R1-ConvNet", &c.r1),
         from("R2-ConvNet", &c.r2),
         from("boundary ConvNet", &c.boundary),
         c.seconds,
@@ -594,6 +658,7 @@ mod tests {
             cohort: "c".into(),
             boundary: None,
             r2: None,
+            r1: None,
             floor_before: None,
             floor_after: Some(VolumeFloor {
                 ml: 45.0,

@@ -1,5 +1,5 @@
 //! `pancseg-train calibrate`: re-calibrate a bundle's operating points and CRF on held-out
-//! labelled cases, optionally with a newly trained boundary ConvNet in place of its own.
+//! labelled cases, optionally with newly trained R1, R2 or boundary ConvNets in place of its own.
 
 use crate::cli::CliResult;
 use clap::Args;
@@ -7,7 +7,7 @@ use pancseg_train::calibrate_cmd::{run_calibrate, CalibrateArgs as Run};
 use std::path::PathBuf;
 
 /// Re-calibrate a bundle's operating points, CRF (weight, prior) and optionally G(P2)'s volume
-/// floor by mean DSC on labelled cases it was not trained on, optionally replacing its R2 or
+/// floor by mean DSC on labelled cases it was not trained on, optionally replacing its R1, R2 or
 /// boundary ConvNet; writes the new bundle with calibration.json and calibration.md.
 #[derive(Args)]
 pub struct CalibrateArgs {
@@ -28,6 +28,10 @@ pub struct CalibrateArgs {
     /// (trained with the bundle's input geometry, on P0 of the bundle's P-ConvNet).
     #[arg(long)]
     pub r2: Option<PathBuf>,
+    /// A `train --net r1` output folder whose network replaces the bundle's R1-ConvNet; with
+    /// `--r2` trained on the same zoom-out boxes, the bundle takes their scales and floor.
+    #[arg(long)]
+    pub r1: Option<PathBuf>,
     /// Keep the bundle's operating points; calibrate only the CRF's weight and prior.
     #[arg(long)]
     pub crf_only: bool,
@@ -51,6 +55,7 @@ pub fn run(a: CalibrateArgs) -> CliResult {
         cases: a.cases,
         boundary: a.boundary,
         r2: a.r2,
+        r1: a.r1,
         crf_only: a.crf_only,
         floor_search: a.floor_search,
         out: a.out.clone(),

@@ -30,6 +30,7 @@ fn calibrate_replaces_the_boundary_net_and_never_loses_on_its_cases() {
         cases: Vec::new(),
         boundary: Some(boundary.clone()),
         r2: None,
+        r1: None,
         crf_only: false,
         floor_search: false,
         out: out.clone(),
@@ -135,6 +136,7 @@ fn calibrate_replaces_r2_and_searches_the_volume_floor() {
         cases: Vec::new(),
         boundary: None,
         r2: Some(r2.clone()),
+        r1: None,
         crf_only: false,
         floor_search: true,
         out: out.clone(),
@@ -170,4 +172,63 @@ fn calibrate_replaces_r2_and_searches_the_volume_floor() {
     assert!(std::fs::read_to_string(out.join("calibration.md"))
         .unwrap()
         .contains("G(P2) volume floor:"));
+}
+
+#[test]
+fn calibrate_takes_new_zoom_out_boxes_only_from_r1_and_r2_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = crate::small_cohort(dir.path(), 2, 47);
+    let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny");
+    let wide = vec![1.0, 2.0, 4.0];
+    let train = |net: NetKind, name: &str, scales: Option<Vec<f64>>| {
+        let out = dir.path().join(name);
+        let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
+        let mut a = crate::train::args(&cohort, net, &out, 1);
+        a.forests = Some(tiny.clone());
+        a.p_net = Some(tiny.clone());
+        a.val_fraction = 0.5;
+        a.scales = scales;
+        run_train(&a).unwrap();
+        out
+    };
+    let r1_wide = train(NetKind::R1, "r1-wide", Some(wide.clone()));
+    let r2_wide = train(NetKind::R2, "r2-wide", Some(wide.clone()));
+    let r2_own = train(NetKind::R2, "r2-own", None);
+    let args = |r1: Option<&Path>, r2: Option<&Path>, out: &str| CalibrateArgs {
+        bundle: tiny.clone(),
+        cohort: cohort.clone(),
+        cases: vec!["case_001".into()],
+        boundary: None,
+        r2: r2.map(Path::to_path_buf),
+        r1: r1.map(Path::to_path_buf),
+        crf_only: false,
+        floor_search: false,
+        out: dir.path().join(out),
+        threads: 2,
+    };
+    // one R-ConvNet alone cannot change the boxes the other reads
+    let e = run_calibrate(&args(None, Some(&r2_wide), "alone")).unwrap_err();
+    assert!(e.to_string().contains("--r1 and --r2"), "{e}");
+    assert!(!dir.path().join("alone").exists(), "nothing written");
+    // nor can two R-ConvNets trained on different boxes
+    let e = run_calibrate(&args(Some(&r1_wide), Some(&r2_own), "mixed")).unwrap_err();
+    assert!(e.to_string().contains("different zoom-out boxes"), "{e}");
+    // together they bring their boxes; the boundary ConvNet's P0 channel and context stay
+    let c = run_calibrate(&args(Some(&r1_wide), Some(&r2_wide), "both")).unwrap();
+    assert_eq!(c.r1.as_deref(), Some(r1_wide.as_path()));
+    let fixture = Bundle::load(&tiny).unwrap().manifest;
+    let m = Bundle::load(dir.path().join("both")).unwrap().manifest;
+    assert_eq!(m.region.scales, wide);
+    assert_eq!(m.region.boundary_p0, fixture.region.boundary_p0);
+    assert_eq!(m.region.context, fixture.region.context);
+    let trained = std::fs::read(r1_wide.join("model.onnx")).unwrap();
+    assert_eq!(
+        m.networks.r1.sha256,
+        pancseg::model::bundle::sha256_hex(&trained)
+    );
+    assert!(
+        std::fs::read_to_string(dir.path().join("both/calibration.md"))
+            .unwrap()
+            .contains("R1-ConvNet from")
+    );
 }
