@@ -14,4 +14,3 @@ mod pipeline;
 mod readme;
 mod real_ct;
 mod render;
-mod sampling;
