@@ -14,3 +14,4 @@ mod pipeline;
 mod readme;
 mod real_ct;
 mod render;
+mod sampling;

@@ -14,7 +14,6 @@ mod import;
 mod onnx_parity;
 mod phantom;
 mod realistic;
-mod sampling;
 mod train;
 
 /// Held by every test that trains a network (see the module doc).
