@@ -18,7 +18,7 @@
 //! held-out cases.
 
 use crate::cohort::Cohort;
-use crate::convnet::report::{network_entry, read_report, shared_region};
+use crate::convnet::report::{network_entry, read_report, shared_region, TrainReport};
 use crate::convnet::NetKind;
 use crate::cv::evaluate::{argmax, best_operating_points, box_dsc, map_of, mean_curve};
 use crate::cv::{crf_grid, thresholds, COLUMNS};
@@ -123,17 +123,16 @@ struct Replacement {
     bytes: Vec<u8>,
 }
 
-/// Reads the network of `dir`, checks it is a `kind` network trained with the bundle's patch and
-/// the boxes `region` (see [`r_boxes`]), and enters it in `m` (a boundary ConvNet brings its own
-/// P0 channel and context).
+/// Checks that the network of `dir` (its `train` report `r`) is a `kind` network trained with the
+/// bundle's patch and the boxes `region` (see [`r_boxes`]), reads it and enters it in `m` (a
+/// boundary ConvNet brings its own P0 channel and context).
 fn replacement(
     m: &mut Manifest,
     region: &RegionGeometry,
-    kind: NetKind,
-    dir: &Path,
+    (kind, dir, r): &(NetKind, &Path, TrainReport),
     bundle: &Path,
 ) -> Result<Replacement> {
-    let r = read_report(dir)?;
+    let kind = *kind;
     if r.net != kind {
         return Err(TrainError::Invalid(format!(
             "{} holds a {} network, not a {} network",
@@ -152,7 +151,7 @@ fn replacement(
     let from = dir.join(&r.onnx.file);
     let bytes = std::fs::read(&from).map_err(|e| TrainError::io(&from, e))?;
     let file = format!("{}.onnx", kind.name());
-    let entry = network_entry(&r, file.clone(), sha256_hex(&bytes));
+    let entry = network_entry(r, file.clone(), sha256_hex(&bytes));
     match kind {
         NetKind::Boundary => {
             m.networks.boundary = Some(entry);
@@ -169,14 +168,17 @@ fn replacement(
 /// The zoom-out boxes (size, scales, floor; [`shared_region`]) of the bundle to write: the
 /// bundle's own, or those the replacing R-ConvNets were trained with when R1 and R2 are both
 /// replaced (every R-ConvNet of a bundle reads the same boxes, so one alone cannot change them).
-fn r_boxes(m: &Manifest, replace: &[(NetKind, &Path)], bundle: &Path) -> Result<RegionGeometry> {
+fn r_boxes(
+    m: &Manifest,
+    replace: &[(NetKind, &Path, TrainReport)],
+    bundle: &Path,
+) -> Result<RegionGeometry> {
     let own = shared_region(&m.region);
-    let mut theirs: Vec<(NetKind, &Path, RegionGeometry)> = Vec::new();
-    for &(kind, dir) in replace {
-        if matches!(kind, NetKind::R1 | NetKind::R2) {
-            theirs.push((kind, dir, shared_region(&read_report(dir)?.region)));
-        }
-    }
+    let theirs: Vec<(NetKind, &Path, RegionGeometry)> = replace
+        .iter()
+        .filter(|(kind, _, _)| matches!(kind, NetKind::R1 | NetKind::R2))
+        .map(|(kind, dir, r)| (*kind, *dir, shared_region(&r.region)))
+        .collect();
     let Some((_, first_dir, first)) = theirs.first().cloned() else {
         return Ok(own);
     };
@@ -206,11 +208,16 @@ fn r_boxes(m: &Manifest, replace: &[(NetKind, &Path)], bundle: &Path) -> Result<
 /// (kind, `train` folder) in place of its own.
 fn assemble(src: &Bundle, replace: &[(NetKind, &Path)], out: &Path) -> Result<Manifest> {
     let mut m = src.manifest.clone();
-    let region = r_boxes(&m, replace, &src.dir)?;
-    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
-    let replaced = replace
+    // each replacement's `train` report, read once
+    let reports = replace
         .iter()
-        .map(|&(kind, dir)| replacement(&mut m, &region, kind, dir, &src.dir))
+        .map(|&(kind, dir)| Ok((kind, dir, read_report(dir)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let region = r_boxes(&m, &reports, &src.dir)?;
+    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    let replaced = reports
+        .iter()
+        .map(|rep| replacement(&mut m, &region, rep, &src.dir))
         .collect::<Result<Vec<_>>>()?;
     m.region = RegionGeometry {
         boundary_p0: m.region.boundary_p0,
