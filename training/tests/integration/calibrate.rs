@@ -5,8 +5,21 @@
 use pancseg::model::bundle::Bundle;
 use pancseg_train::calibrate_cmd::{run_calibrate, CalibrateArgs};
 use pancseg_train::convnet::NetKind;
-use pancseg_train::train_cmd::run_train;
+use pancseg_train::train_cmd::{run_train, TrainArgs};
 use std::path::Path;
+
+/// Trains a one-epoch `net` into `out` on the fixture bundle's cascade and P-ConvNet (half the
+/// cases held out), with `edit` applied to the arguments.
+fn train_on_tiny(cohort: &Path, net: NetKind, out: &Path, edit: impl FnOnce(&mut TrainArgs)) {
+    let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny");
+    let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut a = crate::train::args(cohort, net, out, 1);
+    a.forests = Some(tiny.clone());
+    a.p_net = Some(tiny);
+    a.val_fraction = 0.5;
+    edit(&mut a);
+    run_train(&a).unwrap();
+}
 
 #[test]
 fn calibrate_replaces_the_boundary_net_and_never_loses_on_its_cases() {
@@ -14,15 +27,9 @@ fn calibrate_replaces_the_boundary_net_and_never_loses_on_its_cases() {
     let cohort = crate::small_cohort(dir.path(), 2, 41);
     let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny");
     let boundary = dir.path().join("boundary");
-    {
-        let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
-        let mut a = crate::train::args(&cohort, NetKind::Boundary, &boundary, 1);
-        a.forests = Some(tiny.clone());
-        a.p_net = Some(tiny.clone());
-        a.boundary_p0 = true;
-        a.val_fraction = 0.5;
-        run_train(&a).unwrap();
-    }
+    train_on_tiny(&cohort, NetKind::Boundary, &boundary, |a| {
+        a.boundary_p0 = true
+    });
     let out = dir.path().join("calibrated");
     let args = CalibrateArgs {
         bundle: tiny.clone(),
@@ -121,14 +128,7 @@ fn calibrate_replaces_r2_and_searches_the_volume_floor() {
     let cohort = crate::small_cohort(dir.path(), 2, 43);
     let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny");
     let r2 = dir.path().join("r2");
-    {
-        let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
-        let mut a = crate::train::args(&cohort, NetKind::R2, &r2, 1);
-        a.forests = Some(tiny.clone());
-        a.p_net = Some(tiny.clone());
-        a.val_fraction = 0.5;
-        run_train(&a).unwrap();
-    }
+    train_on_tiny(&cohort, NetKind::R2, &r2, |_| {});
     let out = dir.path().join("calibrated");
     let c = run_calibrate(&CalibrateArgs {
         bundle: tiny.clone(),
@@ -182,13 +182,7 @@ fn calibrate_takes_new_zoom_out_boxes_only_from_r1_and_r2_together() {
     let wide = vec![1.0, 2.0, 4.0];
     let train = |net: NetKind, name: &str, scales: Option<Vec<f64>>| {
         let out = dir.path().join(name);
-        let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
-        let mut a = crate::train::args(&cohort, net, &out, 1);
-        a.forests = Some(tiny.clone());
-        a.p_net = Some(tiny.clone());
-        a.val_fraction = 0.5;
-        a.scales = scales;
-        run_train(&a).unwrap();
+        train_on_tiny(&cohort, net, &out, |a| a.scales = scales);
         out
     };
     let r1_wide = train(NetKind::R1, "r1-wide", Some(wide.clone()));
