@@ -20,7 +20,7 @@ fn default_bundle_segments_the_bundled_sample() {
     let dir = repo("models/default");
     let bundle = Bundle::load(&dir).unwrap();
     let m = bundle.manifest.clone();
-    assert!(m.description.contains("all 82 cases"), "{}", m.description);
+    assert!(m.description.contains("all 180 cases"), "{}", m.description);
     let boundary = m.networks.boundary.as_ref();
     assert!(boundary.is_some(), "the default bundle has the CRF");
     // the CRF's boundary ConvNet reads P0 over its box (CT, P0 and the two masks)
@@ -28,12 +28,12 @@ fn default_bundle_segments_the_bundled_sample() {
     assert_eq!(boundary.map(|b| b.input_shape[0]), Some(4));
     let card = std::fs::read_to_string(dir.join("README.md")).unwrap();
     assert!(card.contains("synthetic phantoms only"));
-    // small enough to ship in the repository
+    // small enough to ship in the repository (13.6 MB since the 180-case forests)
     let bytes: u64 = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
-    assert!(bytes < 12 << 20, "{bytes} bytes");
+    assert!(bytes < 16 << 20, "{bytes} bytes");
 
     let ct = read_nifti(repo("examples/data/sample-ct.nii.gz"))
         .unwrap()
@@ -55,6 +55,6 @@ fn default_bundle_segments_the_bundled_sample() {
     assert!(d >= DSC_FLOOR, "DSC {d:.3} < {DSC_FLOOR}");
 }
 
-/// What the committed bundle reaches on the sample (0.794, in the model card) less a margin: a
+/// What the committed bundle reaches on the sample (0.802, in the model card) less a margin: a
 /// regression of any stage, or a bundle that does not fit the pipeline, falls below it.
 const DSC_FLOOR: f64 = 0.72;
