@@ -123,15 +123,27 @@ struct Replacement {
     bytes: Vec<u8>,
 }
 
-/// Checks that the network of `dir` (its `train` report `r`) is a `kind` network trained with the
-/// bundle's patch and the boxes `region` (see [`r_boxes`]), reads it and enters it in `m` (a
-/// boundary ConvNet brings its own P0 channel and context).
+/// A `train` folder asked to replace the bundle's `kind` network, with its report.
+struct Trained<'a> {
+    kind: NetKind,
+    dir: &'a Path,
+    report: TrainReport,
+}
+
+/// Checks that the network of `t` is a network of its kind trained with the bundle's patch and
+/// the boxes `region` (see [`r_boxes`]), reads it and enters it in `m` (a boundary ConvNet brings
+/// its own P0 channel and context).
 fn replacement(
     m: &mut Manifest,
     region: &RegionGeometry,
-    (kind, dir, r): &(NetKind, &Path, TrainReport),
+    t: &Trained,
     bundle: &Path,
 ) -> Result<Replacement> {
+    let Trained {
+        kind,
+        dir,
+        report: r,
+    } = t;
     let kind = *kind;
     if r.net != kind {
         return Err(TrainError::Invalid(format!(
@@ -168,16 +180,12 @@ fn replacement(
 /// The zoom-out boxes (size, scales, floor; [`shared_region`]) of the bundle to write: the
 /// bundle's own, or those the replacing R-ConvNets were trained with when R1 and R2 are both
 /// replaced (every R-ConvNet of a bundle reads the same boxes, so one alone cannot change them).
-fn r_boxes(
-    m: &Manifest,
-    replace: &[(NetKind, &Path, TrainReport)],
-    bundle: &Path,
-) -> Result<RegionGeometry> {
+fn r_boxes(m: &Manifest, replace: &[Trained], bundle: &Path) -> Result<RegionGeometry> {
     let own = shared_region(&m.region);
     let theirs: Vec<(NetKind, &Path, RegionGeometry)> = replace
         .iter()
-        .filter(|(kind, _, _)| matches!(kind, NetKind::R1 | NetKind::R2))
-        .map(|(kind, dir, r)| (*kind, *dir, shared_region(&r.region)))
+        .filter(|t| matches!(t.kind, NetKind::R1 | NetKind::R2))
+        .map(|t| (t.kind, t.dir, shared_region(&t.report.region)))
         .collect();
     let Some((_, first_dir, first)) = theirs.first().cloned() else {
         return Ok(own);
@@ -209,15 +217,21 @@ fn r_boxes(
 fn assemble(src: &Bundle, replace: &[(NetKind, &Path)], out: &Path) -> Result<Manifest> {
     let mut m = src.manifest.clone();
     // each replacement's `train` report, read once
-    let reports = replace
+    let trained = replace
         .iter()
-        .map(|&(kind, dir)| Ok((kind, dir, read_report(dir)?)))
+        .map(|&(kind, dir)| {
+            Ok(Trained {
+                kind,
+                dir,
+                report: read_report(dir)?,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
-    let region = r_boxes(&m, &reports, &src.dir)?;
+    let region = r_boxes(&m, &trained, &src.dir)?;
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
-    let replaced = reports
+    let replaced = trained
         .iter()
-        .map(|rep| replacement(&mut m, &region, rep, &src.dir))
+        .map(|t| replacement(&mut m, &region, t, &src.dir))
         .collect::<Result<Vec<_>>>()?;
     m.region = RegionGeometry {
         boundary_p0: m.region.boundary_p0,

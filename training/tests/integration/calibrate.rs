@@ -11,7 +11,7 @@ use std::path::Path;
 /// Trains a one-epoch `net` into `out` on the fixture bundle's cascade and P-ConvNet (half the
 /// cases held out), with `edit` applied to the arguments.
 fn train_on_tiny(cohort: &Path, net: NetKind, out: &Path, edit: impl FnOnce(&mut TrainArgs)) {
-    let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny");
+    let tiny = crate::tiny_bundle();
     let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     let mut a = crate::train::args(cohort, net, out, 1);
     a.forests = Some(tiny.clone());
@@ -25,7 +25,7 @@ fn train_on_tiny(cohort: &Path, net: NetKind, out: &Path, edit: impl FnOnce(&mut
 fn calibrate_replaces_the_boundary_net_and_never_loses_on_its_cases() {
     let dir = tempfile::tempdir().unwrap();
     let cohort = crate::small_cohort(dir.path(), 2, 41);
-    let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny");
+    let tiny = crate::tiny_bundle();
     let boundary = dir.path().join("boundary");
     train_on_tiny(&cohort, NetKind::Boundary, &boundary, |a| {
         a.boundary_p0 = true
@@ -126,7 +126,7 @@ fn calibrate_replaces_the_boundary_net_and_never_loses_on_its_cases() {
 fn calibrate_replaces_r2_and_searches_the_volume_floor() {
     let dir = tempfile::tempdir().unwrap();
     let cohort = crate::small_cohort(dir.path(), 2, 43);
-    let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny");
+    let tiny = crate::tiny_bundle();
     let r2 = dir.path().join("r2");
     train_on_tiny(&cohort, NetKind::R2, &r2, |_| {});
     let out = dir.path().join("calibrated");
@@ -178,7 +178,7 @@ fn calibrate_replaces_r2_and_searches_the_volume_floor() {
 fn calibrate_takes_new_zoom_out_boxes_only_from_r1_and_r2_together() {
     let dir = tempfile::tempdir().unwrap();
     let cohort = crate::small_cohort(dir.path(), 2, 47);
-    let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny");
+    let tiny = crate::tiny_bundle();
     let wide = vec![1.0, 2.0, 4.0];
     let train = |net: NetKind, name: &str, scales: Option<Vec<f64>>| {
         let out = dir.path().join(name);

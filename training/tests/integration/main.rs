@@ -19,6 +19,11 @@ mod train;
 /// Held by every test that trains a network (see the module doc).
 pub static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// The committed test bundle (`tests/fixtures/bundle-tiny`): its cascade and networks.
+pub fn tiny_bundle() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny")
+}
+
 /// A cohort of `count` small classic phantoms (NIfTI) from `seed`, written to `dir/cohort`.
 pub fn small_cohort(dir: &std::path::Path, count: usize, seed: u64) -> std::path::PathBuf {
     let cohort = dir.join("cohort");

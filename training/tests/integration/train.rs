@@ -107,14 +107,14 @@ fn train_export_resume_and_reproduce() {
     // P0 from a model bundle's P-ConvNet (the fixture bundle's p.onnx)
     let r2b = dir.path().join("r2-bundle-p0");
     let mut a = args(&cohort, NetKind::R2, &r2b, 1);
-    a.p_net = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny"));
+    a.p_net = Some(crate::tiny_bundle());
     run_train(&a).unwrap();
     assert_eq!(report(&r2b).config.in_channels, 2);
 
     // export a bundle (with the fixture's forests) and segment a case with the library
     let r1 = dir.path().join("r1");
     run_train(&args(&cohort, NetKind::R1, &r1, 1)).unwrap();
-    let forests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny");
+    let forests = crate::tiny_bundle();
     let bundle = dir.path().join("bundle");
     let m = run_export(&ExportArgs {
         forests,
@@ -145,7 +145,7 @@ fn train_export_resume_and_reproduce() {
     assert_eq!(m.sigma_for([2.0, 2.0, 2.5]), [1.0, 1.0, 2.0]);
     // a swapped network is refused
     let e = run_export(&ExportArgs {
-        forests: Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny"),
+        forests: crate::tiny_bundle(),
         p: r2.clone(),
         r1: p.clone(),
         r2,
@@ -173,7 +173,7 @@ fn train_export_resume_and_reproduce() {
     assert_eq!(r.region.scales, vec![1.0, 2.0]);
     assert_eq!(r.scale_ablation.map(|ab| ab.alone.len()), Some(2));
     let e = run_export(&ExportArgs {
-        forests: Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundle-tiny"),
+        forests: crate::tiny_bundle(),
         p: p.clone(),
         r1: r1_two,
         r2: dir.path().join("r2"),
