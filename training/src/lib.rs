@@ -25,4 +25,5 @@ pub mod parameter_spread;
 pub mod phantom;
 pub mod realism;
 pub mod selection;
+pub mod tissue_stats;
 pub mod train_cmd;

@@ -22,6 +22,7 @@ use crate::cohort::Cohort;
 use crate::convnet::metrics::auc;
 use crate::error::{Result, TrainError};
 use crate::forest_train::{train_forest, ForestParams};
+use crate::tissue_stats::{tissue_stats, TissueStats, FIELDS};
 use pancseg::io::dicom::series::DicomReadOptions;
 use pancseg::pipeline::candidates::superpixels::body::body_mask;
 use pancseg::pipeline::orient::Canonical;
@@ -70,6 +71,8 @@ pub struct CohortScore {
     pub auc_per_window: Vec<(String, f64)>,
     /// Held-out AUC on the features of every window together.
     pub auc_all_windows: f64,
+    /// Global tissue statistics of each case scored (working grid, inside the body).
+    pub tissue: Vec<TissueStats>,
 }
 
 /// The report of `pancseg-train realism`.
@@ -78,6 +81,8 @@ pub struct RealismReport {
     pub real_scans: Vec<String>,
     pub patches_per_scan: usize,
     pub working_spacing_mm: [f64; 3],
+    /// Global tissue statistics of each real scan, in the order of `real_scans`.
+    pub real_tissue: Vec<TissueStats>,
     pub scores: Vec<CohortScore>,
 }
 
@@ -104,6 +109,48 @@ impl RealismReport {
                 s += &format!(" {a:.3} |");
             }
             s += &format!(" {:.3} |\n", c.auc_all_windows);
+        }
+        s + "\n" + &self.tissue_markdown()
+    }
+
+    /// A Markdown table of the global tissue statistics: one row per real scan, one per cohort
+    /// (mean over its cases, range in brackets).
+    pub fn tissue_markdown(&self) -> String {
+        let mut s = String::from("| scan or cohort |");
+        for f in FIELDS {
+            s += &format!(" {f} |");
+        }
+        s += "\n|---|";
+        for _ in FIELDS {
+            s += "---|";
+        }
+        s += "\n";
+        for (name, t) in self.real_scans.iter().zip(&self.real_tissue) {
+            s += &format!("| {name} |");
+            for v in t.values() {
+                s += &format!(" {v:.1} |");
+            }
+            s += "\n";
+        }
+        for c in &self.scores {
+            s += &format!("| {} ({} cases) |", c.cohort, c.tissue.len());
+            for k in 0..FIELDS.len() {
+                let vals: Vec<f64> = c
+                    .tissue
+                    .iter()
+                    .map(|t| t.values()[k])
+                    .filter(|v| v.is_finite())
+                    .collect();
+                if vals.is_empty() {
+                    s += " - |";
+                    continue;
+                }
+                let mean = vals.iter().sum::<f64>() / vals.len() as f64;
+                let lo = vals.iter().cloned().fold(f64::INFINITY, f64::min);
+                let hi = vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                s += &format!(" {mean:.1} ({lo:.1}-{hi:.1}) |");
+            }
+            s += "\n";
         }
         s
     }
@@ -322,9 +369,11 @@ pub fn realism(o: &RealismOptions) -> Result<RealismReport> {
         ));
     }
     let mut real = Vec::new();
+    let mut real_tissue = Vec::new();
     for (i, path) in o.real.iter().enumerate() {
         let v = load_volume(path, &DicomReadOptions::default())?.volume;
         let w = working(&v, o.working_spacing)?;
+        real_tissue.push(tissue_stats(&w));
         real.push(patches(
             &w,
             o.patches_per_scan,
@@ -340,9 +389,11 @@ pub fn realism(o: &RealismOptions) -> Result<RealismReport> {
         let ids: Vec<&str> = (0..k).map(|i| all[i * all.len() / k].id.as_str()).collect();
         let per_case = total_real.div_ceil(ids.len()).max(8);
         let mut phantom = Vec::new();
+        let mut tissue = Vec::new();
         for (i, id) in ids.iter().enumerate() {
             let (ct, _) = cohort.load_native_case(id)?;
             let w = working(&ct, o.working_spacing)?;
+            tissue.push(tissue_stats(&w));
             phantom.push(patches(&w, per_case, o.seed ^ (0xB000 + i as u64))?);
         }
         let nf = n_features();
@@ -376,12 +427,14 @@ pub fn realism(o: &RealismOptions) -> Result<RealismReport> {
             cases: ids.len(),
             auc_per_window,
             auc_all_windows: auc_all,
+            tissue,
         });
     }
     Ok(RealismReport {
         real_scans: o.real.iter().map(|p| label(p)).collect(),
         patches_per_scan: o.patches_per_scan,
         working_spacing_mm: o.working_spacing,
+        real_tissue,
         scores,
     })
 }
