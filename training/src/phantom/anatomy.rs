@@ -172,6 +172,13 @@ pub struct BodyForm {
     /// Below this z the lateral half-axis grows by `hip_gain` (the hips).
     pub hips_from_mm: f64,
     pub hip_gain: f64,
+    /// Share of small-bowel loops drawn collapsed: 5-8 mm in radius with a 2.5-3.5 mm wall
+    /// around a core of chyme, soft-tissue dense as empty jejunum and ileum are in patients
+    /// (0: none, the classic profile).
+    pub collapsed_bowel: f64,
+    /// Share of the other small-bowel loops holding chyme (fluid with debris and gas bubbles)
+    /// instead of the classic draw's water, air or oral contrast (0: none, the classic profile).
+    pub chyme_bowel: f64,
 }
 
 impl BodyForm {
@@ -185,6 +192,8 @@ impl BodyForm {
         chest_ap_gain: 0.0,
         hips_from_mm: f64::NEG_INFINITY,
         hip_gain: 0.0,
+        collapsed_bowel: 0.0,
+        chyme_bowel: 0.0,
     };
 
     fn is_classic(&self) -> bool {
@@ -322,6 +331,34 @@ impl Painter<'_> {
                 }
             },
         );
+    }
+
+    /// The state of one small-bowel loop drawn with `kind` by the classic draw: as drawn (wall
+    /// 2 mm), collapsed (the control points' radius set to 5-8 mm, a thicker wall, chyme) or
+    /// filled with chyme, by the form's shares. Returns the wall thickness (mm) and the content.
+    /// Draws nothing from `rng` when both shares are 0 (the classic profile stays as it was).
+    pub fn small_bowel_state(
+        &self,
+        rng: &mut ChaCha8Rng,
+        ctrl: &mut [TubePoint],
+        kind: Content,
+    ) -> (f64, Content) {
+        let (collapsed, chyme) = (self.form.collapsed_bowel, self.form.chyme_bowel);
+        if collapsed <= 0.0 && chyme <= 0.0 {
+            return (2.0, kind);
+        }
+        let u: f64 = rng.random();
+        if u < collapsed {
+            let r = rng.random_range(5.0..8.0);
+            for q in ctrl.iter_mut() {
+                q.r = r;
+            }
+            (rng.random_range(2.5..3.5), Content::Chyme)
+        } else if u < collapsed + (1.0 - collapsed) * chyme {
+            (2.0, Content::Chyme)
+        } else {
+            (2.0, kind)
+        }
     }
 
     /// A hollow tube (bowel): a wall of `wall` painted where `into(current label)` allows, then
@@ -521,12 +558,13 @@ impl Painter<'_> {
                 rng.random_range(yr.0..yr.1),
                 rng.random_range(zr.0..zr.1),
             ];
-            let ctrl = wander(rng, p, [xr, yr, zr], 8..14, 24.0, r);
+            let mut ctrl = wander(rng, p, [xr, yr, zr], 8..14, 24.0, r);
             let kind = Content::draw(rng, an.oral_contrast, false);
+            let (wall_mm, kind) = self.small_bowel_state(rng, &mut ctrl, kind);
             self.tube_wall_content(
                 c,
                 &spline(&ctrl, 3.0),
-                2.0,
+                wall_mm,
                 SMALL_BOWEL_WALL,
                 SMALL_BOWEL_CONTENT,
                 kind,

@@ -145,6 +145,8 @@ pub enum Content {
     Air,
     OralContrast,
     Stool,
+    /// Small-bowel chyme: fluid with debris and gas bubbles (the realistic profile only).
+    Chyme,
 }
 
 impl Content {
@@ -175,6 +177,14 @@ impl Content {
             Content::Water => 12.0 + 10.0 * tex,
             Content::Air => -960.0 + 30.0 * tex,
             Content::OralContrast => 280.0 + 60.0 * tex,
+            // fluid of 0-40 HU with debris, gas bubbles where the texture peaks
+            Content::Chyme => {
+                if tex > 0.6 {
+                    -850.0 + 100.0 * tex
+                } else {
+                    18.0 + 22.0 * tex
+                }
+            }
             // mottled: gas bubbles in soft material
             Content::Stool => {
                 if tex > 0.35 {

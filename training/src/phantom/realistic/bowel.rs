@@ -2,7 +2,8 @@
 //! peritoneal cavity as fat, where in patients (thin ones above all) jejunal and ileal loops
 //! fill it. Extra loops are swept as random walks through the mid and lower abdomen and the
 //! pelvis, painted only into visceral fat and existing bowel, never into organs; how many
-//! falls with the body's fat (habitus).
+//! falls with the body's fat (habitus). Like the anatomy's own loops, a share of them is
+//! collapsed or holds chyme (`BodyForm::collapsed_bowel`, `chyme_bowel`).
 
 use super::super::anatomy::{wander, Painter};
 use super::super::canvas::{spline, Canvas};
@@ -30,12 +31,13 @@ pub fn paint_loops(p: &Painter, c: &mut Canvas, lv: &Levels, count: usize, rng: 
             rng.random_range(yr.0..yr.1),
             rng.random_range(zr.0..zr.1),
         ];
-        let ctrl = wander(rng, q, [xr, yr, zr], 6..12, 22.0, r);
+        let mut ctrl = wander(rng, q, [xr, yr, zr], 6..12, 22.0, r);
         let kind = Content::draw(rng, an.oral_contrast, false);
+        let (wall_mm, kind) = p.small_bowel_state(rng, &mut ctrl, kind);
         p.tube_wall_content(
             c,
             &spline(&ctrl, 3.0),
-            2.0,
+            wall_mm,
             SMALL_BOWEL_WALL,
             SMALL_BOWEL_CONTENT,
             kind,

@@ -243,6 +243,8 @@ impl Realism {
             chest_ap_gain: rng.random_range(0.0..0.15),
             hips_from_mm: rng.random_range(-170.0..-120.0),
             hip_gain: rng.random_range(0.0..0.12),
+            collapsed_bowel: rng.random_range(0.15..0.5),
+            chyme_bowel: rng.random_range(0.2..0.6),
         };
         let phase = pick(
             rng,
