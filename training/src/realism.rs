@@ -22,9 +22,8 @@ use crate::cohort::Cohort;
 use crate::convnet::metrics::auc;
 use crate::error::{Result, TrainError};
 use crate::forest_train::{train_forest, ForestParams};
-use crate::tissue_stats::{tissue_stats, TissueStats, FIELDS};
+use crate::tissue_stats::{slice_bodies, tissue_stats, TissueStats, FIELDS};
 use pancseg::io::dicom::series::DicomReadOptions;
-use pancseg::pipeline::candidates::superpixels::body::body_mask;
 use pancseg::pipeline::orient::Canonical;
 use pancseg::pipeline::working_grid::working_volume;
 use pancseg::{load_volume, Volume};
@@ -232,8 +231,8 @@ fn features(p: &[f32], lo: f32, hi: f32, out: &mut Vec<f32>) {
     out.push(dz.sqrt());
 }
 
-/// Draws `n` patches inside the body of a working-grid volume.
-fn patches(ct: &Volume, n: usize, seed: u64) -> Result<Patches> {
+/// Draws `n` patches inside the body (`bodies`: [`slice_bodies`]) of a working-grid volume.
+fn patches(ct: &Volume, bodies: &[Vec<bool>], n: usize, seed: u64) -> Result<Patches> {
     let (nz, ny, nx) = ct.data.dim();
     if nz < 3 || ny < SIDE + 2 || nx < SIDE + 2 {
         return Err(TrainError::Invalid(format!(
@@ -244,9 +243,6 @@ fn patches(ct: &Volume, n: usize, seed: u64) -> Result<Patches> {
     let flat = data
         .as_slice()
         .ok_or_else(|| TrainError::Invalid("CT not contiguous".into()))?;
-    let bodies: Vec<Vec<bool>> = (0..nz)
-        .map(|z| body_mask(&flat[z * ny * nx..(z + 1) * ny * nx], nx, ny))
-        .collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut rows: Vec<Vec<f32>> = vec![Vec::new(); WINDOWS.len()];
     let mut zs = Vec::new();
@@ -373,9 +369,11 @@ pub fn realism(o: &RealismOptions) -> Result<RealismReport> {
     for (i, path) in o.real.iter().enumerate() {
         let v = load_volume(path, &DicomReadOptions::default())?.volume;
         let w = working(&v, o.working_spacing)?;
-        real_tissue.push(tissue_stats(&w));
+        let bodies = slice_bodies(&w);
+        real_tissue.push(tissue_stats(&w, &bodies));
         real.push(patches(
             &w,
+            &bodies,
             o.patches_per_scan,
             o.seed ^ (0xAE00 + i as u64),
         )?);
@@ -393,8 +391,14 @@ pub fn realism(o: &RealismOptions) -> Result<RealismReport> {
         for (i, id) in ids.iter().enumerate() {
             let (ct, _) = cohort.load_native_case(id)?;
             let w = working(&ct, o.working_spacing)?;
-            tissue.push(tissue_stats(&w));
-            phantom.push(patches(&w, per_case, o.seed ^ (0xB000 + i as u64))?);
+            let bodies = slice_bodies(&w);
+            tissue.push(tissue_stats(&w, &bodies));
+            phantom.push(patches(
+                &w,
+                &bodies,
+                per_case,
+                o.seed ^ (0xB000 + i as u64),
+            )?);
         }
         let nf = n_features();
         let auc_per_window = WINDOWS

@@ -125,18 +125,30 @@ fn noise_sd(res: &mut [f32]) -> f64 {
     1.4826 * median(&mut dev) / (1.0f64 + 1.0 / 8.0).sqrt()
 }
 
+/// The body mask of every axial slice of `ct` (the library's per-slice body mask), shared by
+/// [`tissue_stats`] and the realism patches so that a scan's masks are found once.
+pub fn slice_bodies(ct: &Volume) -> Vec<Vec<bool>> {
+    let (nz, ny, nx) = ct.data.dim();
+    let data = ct.data.as_standard_layout();
+    (0..nz)
+        .map(|z| {
+            let slice: Vec<f32> = data
+                .index_axis(ndarray::Axis(0), z)
+                .iter()
+                .copied()
+                .collect();
+            body_mask(&slice, nx, ny)
+        })
+        .collect()
+}
+
 /// The statistics of a CT on its own grid (pass the working-grid volume to compare scans of
-/// different spacing alike). Voxels outside the per-slice body mask count only as "outside".
-pub fn tissue_stats(ct: &Volume) -> TissueStats {
+/// different spacing alike) with its [`slice_bodies`]. Voxels outside the per-slice body mask
+/// count only as "outside".
+pub fn tissue_stats(ct: &Volume, bodies: &[Vec<bool>]) -> TissueStats {
     let (nz, ny, nx) = ct.data.dim();
     let data = ct.data.as_standard_layout();
     let at = |z: usize, y: usize, x: usize| data[[z, y, x]];
-    let per = ny * nx;
-    let mut bodies = Vec::with_capacity(nz);
-    for z in 0..nz {
-        let slice: Vec<f32> = (0..per).map(|i| at(z, i / nx, i % nx)).collect();
-        bodies.push(body_mask(&slice, nx, ny));
-    }
     let mut counts = [0usize; 6];
     let (mut fat, mut soft, mut bone, mut outside) = (vec![], vec![], vec![], vec![]);
     let (mut res_fat, mut res_soft, mut dz_soft) = (vec![], vec![], vec![]);
@@ -249,7 +261,10 @@ mod tests {
 
     #[test]
     fn shares_levels_and_noise_of_a_known_body() {
-        let s = tissue_stats(&phantom(10.0));
+        let s = {
+            let v = phantom(10.0);
+            tissue_stats(&v, &slice_bodies(&v))
+        };
         // the disc of radius 26: fat and soft about half each, bone the core
         assert!((s.fat_pct - s.soft_pct).abs() < 5.0, "{s:?}");
         assert!(
@@ -267,8 +282,14 @@ mod tests {
 
     #[test]
     fn noise_scales_with_the_noise_put_in() {
-        let lo = tissue_stats(&phantom(5.0));
-        let hi = tissue_stats(&phantom(20.0));
+        let lo = {
+            let v = phantom(5.0);
+            tissue_stats(&v, &slice_bodies(&v))
+        };
+        let hi = {
+            let v = phantom(20.0);
+            tissue_stats(&v, &slice_bodies(&v))
+        };
         let r = hi.noise_soft_hu / lo.noise_soft_hu;
         assert!((r - 4.0).abs() < 0.3, "{r}");
     }
