@@ -2,6 +2,7 @@
 //! thresholds, surface distances, and the mean curves that calibration searches.
 
 use super::grid::{crf_grid, sigma_grid};
+use super::packed_mask::PackedMask;
 use super::results::{scaled_sigma, CvArgs};
 use crate::cohort::Cohort;
 use crate::error::Result;
@@ -52,6 +53,9 @@ pub(super) struct Evaluated {
     pub(super) g_curves: Vec<[Vec<f64>; 3]>,
     /// DSC per CRF (weight, prior) of [`crf_grid`].
     pub(super) crf_dsc: Vec<f64>,
+    /// The box's CRF(P2) mask per setting of [`crf_grid`], packed (`maps.crf` is emptied):
+    /// empty when the case had no candidate or the bundle no boundary ConvNet.
+    pub(super) crf_masks: Vec<PackedMask>,
 }
 
 pub(super) fn figures(
@@ -144,16 +148,18 @@ pub(super) fn evaluate_case(
     } else {
         Vec::new()
     };
-    let crf_dsc = if maps.crf.is_empty() && seg.manifest().networks.boundary.is_some() {
+    let crf = std::mem::take(&mut maps.crf);
+    let crf_dsc = if crf.is_empty() && seg.manifest().networks.boundary.is_some() {
         // no slab or no candidate: every CRF setting gives the empty mask
         let empty = if total == 0 { 1.0 } else { 0.0 };
         vec![empty; crf_grid().len()]
     } else {
-        maps.crf
-            .iter()
+        crf.iter()
             .map(|(_, m)| box_dsc(m, maps.offset, &truth, total))
             .collect()
     };
+    // kept until calibration picks a setting: a bit per voxel instead of a byte
+    let crf_masks = crf.iter().map(|(_, m)| PackedMask::pack(m)).collect();
     Ok(Evaluated {
         id: id.to_string(),
         train,
@@ -163,6 +169,7 @@ pub(super) fn evaluate_case(
         curve,
         g_curves,
         crf_dsc,
+        crf_masks,
     })
 }
 

@@ -389,7 +389,12 @@ pub(super) fn run_fold(
         }
         match crf_pick {
             Some(i) => {
-                let (d, s) = figures(&m.full(&m.crf[i].1), &e.truth, m.spacing);
+                // no packed mask: the case had no candidate, every setting gives the empty mask
+                let mask = e
+                    .crf_masks
+                    .get(i)
+                    .map_or_else(|| Array3::zeros(m.dims), |p| m.full(&p.unpack()));
+                let (d, s) = figures(&mask, &e.truth, m.spacing);
                 dsc.push(d);
                 sd.push(s);
             }

@@ -12,11 +12,12 @@
 //! reused when present.
 //!
 //! The parts: `grid` (what is searched), `profile` (schedules), `results` (arguments and
-//! results), `evaluate` (one case), `fold` (train, calibrate, evaluate one fold) and `table1`.
+//! results), `evaluate` (one case), `packed_mask` (the CRF masks it keeps), `fold` (train, calibrate, evaluate one fold) and `table1`.
 
 pub(crate) mod evaluate;
 mod fold;
 mod grid;
+mod packed_mask;
 mod profile;
 mod results;
 mod table1;
