@@ -181,7 +181,8 @@ typedef enum {
    */
   PANCSEG_FOV_CUT = 1,
   /**
-   * The scan holds no pancreas region (chest only): the mask is empty.
+   * The scan holds no pancreas region (chest only, or pelvis only ending in the lumbar gap
+   * close over the iliac crests): the mask is empty.
    */
   PANCSEG_FOV_ABSENT = 2,
 } pancseg_field_of_view;

@@ -306,7 +306,14 @@ pub fn run(a: &SegmentArgs) -> pancseg::Result<()> {
         landmark(r.landmarks.lung_base),
         landmark(r.landmarks.iliac_crest),
         match (&r.slab, r.field_of_view) {
-            (None, _) => "no pancreas region in the field of view: nothing segmented".to_string(),
+            (None, _) => format!(
+                "no pancreas region in the field of view ({}): nothing segmented",
+                if r.landmarks.lung_base == Landmark::Below {
+                    "chest only"
+                } else {
+                    "pelvis only"
+                }
+            ),
             (Some(s), fov) => format!(
                 "searched {:.0}..{:.0} mm; the pancreas region is {}",
                 s.first as f64 * r.working_spacing[2],

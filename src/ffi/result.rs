@@ -30,7 +30,8 @@ pub enum pancseg_field_of_view {
     /// The scan's edge cuts the region (a short slab, or the mask reaches the first or last
     /// slice): the mask may miss part of the gland.
     PANCSEG_FOV_CUT = 1,
-    /// The scan holds no pancreas region (chest only): the mask is empty.
+    /// The scan holds no pancreas region (chest only, or pelvis only ending in the lumbar gap
+    /// close over the iliac crests): the mask is empty.
     PANCSEG_FOV_ABSENT = 2,
 }
 

@@ -456,30 +456,57 @@ fn a_chest_only_scan_gives_an_empty_mask_and_says_so() {
     assert!(maps.candidates_mask().iter().all(|&v| v == 0));
 }
 
-#[test]
-fn a_pelvis_only_scan_reports_its_iliac_wings() {
-    // every slice: a soft-tissue body with a broad bone plate (an iliac wing) on each side
-    let data = ndarray::Array3::from_shape_fn((40, 160, 160), |(_, y, x)| {
+/// A synthetic pelvis: a soft-tissue body with a broad bone plate (an iliac wing) on each side,
+/// on every slice but the highest `gap` (the lumbar gap over the crests).
+fn synthetic_pelvis(gap: usize) -> Volume {
+    let nz = 40;
+    let data = ndarray::Array3::from_shape_fn((nz, 160, 160), |(z, y, x)| {
         let (u, v) = ((x as f64 - 80.0) / 70.0, (y as f64 - 80.0) / 50.0);
         let wing =
             |cx: f64| ((x as f64 - cx) / 6.0).powi(2) + ((y as f64 - 85.0) / 22.0).powi(2) < 1.0;
         if u * u + v * v >= 1.0 {
             -1000.0
-        } else if wing(30.0) || wing(130.0) {
+        } else if z + gap < nz && (wing(30.0) || wing(130.0)) {
             700.0
         } else {
             40.0
         }
     });
-    let ct = Image {
+    Image {
         data,
         geometry: pancseg::Geometry {
             spacing: [2.0, 2.0, 2.5],
             ..Default::default()
         },
-    };
-    let r = shared().segment(&ct, &SegmentOptions::default()).unwrap();
+    }
+}
+
+#[test]
+fn a_pelvis_only_scan_reports_its_iliac_wings() {
+    let r = shared()
+        .segment(&synthetic_pelvis(0), &SegmentOptions::default())
+        .unwrap();
     assert_eq!(r.report.landmarks.iliac_crest, pancseg::Landmark::Above);
     // the crest alone does not bound the search (pipeline::abdomen::region): not "absent"
+    assert_ne!(r.report.field_of_view, pancseg::FieldOfView::Absent);
+    assert_eq!(r.report.landmarks.top_above_pelvis_mm, None);
+}
+
+#[test]
+fn a_pelvis_only_scan_ending_in_the_lumbar_gap_gives_an_empty_mask_and_says_so() {
+    // 6 slices of 2.5 mm without lateral bone over the wings: 15 mm above the crest
+    let r = shared()
+        .segment(&synthetic_pelvis(6), &SegmentOptions::default())
+        .unwrap();
+    let rep = &r.report;
+    assert_eq!(rep.landmarks.top_above_pelvis_mm, Some(15.0));
+    assert_eq!(rep.field_of_view, pancseg::FieldOfView::Absent);
+    assert!(r.mask.data.iter().all(|&v| v == 0));
+    assert!(rep.slab.is_none() && rep.candidates == 0);
+    // 40 mm above the crest the gland's lowest part can lie in the scan: it is searched
+    let r = shared()
+        .segment(&synthetic_pelvis(16), &SegmentOptions::default())
+        .unwrap();
+    assert_eq!(r.report.landmarks.top_above_pelvis_mm, Some(40.0));
     assert_ne!(r.report.field_of_view, pancseg::FieldOfView::Absent);
 }

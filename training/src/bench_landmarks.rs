@@ -12,12 +12,15 @@
 use crate::error::Result;
 use crate::phantom::realistic::draw::Framing;
 use crate::phantom::{generate_profile_case, labels, PhantomCase, PhantomSize, Profile};
+use pancseg::io::dicom::series::DicomReadOptions;
+use pancseg::load_volume;
 use pancseg::pipeline::abdomen::{
     find_landmarks, locate, slab, slice_measures, Landmark, SliceMeasures,
 };
 use pancseg::pipeline::orient::Canonical;
 use pancseg::pipeline::working_grid::{working_volume, DEFAULT_SPACING_MM};
 use std::fmt::Write;
+use std::path::PathBuf;
 
 /// Runs the survey over `seeds` cases per framing (seeds 5001...); returns a Markdown report.
 pub fn bench_landmarks(seeds: u64) -> Result<String> {
@@ -212,6 +215,83 @@ pub fn lung_shares(bodies: u64) -> Result<String> {
     Ok(out)
 }
 
+/// The finder on scans without labels (`--real`): per scan its landmarks on the working grid,
+/// the smaller side's largest lateral bone piece per slice (what the pelvis and lumbar-gap
+/// rules read) and the crops from the lowest slice up to each higher slice, framed as a
+/// pelvis-only scan would be, that get no slab. A framing check on real scanner output:
+/// nothing of the pancreas is read.
+pub fn real_scans(paths: &[PathBuf]) -> Result<String> {
+    let mut out = String::new();
+    for path in paths {
+        let ct = load_volume(path, &DicomReadOptions::default())?.volume;
+        let canonical = Canonical::of(&ct.geometry)?;
+        let (_, w) = working_volume(&ct, &canonical, Some(DEFAULT_SPACING_MM))?;
+        let measures = slice_measures(&w);
+        let slice_mm = w.geometry.spacing[2];
+        let whole = find_landmarks(&measures, slice_mm);
+        let _ = writeln!(
+            out,
+            "{}: {} working slices of {slice_mm} mm; lung base {:?}, iliac crest {:?}, top above \
+             the pelvis {}",
+            path.display(),
+            measures.len(),
+            whole.lung_base,
+            whole.iliac_crest,
+            whole
+                .top_above_pelvis_mm
+                .map_or("-".into(), |d| format!("{d:.1} mm")),
+        );
+        let _ = writeln!(
+            out,
+            "lateral bone, smaller side, cm² per slice from the lowest (base 36, capped at 35): {}",
+            lateral_bone_profile(&measures)
+        );
+        let absent: Vec<usize> = (8..measures.len())
+            .filter(|&top| {
+                slab(
+                    &find_landmarks(&measures[..=top], slice_mm),
+                    top + 1,
+                    slice_mm,
+                )
+                .is_none()
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "crops from the lowest slice up (tops at {:.0}-{:.0} mm): no slab for {} of {}{}\n",
+            8.0 * slice_mm,
+            (measures.len() - 1) as f64 * slice_mm,
+            absent.len(),
+            measures.len().saturating_sub(8),
+            if absent.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", tops at {}",
+                    absent
+                        .iter()
+                        .map(|&t| format!("{:.0}", t as f64 * slice_mm))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+    }
+    Ok(out)
+}
+
+/// The smaller side's largest lateral bone piece per slice in cm², rounded, as base-36 digits.
+fn lateral_bone_profile(m: &[SliceMeasures]) -> String {
+    m.iter()
+        .map(|s| {
+            let cm2 = (s.bone_left_mm2.min(s.bone_right_mm2) / 100.0)
+                .round()
+                .min(35.0);
+            std::char::from_digit(cm2 as u32, 36).unwrap_or('?')
+        })
+        .collect()
+}
+
 /// The finder run on every crop of a body's slice measures, as scans framed anywhere would be:
 /// the highest slice at every working slice, lengths 40 mm to 1 m.
 #[derive(Default)]
@@ -227,6 +307,10 @@ struct Crops {
     /// Crops holding pancreas, and those whose slab is absent or cuts it.
     holding: usize,
     cut: usize,
+    /// Crops lying wholly below the pancreas (pelvis, lumbar gap), and those given no slab
+    /// (the pelvis-only verdict).
+    below_pancreas: usize,
+    below_pancreas_absent: usize,
 }
 
 impl Crops {
@@ -256,6 +340,12 @@ impl Crops {
                     self.showing_with_base += usize::from(based);
                 }
                 let Some([lo, hi]) = pancreas else { continue };
+                if z[top] < lo {
+                    self.below_pancreas += 1;
+                    let absent = slab(&landmarks, crop.len(), slice_mm).is_none();
+                    self.below_pancreas_absent += usize::from(absent);
+                    continue;
+                }
                 let (a, b) = (lo.max(z[first]), hi.min(z[top]));
                 if a > b {
                     continue;
@@ -274,7 +364,8 @@ impl Crops {
             "Every crop of these bodies (highest slice anywhere, {}-{} mm long; {} crops): a lung \
              base on {} of the {} crops whose highest slice lies below the lowest lung; on {} of \
              the {} showing the lowest lung and 60 mm of lung or more; the slab absent or cutting the pancreas on {} \
-             of the {} crops that hold pancreas.",
+             of the {} crops that hold pancreas; the slab absent (pelvis only) on {} of the {} crops \
+             lying wholly below the pancreas.",
             Self::LENGTHS[0] as f64 * DEFAULT_SPACING_MM[2],
             Self::LENGTHS[Self::LENGTHS.len() - 1] as f64 * DEFAULT_SPACING_MM[2],
             self.total,
@@ -283,7 +374,9 @@ impl Crops {
             self.showing_with_base,
             self.showing,
             self.cut,
-            self.holding
+            self.holding,
+            self.below_pancreas_absent,
+            self.below_pancreas
         )
     }
 }

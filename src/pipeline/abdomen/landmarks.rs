@@ -40,6 +40,19 @@
 //!   threshold, so the pelvis can show as several runs); the highest run below the lung base
 //!   ends at the **iliac crest**; when that run reaches the scan's highest slice the whole scan
 //!   lies in the pelvis.
+//! - **The lumbar gap over the pelvis**: between the iliac crests and the lowest ribs a
+//!   section holds little or no lateral bone (the lumbar spine lies in the middle, not beside
+//!   it). When the scan's highest slices (at least 5 mm) hold no lateral bone (the smaller
+//!   side's largest piece under 0.5 cm²) and the lateral bone below them continues, without a
+//!   break of 10 mm or more, down into a pelvis run as above, the scan ends in that gap: the
+//!   landmarks report how far its highest slice lies above the top of that pelvis run (the
+//!   crest as found), and [`super::region`] takes a scan without lungs that ends close over it
+//!   for a pelvis-only scan. Arms held down beside the body fill every section with lateral
+//!   bone, so no band is free; phantom ribs do too. Real ribs do not: on the real
+//!   abdomen-pelvis scan of `../shared/data/real-ct` the lateral pieces fall under 0.5 cm²
+//!   from about 85 mm above the crest up to the lungs (thin cortex on a 2 mm grid), so the
+//!   band alone would also be found in the upper abdomen; measuring from the pelvis run itself
+//!   keeps such a scan's mid-abdomen crops searched (`docs/results/landmarks.md`).
 //!
 //! HU heuristics of this kind (air inside the body for lungs, dense bone for the skeleton) are
 //! common practice in public CT code (see `docs/`); they see nothing of the pancreas itself.
@@ -75,8 +88,14 @@ const PELVIS_SIDE_MM2: f64 = 500.0;
 /// go, and the body wall stays (a chest wall of 10 mm over the lungs survives; with 4 mm, a
 /// thin wall broke and the lungs' air leaked outside the body).
 const DETACH_MM: f64 = 2.0;
-/// Shortest run of lung or pelvis slices (mm).
+/// Shortest run of lung or pelvis slices (mm); also the shortest break of lateral bone that
+/// separates the bone under the lumbar gap from the pelvis.
 const MIN_RUN_MM: f64 = 10.0;
+/// A slice without lateral bone: the smaller side's largest piece under this (mm²).
+const NO_LATERAL_BONE_MM2: f64 = 50.0;
+/// The band free of lateral bone at a scan's top is at least this long (mm) to count as the
+/// lumbar gap.
+const GAP_MIN_MM: f64 = 5.0;
 
 /// Measures of one axial slice.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -136,6 +155,11 @@ impl SliceMeasures {
     fn is_pelvis(&self) -> bool {
         self.bone_left_mm2 >= PELVIS_SIDE_MM2 && self.bone_right_mm2 >= PELVIS_SIDE_MM2
     }
+
+    /// Whether the slice holds lateral bone on both sides.
+    fn has_lateral_bone(&self) -> bool {
+        self.bone_left_mm2.min(self.bone_right_mm2) >= NO_LATERAL_BONE_MM2
+    }
 }
 
 /// A landmark's slice, or where it lies when the scan does not show it.
@@ -153,10 +177,13 @@ pub enum Landmark {
 }
 
 /// The landmarks of one scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Landmarks {
     pub lung_base: Landmark,
     pub iliac_crest: Landmark,
+    /// When the scan ends in the lumbar gap over the pelvis (see the module doc): how far its
+    /// highest slice lies above the highest pelvis slice (mm).
+    pub top_above_pelvis_mm: Option<f64>,
 }
 
 /// Measures of every slice of a canonical volume.
@@ -310,6 +337,36 @@ fn entering_lungs(m: &[SliceMeasures], min_len: usize) -> Option<usize> {
     (top - first + 1 >= min_len).then_some(first)
 }
 
+/// How far (mm) the highest slice lies above the highest pelvis slice, when the scan ends in
+/// the lumbar gap over the pelvis (see the module doc); `min_len` is the shortest run (and
+/// break) in slices.
+fn top_above_pelvis(m: &[SliceMeasures], slice_mm: f64, min_len: usize) -> Option<f64> {
+    let top = m.len().checked_sub(1)?;
+    let bone = m.iter().rposition(SliceMeasures::has_lateral_bone)?;
+    let band = top - bone;
+    if (band as f64) * slice_mm < GAP_MIN_MM {
+        return None;
+    }
+    // the lateral bone below the band, down to the first break of `min_len` slices
+    let mut start = 0;
+    let mut free = 0;
+    for z in (0..=bone).rev() {
+        if m[z].has_lateral_bone() {
+            free = 0;
+        } else {
+            free += 1;
+            if free >= min_len {
+                start = z + free;
+                break;
+            }
+        }
+    }
+    let pelvis = runs(&m[start..=bone], SliceMeasures::is_pelvis, min_len);
+    pelvis
+        .last()
+        .map(|r| (top - (start + r[1])) as f64 * slice_mm)
+}
+
 /// The landmarks from the slice measures of a grid with `slice_mm` between slices.
 pub fn find_landmarks(m: &[SliceMeasures], slice_mm: f64) -> Landmarks {
     let min_len = ((MIN_RUN_MM / slice_mm).ceil() as usize).max(2);
@@ -345,6 +402,7 @@ pub fn find_landmarks(m: &[SliceMeasures], slice_mm: f64) -> Landmarks {
     Landmarks {
         lung_base,
         iliac_crest,
+        top_above_pelvis_mm: top_above_pelvis(m, slice_mm, min_len),
     }
 }
 
@@ -367,6 +425,20 @@ mod tests {
                     body_mm2: 70000.0,
                     bone_left_mm2: 900.0,
                     bone_right_mm2: 900.0,
+                    ..Default::default()
+                },
+                // the upper iliac wings: lateral bone, too little to be a pelvis slice
+                'w' => SliceMeasures {
+                    body_mm2: 70000.0,
+                    bone_left_mm2: 200.0,
+                    bone_right_mm2: 300.0,
+                    ..Default::default()
+                },
+                // rib arcs: lateral bone on both sides
+                'b' => SliceMeasures {
+                    body_mm2: 60000.0,
+                    bone_left_mm2: 300.0,
+                    bone_right_mm2: 250.0,
                     ..Default::default()
                 },
                 // a gas-filled bowel loop: air but a small share
@@ -429,6 +501,27 @@ mod tests {
         let slab = find_landmarks(&slices("........"), 2.5);
         assert_eq!(slab.lung_base, Landmark::NotFound);
         assert_eq!(slab.iliac_crest, Landmark::NotFound);
+    }
+
+    #[test]
+    fn a_scan_ending_in_the_lumbar_gap_over_the_pelvis_says_how_far_above_it() {
+        // 2.5 mm slices: pelvis, the upper wings (with a 7.5 mm break), 4 slices of gap: the
+        // top lies 12 slices over the highest pelvis slice
+        let l = find_landmarks(&slices("PPPPPPwww...ww...."), 2.5);
+        assert_eq!(l.top_above_pelvis_mm, Some(30.0));
+        assert_eq!(l.lung_base, Landmark::NotFound);
+        // a band shorter than 5 mm, or none: not the gap
+        assert_eq!(find_landmarks(&slices("PPPPPPww."), 2.5).top_above_pelvis_mm, None);
+        assert_eq!(find_landmarks(&slices("PPPPPPPP"), 2.5).top_above_pelvis_mm, None);
+        // a break of 10 mm below the band: the bone under it is not the pelvis's
+        let l = find_landmarks(&slices("PPPPPP....ww...."), 2.5);
+        assert_eq!(l.top_above_pelvis_mm, None);
+        // the top inside the ribs, or in a gap between rib arcs over no pelvis
+        assert_eq!(find_landmarks(&slices("PPPP.......bbbbbb"), 2.5).top_above_pelvis_mm, None);
+        assert_eq!(find_landmarks(&slices("......bbbbb..."), 2.5).top_above_pelvis_mm, None);
+        // a whole trunk ends above the lungs' ribs: no gap at its top
+        let l = find_landmarks(&slices("PPPP....bbbbb.....LLLLLL"), 2.5);
+        assert_eq!(l.top_above_pelvis_mm, None);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! bases, iliac crests), the [`region`] slab between them that can hold the pancreas, and the
 //! field-of-view verdict. The pipeline works only inside the slab, so a whole-trunk scan costs
 //! about what an abdomen-only scan does, and a chest-only scan gives an empty mask and says
-//! so (the pelvis is reported but trusted only with the lungs: see [`region`]).
+//! so; a pelvis-only scan does when it ends in the lumbar gap close over the pelvis (the crest
+//! alone is trusted only with the lungs: see [`region`]).
 
 pub mod landmarks;
 pub mod region;

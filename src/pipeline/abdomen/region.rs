@@ -17,10 +17,16 @@
 //! - unbounded on a side whose landmark the scan does not show.
 //!
 //! A scan whose lungs reach its lowest slice (chest only) holds no pancreas: the slab is empty
-//! and so is the mask. The iliac crest alone does not bound the slab and a pelvis-only verdict
-//! is not given: on the project's phantoms thick rib arcs and contrast-filled bowel on both
+//! and so is the mask. The iliac crest alone does not bound the slab: on the project's
+//! phantoms thick rib arcs, arms held down beside the body and contrast-filled bowel on both
 //! sides pass for iliac wings in some cases, so the crest is trusted only where the lungs
-//! confirm the level (a known limit, until phantoms with a real pelvis test it).
+//! confirm the level. A scan without lungs is **pelvis only** (empty slab) when its highest
+//! slices hold no lateral bone and lie at most 30 mm above a pelvis run that the lateral bone
+//! below them continues into ([`Landmarks::top_above_pelvis_mm`]: arms held down and rib arcs
+//! merged with costal cartilage fill the band with bone). The crests lie
+//! at L4, the lowest part of the gland (the uncinate process) at L2-L3, 50-75 mm higher in
+//! most adults; the realistic phantoms draw the crest at least 40 mm below the gland. A
+//! pelvis-only scan that reaches farther up, or whose top shows no gap, is searched as before.
 //!
 //! The verdict: **absent** when the slab is empty; **full** when on each side either the slab
 //! ends inside the scan, or the side is unbounded and the mask ends at least 10 mm inside the
@@ -35,6 +41,9 @@ const BELOW_LUNG_BASE_MM: f64 = 200.0;
 const CREST_BELOW_LUNG_BASE_MM: f64 = 150.0;
 /// Millimetres above the lung base the slab reaches.
 const ABOVE_LUNG_BASE_MM: f64 = 80.0;
+/// A scan without lungs whose top lies at most this far (mm) over its highest pelvis slice, in
+/// the lumbar gap, is pelvis only.
+const PELVIS_ONLY_MM: f64 = 30.0;
 /// How far inside the scan's edge the mask must end for an unbounded side to count as seen.
 const EDGE_MARGIN_MM: f64 = 10.0;
 
@@ -73,6 +82,11 @@ pub struct Slab {
 /// The slab of a scan of `nz` slices `slice_mm` apart; `None` when the scan holds no pancreas.
 pub fn slab(l: &Landmarks, nz: usize, slice_mm: f64) -> Option<Slab> {
     if nz == 0 || l.lung_base == Landmark::Below {
+        return None;
+    }
+    if l.lung_base == Landmark::NotFound
+        && l.top_above_pelvis_mm.is_some_and(|d| d <= PELVIS_ONLY_MM)
+    {
         return None;
     }
     let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
@@ -133,6 +147,7 @@ mod tests {
         Landmarks {
             lung_base,
             iliac_crest,
+            top_above_pelvis_mm: None,
         }
     }
 
@@ -150,6 +165,15 @@ mod tests {
         // the pelvis alone is not trusted (see the module doc)
         assert!(slab(&marks(Landmark::NotFound, Landmark::Above), 100, 2.5).is_some());
         assert_eq!(verdict(None, Some([3, 9]), 100, 2.5), FieldOfView::Absent);
+        // a scan ending in the lumbar gap close over the pelvis is
+        let pelvis = |d: f64, lung_base| Landmarks {
+            top_above_pelvis_mm: Some(d),
+            ..marks(lung_base, Landmark::At(60))
+        };
+        assert_eq!(slab(&pelvis(30.0, Landmark::NotFound), 100, 2.5), None);
+        // farther up the gland can lie in the scan; with lungs the lungs decide
+        assert!(slab(&pelvis(32.5, Landmark::NotFound), 100, 2.5).is_some());
+        assert!(slab(&pelvis(10.0, Landmark::At(90)), 100, 2.5).is_some());
     }
 
     #[test]

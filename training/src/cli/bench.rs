@@ -184,6 +184,11 @@ pub struct LandmarksArgs {
     /// the fullest lung slice against the fullest slice without lung.
     #[arg(long, default_value_t = 0)]
     pub bodies: u64,
+    /// Also run the finder on these scans (NIfTI file or DICOM folder; no labels): their
+    /// landmarks, lateral bone per slice and the crops from the lowest slice up that get no
+    /// slab (as a pelvis-only scan would).
+    #[arg(long)]
+    pub real: Vec<PathBuf>,
 }
 
 /// Runs `pancseg-train bench landmarks`.
@@ -197,6 +202,9 @@ pub fn landmarks(a: LandmarksArgs) -> CliResult {
             "\n{}",
             pancseg_train::bench_landmarks::lung_shares(a.bodies)?
         );
+    }
+    if !a.real.is_empty() {
+        print!("\n{}", pancseg_train::bench_landmarks::real_scans(&a.real)?);
     }
     Ok(())
 }
