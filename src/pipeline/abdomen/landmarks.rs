@@ -411,6 +411,13 @@ mod tests {
     use super::*;
 
     fn slices(kinds: &str) -> Vec<SliceMeasures> {
+        // a body of `body` mm² with lateral bone pieces of `left` and `right` mm²
+        let lateral = |body: f64, left: f64, right: f64| SliceMeasures {
+            body_mm2: body,
+            bone_left_mm2: left,
+            bone_right_mm2: right,
+            ..Default::default()
+        };
         kinds
             .chars()
             .map(|c| match c {
@@ -421,26 +428,11 @@ mod tests {
                     ..Default::default()
                 },
                 // pelvis
-                'P' => SliceMeasures {
-                    body_mm2: 70000.0,
-                    bone_left_mm2: 900.0,
-                    bone_right_mm2: 900.0,
-                    ..Default::default()
-                },
+                'P' => lateral(70000.0, 900.0, 900.0),
                 // the upper iliac wings: lateral bone, too little to be a pelvis slice
-                'w' => SliceMeasures {
-                    body_mm2: 70000.0,
-                    bone_left_mm2: 200.0,
-                    bone_right_mm2: 300.0,
-                    ..Default::default()
-                },
+                'w' => lateral(70000.0, 200.0, 300.0),
                 // rib arcs: lateral bone on both sides
-                'b' => SliceMeasures {
-                    body_mm2: 60000.0,
-                    bone_left_mm2: 300.0,
-                    bone_right_mm2: 250.0,
-                    ..Default::default()
-                },
+                'b' => lateral(60000.0, 300.0, 250.0),
                 // a gas-filled bowel loop: air but a small share
                 'g' => SliceMeasures {
                     body_mm2: 70000.0,

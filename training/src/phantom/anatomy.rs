@@ -179,6 +179,11 @@ pub struct BodyForm {
     /// Share of the other small-bowel loops holding chyme (fluid with debris and gas bubbles)
     /// instead of the classic draw's water, air or oral contrast (0: none, the classic profile).
     pub chyme_bowel: f64,
+    /// Radius of the ribs' (round) cross-section and the thickness of their cortex, mm (the
+    /// classic profile: 5 and 2.2, thicker than adult ribs, whose cortex is mostly 0.5-1.5 mm,
+    /// Holcombe et al., J Anat 2019 and 2022).
+    pub rib_radius_mm: f64,
+    pub rib_cortex_mm: f64,
 }
 
 impl BodyForm {
@@ -194,6 +199,8 @@ impl BodyForm {
         hip_gain: 0.0,
         collapsed_bowel: 0.0,
         chyme_bowel: 0.0,
+        rib_radius_mm: 5.0,
+        rib_cortex_mm: 2.2,
     };
 
     fn is_classic(&self) -> bool {
@@ -460,7 +467,7 @@ impl Painter<'_> {
                         let th = std::f64::consts::FRAC_PI_2 - t * span; // from posterior towards anterior
                         TubePoint {
                             c: [side * ea * th.cos(), eb * th.sin(), z_post - 95.0 * t],
-                            r: 5.0,
+                            r: self.form.rib_radius_mm,
                         }
                     })
                     .collect();
@@ -476,7 +483,7 @@ impl Painter<'_> {
                 );
                 c.paint_tube(
                     &pts,
-                    -2.2,
+                    -self.form.rib_cortex_mm,
                     |_| 1.0,
                     |p, l, _| {
                         (l == BONE_CORTEX)

@@ -245,6 +245,12 @@ impl Realism {
             hip_gain: rng.random_range(0.0..0.12),
             collapsed_bowel: rng.random_range(0.15..0.5),
             chyme_bowel: rng.random_range(0.2..0.6),
+            // adult ribs: cortex mostly 0.5-1.5 mm (Holcombe et al., J Anat 2019, 2022); the
+            // real abdomen-pelvis scan of ../shared/data/real-ct shows no lateral bone piece of
+            // 0.5 cm² above 250 HU between its lowest ribs and its lungs, where the classic
+            // ribs (5 mm, 2.2 mm cortex) showed 1-5 cm² (docs/results/landmarks.md)
+            rib_radius_mm: rng.random_range(3.5..5.0),
+            rib_cortex_mm: rng.random_range(0.7..1.5),
         };
         let phase = pick(
             rng,

@@ -180,7 +180,7 @@ pub fn paint_ribcage(p: &Painter, c: &mut Canvas, lv: &Levels, rng: &mut ChaCha8
                     let th = std::f64::consts::FRAC_PI_2 - t * span;
                     TubePoint {
                         c: [side * ea * th.cos(), eb * th.sin(), z_post - drop * t],
-                        r: 5.0,
+                        r: p.form.rib_radius_mm,
                     }
                 })
                 .collect();
@@ -197,7 +197,7 @@ pub fn paint_ribcage(p: &Painter, c: &mut Canvas, lv: &Levels, rng: &mut ChaCha8
             );
             c.paint_tube(
                 &bone,
-                -2.2,
+                -p.form.rib_cortex_mm,
                 |_| 1.0,
                 |q, l, _| {
                     (l == BONE_CORTEX).then(|| (BONE_MARROW, p.val(BONE_MARROW, q, 40.0, 0.1)))
