@@ -307,6 +307,8 @@ struct Crops {
     /// Crops holding pancreas, and those whose slab is absent or cuts it.
     holding: usize,
     cut: usize,
+    /// Of `cut`, the crops given no slab at all (chest or pelvis only).
+    cut_absent: usize,
     /// Crops lying wholly below the pancreas (pelvis, lumbar gap), and those given no slab
     /// (the pelvis-only verdict).
     below_pancreas: usize,
@@ -351,10 +353,12 @@ impl Crops {
                     continue;
                 }
                 self.holding += 1;
-                let holds = slab(&landmarks, crop.len(), slice_mm).is_some_and(|s| {
+                let found = slab(&landmarks, crop.len(), slice_mm);
+                let holds = found.is_some_and(|s| {
                     z[first + s.first] <= a + 1e-6 && z[first + s.last] >= b - 1e-6
                 });
                 self.cut += usize::from(!holds);
+                self.cut_absent += usize::from(found.is_none());
             }
         }
     }
@@ -364,7 +368,7 @@ impl Crops {
             "Every crop of these bodies (highest slice anywhere, {}-{} mm long; {} crops): a lung \
              base on {} of the {} crops whose highest slice lies below the lowest lung; on {} of \
              the {} showing the lowest lung and 60 mm of lung or more; the slab absent or cutting the pancreas on {} \
-             of the {} crops that hold pancreas; the slab absent (pelvis only) on {} of the {} crops \
+             of the {} crops that hold pancreas ({} absent); the slab absent (pelvis only) on {} of the {} crops \
              lying wholly below the pancreas.",
             Self::LENGTHS[0] as f64 * DEFAULT_SPACING_MM[2],
             Self::LENGTHS[Self::LENGTHS.len() - 1] as f64 * DEFAULT_SPACING_MM[2],
@@ -375,6 +379,7 @@ impl Crops {
             self.showing,
             self.cut,
             self.holding,
+            self.cut_absent,
             self.below_pancreas_absent,
             self.below_pancreas
         )

@@ -10,7 +10,7 @@
 use super::super::anatomy::{BodyForm, BodySize};
 use super::super::intensity::Phase;
 use super::super::PhantomSize;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -234,6 +234,9 @@ impl Realism {
         let a = 118.0 + 85.0 * habitus + rng.random_range(-8.0..8.0);
         let b = a * rng.random_range(0.66..0.88);
         let fat = (4.0 + 55.0 * habitus * rng.random_range(0.5..1.2)).clamp(3.0, 75.0);
+        // the ribs draw from a stream of their own, seeded from the habitus draw: adding them
+        // left every other draw of a case (and so the cases of earlier seeds) as it was
+        let mut ribs = ChaCha8Rng::seed_from_u64(habitus.to_bits() ^ 0x5249_4253);
         let form = BodyForm {
             bowel_scale: rng.random_range(0.65..1.45),
             liver_scale: rng.random_range(0.95..1.3),
@@ -249,8 +252,8 @@ impl Realism {
             // real abdomen-pelvis scan of ../shared/data/real-ct shows no lateral bone piece of
             // 0.5 cm² above 250 HU between its lowest ribs and its lungs, where the classic
             // ribs (5 mm, 2.2 mm cortex) showed 1-5 cm² (docs/results/landmarks.md)
-            rib_radius_mm: rng.random_range(3.5..5.0),
-            rib_cortex_mm: rng.random_range(0.7..1.5),
+            rib_radius_mm: ribs.random_range(3.5..5.0),
+            rib_cortex_mm: ribs.random_range(0.7..1.5),
         };
         let phase = pick(
             rng,
