@@ -88,6 +88,16 @@ fn pelvis_only_holds_iliac_crests_and_no_pancreas() {
 }
 
 #[test]
+fn a_pelvis_only_scan_ending_close_over_its_crests_gets_no_slab() {
+    // seed 5004 of the landmark survey (docs/results/landmarks.md): its top lies in the lumbar
+    // gap 12 mm over the crest found
+    let (lm, nz, pancreas) = landmarks(5004, Framing::PelvisOnly);
+    assert!(!pancreas);
+    assert!(lm.top_above_pelvis_mm.is_some_and(|d| d <= 30.0), "{lm:?}");
+    assert_eq!(pancseg::pipeline::abdomen::slab(&lm, nz, 2.5), None);
+}
+
+#[test]
 fn upper_abdomen_shows_the_lung_bases_above_the_pancreas() {
     let (lm, nz, pancreas) = landmarks(case_seed(13, 0), Framing::UpperAbdomen);
     assert!(pancreas);
