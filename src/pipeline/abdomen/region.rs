@@ -22,8 +22,9 @@
 //! sides pass for iliac wings in some cases, so the crest is trusted only where the lungs
 //! confirm the level. A scan without lungs is **pelvis only** (empty slab) when its highest
 //! slices hold no lateral bone and lie at most 30 mm above a pelvis run that the lateral bone
-//! below them continues into ([`Landmarks::top_above_pelvis_mm`]: arms held down and rib arcs
-//! merged with costal cartilage fill the band with bone). The crests lie
+//! below them continues into ([`Landmarks::top_above_pelvis_mm`]: arms held down fill the band
+//! with bone, and a band higher up, in an upper abdomen whose real ribs are too thin to show,
+//! lies too far above the pelvis run). The crests lie
 //! at L4, the lowest part of the gland (the uncinate process) at L2-L3, 50-75 mm higher in
 //! most adults; the realistic phantoms draw the crest at least 40 mm below the gland. A
 //! pelvis-only scan that reaches farther up, or whose top shows no gap, is searched as before.
