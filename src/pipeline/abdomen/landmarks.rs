@@ -48,7 +48,8 @@
 //!   landmarks report how far its highest slice lies above the top of that pelvis run (the
 //!   crest as found), and [`super::region`] takes a scan without lungs that ends close over it
 //!   for a pelvis-only scan. Arms held down beside the body fill every section with lateral
-//!   bone, so no band is free; phantom ribs do too. Real ribs do not: on the real
+//!   bone, so no band is free; the classic phantoms' thick ribs do too. Real ribs do not (nor
+//!   the realistic phantoms' adult-sized ones): on the real
 //!   abdomen-pelvis scan of `../shared/data/real-ct` the lateral pieces fall under 0.5 cm²
 //!   from about 85 mm above the crest up to the lungs (thin cortex on a 2 mm grid), so the
 //!   band alone would also be found in the upper abdomen; measuring from the pelvis run itself
@@ -511,7 +512,8 @@ mod tests {
         // the top inside the ribs, or in a gap between rib arcs over no pelvis
         assert_eq!(find_landmarks(&slices("PPPP.......bbbbbb"), 2.5).top_above_pelvis_mm, None);
         assert_eq!(find_landmarks(&slices("......bbbbb..."), 2.5).top_above_pelvis_mm, None);
-        // a whole trunk ends above the lungs' ribs: no gap at its top
+        // a whole trunk: the band at its top (lung slices, without lateral bone here) lies
+        // over rib arcs that a 10 mm break parts from the pelvis
         let l = find_landmarks(&slices("PPPP....bbbbb.....LLLLLL"), 2.5);
         assert_eq!(l.top_above_pelvis_mm, None);
     }
