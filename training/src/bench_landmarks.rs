@@ -284,9 +284,7 @@ pub fn real_scans(paths: &[PathBuf]) -> Result<String> {
 fn lateral_bone_profile(m: &[SliceMeasures]) -> String {
     m.iter()
         .map(|s| {
-            let cm2 = (s.bone_left_mm2.min(s.bone_right_mm2) / 100.0)
-                .round()
-                .min(35.0);
+            let cm2 = (s.lateral_bone_mm2() / 100.0).round().min(35.0);
             std::char::from_digit(cm2 as u32, 36).unwrap_or('?')
         })
         .collect()
@@ -342,10 +340,10 @@ impl Crops {
                     self.showing_with_base += usize::from(based);
                 }
                 let Some([lo, hi]) = pancreas else { continue };
+                let found = slab(&landmarks, crop.len(), slice_mm);
                 if z[top] < lo {
                     self.below_pancreas += 1;
-                    let absent = slab(&landmarks, crop.len(), slice_mm).is_none();
-                    self.below_pancreas_absent += usize::from(absent);
+                    self.below_pancreas_absent += usize::from(found.is_none());
                     continue;
                 }
                 let (a, b) = (lo.max(z[first]), hi.min(z[top]));
@@ -353,7 +351,6 @@ impl Crops {
                     continue;
                 }
                 self.holding += 1;
-                let found = slab(&landmarks, crop.len(), slice_mm);
                 let holds = found.is_some_and(|s| {
                     z[first + s.first] <= a + 1e-6 && z[first + s.last] >= b - 1e-6
                 });

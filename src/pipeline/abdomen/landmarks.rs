@@ -157,9 +157,14 @@ impl SliceMeasures {
         self.bone_left_mm2 >= PELVIS_SIDE_MM2 && self.bone_right_mm2 >= PELVIS_SIDE_MM2
     }
 
+    /// The smaller side's largest lateral bone piece, mm² (what the lumbar-gap rule reads).
+    pub fn lateral_bone_mm2(&self) -> f64 {
+        self.bone_left_mm2.min(self.bone_right_mm2)
+    }
+
     /// Whether the slice holds lateral bone on both sides.
     fn has_lateral_bone(&self) -> bool {
-        self.bone_left_mm2.min(self.bone_right_mm2) >= NO_LATERAL_BONE_MM2
+        self.lateral_bone_mm2() >= NO_LATERAL_BONE_MM2
     }
 }
 
