@@ -118,6 +118,15 @@ impl Cohort {
         }
     }
 
+    /// Whether the segmenter searches this case at all: its working-grid CT gets a slab that can
+    /// hold the pancreas (a chest-only or pelvis-only scan may get none, and then holds nothing
+    /// for training to learn from that inference would meet).
+    pub fn searched(&self, id: &str) -> Result<bool> {
+        let (ct, mask) = self.load_native_case(id)?;
+        let (wct, _) = working_case(&ct, &mask, self.working_spacing)?;
+        Ok(locate(&wct).slab.is_some())
+    }
+
     /// Reads a case's CT and pancreas mask as stored (every slice, native grid).
     pub fn load_native_case(&self, id: &str) -> Result<(Volume, Mask)> {
         let ct = read_nifti(self.ct_path(id))?.volume;

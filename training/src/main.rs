@@ -28,7 +28,9 @@ enum Command {
     Import(cli::import::ImportCommand),
     /// The paper's evaluation: k-fold cross-validation of the whole pipeline (cascade and
     /// ConvNets trained per fold, operating points calibrated on the training cases), Table 1
-    /// (table1.json, table1.md) and Fig. 5 (fig5.png). Resumable.
+    /// (table1.json, table1.md) and Fig. 5 (fig5.png). Resumable. Cases without pancreas that
+    /// the segmenter searches (chest-only or pelvis-only scans) train every fold as negatives
+    /// and are not evaluated.
     Cv(cli::cv::CvArgs),
     /// Train the random-forest cascade per fold and evaluate its candidates {S_RF}.
     Candidates(cli::candidates::CandidatesArgs),

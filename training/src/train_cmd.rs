@@ -17,6 +17,7 @@ use crate::convnet::model::ConvNet;
 use crate::convnet::onnx_export::{export_onnx, INPUT_NAME, OPSET, OUTPUT_NAME};
 use crate::convnet::report::{OnnxInfo, TrainReport};
 use crate::convnet::train::{fit, predict, validation_subset, TrainOptions};
+use crate::convnet::validation_cases::validation_cases;
 use crate::convnet::NetKind;
 use crate::error::{Result, TrainError};
 use burn::module::Module;
@@ -382,10 +383,13 @@ pub fn train_on_cases(a: &TrainArgs, cases: &mut [ExampleCase]) -> Result<String
         })?;
         fill_p0_maps(dir, cases, a.p0_stride)?;
     }
-    // validation: whole cases
-    let n_val = ((ids.len() as f64 * a.val_fraction).round() as usize).clamp(1, ids.len() - 1);
-    let order = split_folds(ids.len(), ids.len(), seed ^ 0xA11CE);
-    let is_val: Vec<bool> = order.iter().map(|&k| k < n_val).collect();
+    // validation: whole cases, stratified by whether they hold pancreas
+    let rank = split_folds(ids.len(), ids.len(), seed ^ 0xA11CE);
+    let has_pancreas: Vec<bool> = cases
+        .iter()
+        .map(|c| c.mask.data.iter().any(|&v| v != 0))
+        .collect();
+    let is_val = validation_cases(&rank, &has_pancreas, a.val_fraction);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut train, mut val_all): (Vec<Example>, Vec<Example>) = (Vec::new(), Vec::new());
     for (i, c) in cases.iter().enumerate() {

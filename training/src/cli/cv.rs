@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 /// The paper's evaluation: k-fold cross-validation of the whole pipeline (cascade and
 /// ConvNets trained per fold, operating points calibrated on the training cases), Table 1
-/// (table1.json, table1.md) and Fig. 5 (fig5.png). Resumable.
+/// (table1.json, table1.md) and Fig. 5 (fig5.png). Resumable. Cases without pancreas that the
+/// segmenter searches (chest-only or pelvis-only scans) train every fold as negatives and are
+/// not evaluated.
 #[derive(Args)]
 pub struct CvArgs {
     #[arg(long)]
@@ -24,8 +26,9 @@ pub struct CvArgs {
     /// Worker threads of the segmentations (0: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// After the folds, train on every case, calibrate on every case and write that bundle
-    /// to this directory (how models/default is made).
+    /// Before the folds, train on every case, calibrate on every case and write that bundle
+    /// to this directory (how models/default is made; its uncalibrated form is
+    /// OUT/final/bundle-uncalibrated, for calibrating on other cases).
     #[arg(long)]
     pub final_bundle: Option<PathBuf>,
     /// Run only fold K (1-based) of the split and write OUT/fold_K/, so the folds can run

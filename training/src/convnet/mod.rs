@@ -1,6 +1,7 @@
 //! The four ConvNets of the pipeline: definition ([`model`]), training examples ([`examples`]),
 //! training loop ([`train`]) on a CPU or GPU ([`device`]), metrics ([`metrics`]), the R-ConvNets'
-//! per-scale ablation ([`scale_ablation`]) and ONNX export ([`onnx_export`]).
+//! per-scale ablation ([`scale_ablation`]), the cases held out for validation
+//! ([`validation_cases`]) and ONNX export ([`onnx_export`]).
 
 pub mod device;
 pub mod examples;
@@ -11,6 +12,7 @@ pub mod parity;
 pub mod report;
 pub mod scale_ablation;
 pub mod train;
+pub mod validation_cases;
 
 use model::ConvNetConfig;
 use serde::{Deserialize, Serialize};

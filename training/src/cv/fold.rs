@@ -180,14 +180,19 @@ pub(super) fn cross_fit_p0(
     Ok(())
 }
 
+/// Trains, calibrates and evaluates fold `f` (`f == a.folds`: the final run on every case).
+/// `train_only` are the cohort's scans without pancreas that the segmenter searches: every
+/// fold's cascade and ConvNets learn from them as negatives, and they are never evaluated.
 pub(super) fn run_fold(
     a: &CvArgs,
     cohort: &Cohort,
     f: usize,
     train_ids: &[String],
     test_ids: &[String],
+    train_only: &[String],
 ) -> Result<FoldResult> {
     let started = std::time::Instant::now();
+    let fit_ids: Vec<String> = train_ids.iter().chain(train_only).cloned().collect();
     // f == a.folds: the final run on every case
     let whole = f == a.folds;
     let label = if whole {
@@ -212,9 +217,9 @@ pub(super) fn run_fold(
         .collect();
     let need_cascade = !forests.join("level2.psrf").is_file();
     if need_cascade || !todo.is_empty() {
-        let prepared = prepare_cases(cohort, train_ids, &s.cascade.superpixels)?;
+        let prepared = prepare_cases(cohort, &fit_ids, &s.cascade.superpixels)?;
         if need_cascade {
-            eprintln!("{label}: cascade on {} training cases", train_ids.len());
+            eprintln!("{label}: cascade on {} training cases", fit_ids.len());
             let refs: Vec<&PreparedCase> = prepared.iter().collect();
             let cascade = train_cascade(&refs, &s.cascade, s.train.seed)?;
             std::fs::create_dir_all(&forests).map_err(|e| TrainError::io(&forests, e))?;
@@ -228,7 +233,7 @@ pub(super) fn run_fold(
             let needs_p0 = net == NetKind::R2
                 || (net == NetKind::Boundary && cases.iter().any(|c| c.p0.is_none()));
             if needs_p0 {
-                cross_fit_p0(a, &s, &label, &dir, train_ids, &mut cases)?;
+                cross_fit_p0(a, &s, &label, &dir, &fit_ids, &mut cases)?;
             }
             eprintln!("{label}: training {}", net.name());
             let line = train_on_cases(
@@ -238,7 +243,7 @@ pub(super) fn run_fold(
                     &dir,
                     net,
                     net.name(),
-                    train_ids,
+                    &fit_ids,
                     match net {
                         NetKind::P => &s.p_train,
                         NetKind::R2 => &s.r2_train,
@@ -416,6 +421,7 @@ pub(super) fn run_fold(
         fold: f + 1,
         train_cases: train_ids.to_vec(),
         test_cases: test_ids.to_vec(),
+        train_only_cases: train_only.to_vec(),
         operating_points: ops,
         crf_weight,
         crf_prior,

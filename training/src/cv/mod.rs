@@ -8,6 +8,11 @@
 //! testing as `table1.json` / `table1.md`, the per-case results, and Fig. 5 (mean
 //! DSC against the threshold of Pk and G(Pk), training and testing, fold 1) as `fig5.png`.
 //!
+//! Cases without pancreas (chest-only and pelvis-only framings) are not split into folds: the
+//! ones the segmenter searches (it finds a slab in them) join every fold's training cases as
+//! negatives for the cascade and the ConvNets, and are never evaluated or calibrated on (their
+//! DSC would be 1 or 0 whatever the mask's size); the others are left out.
+//!
 //! Resumable: each fold's forests, networks, bundles and results are kept in `OUT/fold_K/` and
 //! reused when present.
 //!
@@ -35,27 +40,58 @@ pub use results::{CaseResult, CvArgs, FoldResult};
 use table1::stats;
 pub use table1::{ColumnStats, Table1};
 
-/// The cohort's case ids, after the checks every `cv` run makes.
-fn open_cohort(a: &CvArgs) -> Result<(Cohort, Vec<String>)> {
+/// The cohort's cases after the checks every `cv` run makes: the ids of the cases holding
+/// pancreas (split into folds, evaluated) and of the scans without pancreas that the segmenter
+/// searches (chest-only or pelvis-only framings that still get a slab: negatives every fold
+/// trains on, never evaluated). Scans without pancreas that get no slab are left out: the
+/// segmenter never looks at them.
+fn open_cohort(a: &CvArgs) -> Result<(Cohort, Vec<String>, Vec<String>)> {
     if a.folds < 2 {
         return Err(TrainError::Invalid("--folds must be at least 2".into()));
     }
     let mut cohort = Cohort::open(&a.cohort)?;
     cohort.working_spacing = a.working_spacing;
-    let ids: Vec<String> = cohort.manifest.cases.iter().map(|c| c.id.clone()).collect();
+    let (with, without): (Vec<_>, Vec<_>) = cohort
+        .manifest
+        .cases
+        .iter()
+        .partition(|c| c.pancreas_volume_ml > 0.0);
+    let ids: Vec<String> = with.iter().map(|c| c.id.clone()).collect();
+    let candidates: Vec<String> = without.iter().map(|c| c.id.clone()).collect();
+    let mut train_only = Vec::new();
+    for id in candidates {
+        if cohort.searched(&id)? {
+            train_only.push(id);
+        } else {
+            eprintln!("{id}: no pancreas and no search slab (never searched): left out");
+        }
+    }
     if ids.len() < 2 * a.folds {
         return Err(TrainError::Invalid(format!(
-            "{} cases are too few for {} folds (each training set needs at least 2 cases for training and validation)",
+            "{} cases with pancreas are too few for {} folds (each training set needs at least 2 cases for training and validation)",
             ids.len(),
             a.folds
         )));
     }
+    if !train_only.is_empty() {
+        eprintln!(
+            "{} cases with pancreas in the folds; {} without, searched by the segmenter, train every fold as negatives",
+            ids.len(),
+            train_only.len()
+        );
+    }
     std::fs::create_dir_all(&a.out).map_err(|e| TrainError::io(&a.out, e))?;
-    Ok((cohort, ids))
+    Ok((cohort, ids, train_only))
 }
 
 /// Fold `f` (0-based): its result, reused from `OUT/fold_K/results.json` when that exists.
-fn fold_result(a: &CvArgs, cohort: &Cohort, ids: &[String], f: usize) -> Result<FoldResult> {
+fn fold_result(
+    a: &CvArgs,
+    cohort: &Cohort,
+    ids: &[String],
+    train_only: &[String],
+    f: usize,
+) -> Result<FoldResult> {
     let path = a.out.join(format!("fold_{}", f + 1)).join("results.json");
     if let Ok(text) = std::fs::read_to_string(&path) {
         if let Ok(r) = serde_json::from_str::<FoldResult>(&text) {
@@ -71,7 +107,7 @@ fn fold_result(a: &CvArgs, cohort: &Cohort, ids: &[String], f: usize) -> Result<
             .map(|(id, _)| id.clone())
             .collect()
     };
-    run_fold(a, cohort, f, &pick(false), &pick(true))
+    run_fold(a, cohort, f, &pick(false), &pick(true), train_only)
 }
 
 /// Runs one fold (`fold`, 1-based) of the split and nothing else, so the folds of one split can
@@ -84,26 +120,26 @@ pub fn run_single_fold(a: &CvArgs, fold: usize) -> Result<FoldResult> {
             a.folds
         )));
     }
-    let (cohort, ids) = open_cohort(a)?;
-    fold_result(a, &cohort, &ids, fold - 1)
+    let (cohort, ids, train_only) = open_cohort(a)?;
+    fold_result(a, &cohort, &ids, &train_only, fold - 1)
 }
 
 /// Runs `cv`; returns Table 1.
 pub fn run_cv(a: &CvArgs) -> Result<Table1> {
     let started = std::time::Instant::now();
-    let (cohort, ids) = open_cohort(a)?;
+    let (cohort, ids, train_only) = open_cohort(a)?;
     // the final bundle first: the shipped model exists before the (longer) folds finish
     if let Some(target) = &a.final_bundle {
         let done = a.out.join("final").join("results.json");
         if done.is_file() {
             eprintln!("final: reusing {}", done.display());
         } else {
-            run_fold(a, &cohort, a.folds, &ids, &[])?;
+            run_fold(a, &cohort, a.folds, &ids, &[], &train_only)?;
         }
         copy_bundle(&a.out.join("final").join("bundle"), target)?;
     }
     let folds = (0..a.folds)
-        .map(|f| fold_result(a, &cohort, &ids, f))
+        .map(|f| fold_result(a, &cohort, &ids, &train_only, f))
         .collect::<Result<Vec<_>>>()?;
     let all: Vec<&CaseResult> = folds.iter().flat_map(|f| &f.cases).collect();
     let train: Vec<&CaseResult> = all.iter().copied().filter(|c| c.split == "train").collect();

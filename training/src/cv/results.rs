@@ -49,6 +49,10 @@ pub struct FoldResult {
     pub fold: usize,
     pub train_cases: Vec<String>,
     pub test_cases: Vec<String>,
+    /// Scans without pancreas the cascade and ConvNets also trained on (never evaluated; absent
+    /// in results written before cohorts could hold them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub train_only_cases: Vec<String>,
     pub operating_points: OperatingPoints,
     pub crf_weight: Option<f64>,
     /// The calibrated CRF unary prior (absent in results written before it was calibrated:

@@ -4,7 +4,8 @@
 //! invariants (Opt. is an upper bound of S_RF, operating points come from the grid, the fold
 //! split is a partition), Fig. 5's PNG, that a second run reuses the finished folds, and the
 //! final bundle trained and calibrated on every case (`--final-bundle`), with its CRF prior and
-//! R2 trained on cross-fitted P0.
+//! R2 trained on cross-fitted P0. A fifth scan without pancreas trains every fold as a negative
+//! and is never evaluated.
 
 use pancseg_train::cv::{self, run_cv, run_single_fold, CvArgs, Profile, COLUMNS};
 
@@ -13,6 +14,7 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
     let _serial = crate::TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let cohort = crate::small_cohort(dir.path(), 4, 51);
+    add_scan_without_pancreas(&cohort);
     let out = dir.path().join("cv");
     let final_dir = dir.path().join("final-bundle");
     let args = CvArgs {
@@ -41,7 +43,12 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
     tested.sort();
     assert_eq!(tested, ["case_001", "case_002", "case_003", "case_004"]);
     for f in &t.folds_detail {
-        assert_eq!(f.cases.len(), 4);
+        assert_eq!(
+            f.cases.len(),
+            4,
+            "the scan without pancreas is not evaluated"
+        );
+        assert_eq!(f.train_only_cases, ["case_005"]);
         for c in &f.cases {
             assert_eq!(c.dsc.len(), COLUMNS.len());
             // Opt. labels every superpixel the best way: no candidate subset does better
@@ -107,6 +114,7 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
         serde_json::from_str(&std::fs::read_to_string(out.join("final/results.json")).unwrap())
             .unwrap();
     assert_eq!(fin["train_cases"].as_array().unwrap().len(), 4);
+    assert_eq!(fin["train_only_cases"], serde_json::json!(["case_005"]));
     assert!(fin["test_cases"].as_array().unwrap().is_empty());
     let g = fin["operating_points"]["g_p2"].as_f64().unwrap() as f32;
     assert_eq!(bundle.manifest.operating_points.g_p2, g);
@@ -126,10 +134,25 @@ fn quick_profile_writes_table1_and_fig5_and_resumes() {
     assert!(bundle.manifest.region.boundary_p0);
     let b = bundle.manifest.networks.boundary.as_ref().unwrap();
     assert_eq!(b.input_shape[0], 4, "{:?}", b.input_shape);
-    // R2's P0 is cross-fitted on the final run's 4 cases (two halves of 2, each half's network
-    // trained on one case and validated on the other); a fold's 2 training cases are too few
+    // R2's P0 is cross-fitted on the final run's 5 cases (halves of 2 and 3: each half's network
+    // validates on one case); a fold's 3 training cases are too few
     for h in ["p_half_1", "p_half_2"] {
         assert!(out.join("final/nets").join(h).join("train.json").is_file());
         assert!(!out.join("fold_1/nets").join(h).exists());
     }
+}
+
+/// Adds `case_005`: case_001's CT with an empty label (a scan the segmenter searches that holds
+/// no pancreas, as a chest-only or pelvis-only scan can be).
+fn add_scan_without_pancreas(cohort: &std::path::Path) {
+    use pancseg_train::cohort::{write_case, write_manifest, Cohort};
+    let mut c = Cohort::open(cohort).unwrap();
+    let (ct, mut label) = c.load_native_case("case_001").unwrap();
+    label.data.fill(0);
+    write_case(cohort, "case_005", &ct, &label, None).unwrap();
+    let mut rec = c.manifest.cases[0].clone();
+    rec.id = "case_005".into();
+    rec.pancreas_volume_ml = 0.0;
+    c.manifest.cases.push(rec);
+    write_manifest(cohort, &c.manifest).unwrap();
 }
