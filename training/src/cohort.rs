@@ -10,7 +10,7 @@
 
 use crate::error::{Result, TrainError};
 use pancseg::io::nifti::{read_nifti, write_ct, write_nifti};
-use pancseg::pipeline::abdomen::{locate, slab_volume};
+use pancseg::pipeline::abdomen::{locate, slab_volume, Slab};
 use pancseg::pipeline::working_grid::{working_case, DEFAULT_SPACING_MM};
 use pancseg::{Mask, Volume};
 use serde::{Deserialize, Serialize};
@@ -100,11 +100,10 @@ impl Cohort {
     /// on the working grid, through the library function the pipeline uses
     /// ([`pancseg::pipeline::working_grid::working_case`]).
     pub fn load_case(&self, id: &str) -> Result<(Volume, Mask)> {
-        let (ct, mask) = self.load_native_case(id)?;
-        let (wct, wmask) = working_case(&ct, &mask, self.working_spacing)?;
+        let (wct, wmask, slab) = self.working_case_and_slab(id)?;
         // the slab the segmenter searches (lung bases, iliac crest): training sees what
         // inference sees, and a whole-trunk case costs what an abdomen-only one does
-        match locate(&wct).slab {
+        match slab {
             Some(slab) => {
                 let ct = slab_volume(&wct, &slab).into_owned();
                 let data = wmask
@@ -122,9 +121,15 @@ impl Cohort {
     /// hold the pancreas (a chest-only or pelvis-only scan may get none, and then holds nothing
     /// for training to learn from that inference would meet).
     pub fn searched(&self, id: &str) -> Result<bool> {
+        Ok(self.working_case_and_slab(id)?.2.is_some())
+    }
+
+    /// A case on the working grid (canonical orientation) and the slab the segmenter finds in it.
+    fn working_case_and_slab(&self, id: &str) -> Result<(Volume, Mask, Option<Slab>)> {
         let (ct, mask) = self.load_native_case(id)?;
-        let (wct, _) = working_case(&ct, &mask, self.working_spacing)?;
-        Ok(locate(&wct).slab.is_some())
+        let (wct, wmask) = working_case(&ct, &mask, self.working_spacing)?;
+        let slab = locate(&wct).slab;
+        Ok((wct, wmask, slab))
     }
 
     /// Reads a case's CT and pancreas mask as stored (every slice, native grid).
